@@ -1,0 +1,3 @@
+from shopmind.cli.app import main
+
+main()

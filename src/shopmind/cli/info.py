@@ -1,0 +1,156 @@
+"""``shopmind info``, ``shopmind sql`` and ``shopmind formats``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import duckdb
+import typer
+
+from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli.state import state
+from shopmind.errors import QueryError
+from shopmind.ingest import FORMATS
+from shopmind.store import CANONICAL_TABLES, SCHEMA_VERSION, Workspace
+
+_DATE_COLUMNS = {
+    "events": "ts",
+    "orders": "ts",
+    "users": "signup_ts",
+    "tickets": "ts",
+    "campaign_assignments": "sent_ts",
+    "ingestions": "finished_at",
+}
+
+
+def workspace_info(workspace: Workspace) -> dict[str, Any]:
+    """Tables with row counts and date ranges, plus the ingestion log."""
+    with workspace.connect(read_only=True) as con:
+        tables = []
+        for table in CANONICAL_TABLES:
+            row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            entry: dict[str, Any] = {"table": table, "rows": int(row[0]) if row else 0}
+            if table in _DATE_COLUMNS:
+                column = _DATE_COLUMNS[table]
+                lo, hi = con.execute(
+                    f"SELECT min({column}), max({column}) FROM {table}"
+                ).fetchone() or (None, None)
+                entry["from"], entry["to"] = lo, hi
+            tables.append(entry)
+        log = con.execute(
+            "SELECT ingestion_id, file, format, target, rows_in, rows_loaded, rows_quarantined, "
+            "duplicates_skipped, events_loaded, pseudonymized, finished_at FROM ingestions "
+            "ORDER BY finished_at"
+        )
+        names = [d[0] for d in log.description]
+        ingestions = [dict(zip(names, r, strict=True)) for r in log.fetchall()]
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return {
+        "workspace": str(workspace.root),
+        "database": str(workspace.db_path),
+        "size_bytes": workspace.db_path.stat().st_size,
+        "schema_version": int(version[0]) if version and version[0] is not None else 0,
+        "shopmind_schema_version": SCHEMA_VERSION,
+        "tables": tables,
+        "ingestions": ingestions,
+    }
+
+
+def info(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Tables, row counts, date ranges and the ingestion log of the workspace."""
+    result = workspace_info(state(ctx).workspace)
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(
+        f"workspace {result['database']} (schema v{result['schema_version']}, "
+        f"{result['size_bytes'] / 1e6:.1f} MB)",
+        highlight=False,
+    )
+    print_table(
+        "tables",
+        ["table", "rows", "from", "to"],
+        [[t["table"], f"{t['rows']:,}", t.get("from"), t.get("to")] for t in result["tables"]],
+    )
+    print_table(
+        "ingestions",
+        ["file", "format", "in", "loaded", "quarantined", "duplicates"],
+        [
+            [
+                i["file"],
+                i["format"],
+                i["rows_in"],
+                i["rows_loaded"],
+                i["rows_quarantined"],
+                i["duplicates_skipped"],
+            ]
+            for i in result["ingestions"]
+        ],
+    )
+
+
+def run_query(workspace: Workspace, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run a read-only query; the database is opened read-only so nothing can change."""
+    with workspace.connect(read_only=True) as con:
+        try:
+            cursor = con.execute(query)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            hint = (
+                "The workspace is opened read-only: only queries are allowed."
+                if "read-only" in str(exc).lower()
+                else "Tables: " + ", ".join(CANONICAL_TABLES) + " (see docs/schema.md)."
+            )
+            raise QueryError(f"Query failed: {first}", hint=hint) from exc
+        if cursor.description is None:
+            return [], []
+        names = [d[0] for d in cursor.description]
+        return names, cursor.fetchall()
+
+
+def sql(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='SQL query, e.g. "SELECT count(*) FROM events".')],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of row objects.")
+    ] = False,
+) -> None:
+    """Read-only SQL on the workspace (DuckDB dialect)."""
+    names, rows = run_query(state(ctx).workspace, query)
+    if as_json:
+        print_json([dict(zip(names, r, strict=True)) for r in rows])
+        return
+    print_table(None, names, rows)
+
+
+def formats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Named source formats with their primary key and write disposition."""
+    rows = [
+        {
+            "format": name,
+            "description": f.description,
+            "primary_key": f.primary_key,
+            "write_disposition": f.write_disposition,
+            "target": f.target,
+        }
+        for name, f in FORMATS.items()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        "formats",
+        ["format", "primary key", "disposition", "description"],
+        [[r["format"], r["primary_key"], r["write_disposition"], r["description"]] for r in rows],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)
+    app.command("sql")(sql)
+    app.command("formats")(formats)

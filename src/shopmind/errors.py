@@ -1,0 +1,56 @@
+"""Exceptions. Every error a user can cause derives from :class:`ShopmindError`
+and says how to fix the problem; the CLI prints its message without a traceback."""
+
+from __future__ import annotations
+
+
+class ShopmindError(Exception):
+    """Root of all shopmind errors."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} {self.hint}".strip() if self.hint else message
+
+
+class ConfigError(ShopmindError):
+    """Settings are missing or unsafe."""
+
+
+class WorkspaceError(ShopmindError):
+    """The workspace is missing, locked or from a newer shopmind."""
+
+
+class IngestError(ShopmindError):
+    """A file cannot be loaded. Nothing was written."""
+
+    def __init__(self, message: str, *, file: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.file = file
+
+
+class MissingColumnError(IngestError):
+    """A required column is not in the file."""
+
+    def __init__(self, *, file: str, column: str, found: list[str], fmt: str) -> None:
+        shown = ", ".join(found[:20]) + (" ..." if len(found) > 20 else "")
+        super().__init__(
+            f"Required column '{column}' missing in {file} for format '{fmt}' (found: {shown}).",
+            file=file,
+            hint=f"Map it with --map {column}=<source column>, or choose another --format.",
+        )
+        self.column = column
+        self.found = found
+
+
+class QueryError(ShopmindError):
+    """A read-only query was refused or failed."""
+
+
+class NotFittedError(ShopmindError):
+    """A model was used before `fit`."""

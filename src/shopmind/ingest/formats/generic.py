@@ -1,0 +1,332 @@
+"""Generic files with canonical column names (or ``--map canonical=source``).
+
+``--table events`` (default, append, key ``event_id`` or a content hash of the row),
+``users`` / ``items`` / ``orders`` (merge on their id: known values replace stored ones,
+missing values keep them). Source columns that are not canonical fields are kept in the
+``attributes`` JSON of users, items and orders (direct PII hashed or dropped) and listed as
+ignored for events. Timestamps need a zone unless ``--timezone`` says how to read them.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from shopmind.errors import IngestError
+from shopmind.ingest.context import Context
+from shopmind.ingest.extract import quote_ident, quote_literal
+from shopmind.ingest.formats.base import Field, Format, WriteDisposition
+from shopmind.ingest.formats.event_tables import EVENT_COLUMNS, load_event_tables
+from shopmind.ingest.sqlparts import (
+    MAX_ABS_QUANTITY,
+    MAX_PRICE,
+    event_type_problem,
+    event_type_value,
+    first_problem,
+    number_problem,
+    number_value,
+    required_text_problem,
+    text,
+    ts_problem,
+    ts_value,
+)
+from shopmind.privacy import protect_pii_sql, redact_text_sql
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "event_id": ("event_id", "eventid", "id"),
+    "user_id": (
+        "user_id",
+        "userid",
+        "user",
+        "customer_id",
+        "customerid",
+        "customer",
+        "uid",
+        "visitorid",
+        "visitor_id",
+    ),
+    "session_id": ("session_id", "sessionid", "session"),
+    "item_id": (
+        "item_id",
+        "itemid",
+        "item",
+        "product_id",
+        "productid",
+        "product",
+        "sku",
+        "stockcode",
+        "asin",
+    ),
+    "event_type": ("event_type", "eventtype", "event", "type", "behavior", "behaviour", "action"),
+    "ts": (
+        "ts",
+        "timestamp",
+        "time",
+        "event_time",
+        "eventtime",
+        "datetime",
+        "created_at",
+        "occurred_at",
+    ),
+    "quantity": ("quantity", "qty"),
+    "price": ("price", "unit_price", "unitprice"),
+    "order_id": ("order_id", "orderid", "transaction_id", "transactionid", "invoice", "invoiceno"),
+    "query": ("query", "search_query", "search_term", "keyword"),
+    "source": ("source", "channel", "utm_source", "traffic_source"),
+    "rating": ("rating", "score", "stars"),
+    "signup_ts": ("signup_ts", "signup_time", "signup_at", "registered_at", "created_at"),
+    "country": ("country", "country_code"),
+    "gender": ("gender", "sex"),
+    "age": ("age",),
+    "title": ("title", "name", "product_name", "item_name"),
+    "title_zh": ("title_zh", "name_zh"),
+    "description": ("description", "desc"),
+    "category": ("category", "category_id", "category_name"),
+    "brand": ("brand", "brand_name"),
+    "in_stock": ("in_stock", "instock", "available"),
+    "amount": ("amount", "total", "order_total", "revenue"),
+    "status": ("status", "order_status"),
+    "currency": ("currency",),
+    "parent_order_id": ("parent_order_id", "original_order_id"),
+}
+
+TABLE_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "events": tuple((c, c in {"event_type", "ts"}) for c in EVENT_COLUMNS),
+    "users": (
+        ("user_id", True),
+        ("signup_ts", False),
+        ("country", False),
+        ("gender", False),
+        ("age", False),
+    ),
+    "items": (
+        ("item_id", True),
+        ("title", False),
+        ("title_zh", False),
+        ("description", False),
+        ("category", False),
+        ("brand", False),
+        ("price", False),
+        ("in_stock", False),
+    ),
+    "orders": (
+        ("order_id", True),
+        ("user_id", False),
+        ("ts", True),
+        ("amount", False),
+        ("status", False),
+        ("currency", False),
+        ("parent_order_id", False),
+        ("source", False),
+    ),
+}
+KEYS = {"users": "user_id", "items": "item_id", "orders": "order_id"}
+
+
+class Generic(Format):
+    name = "generic"
+    description = "canonical column names (or --map); --table events|users|items|orders"
+    primary_key = "event_id / user_id / item_id / order_id (by --table)"
+
+    def fields_for(self, ctx: Context) -> tuple[Field, ...]:
+        table = ctx.options.table
+        if table not in TABLE_FIELDS:
+            raise IngestError(
+                f"--table {table} is not loadable.",
+                hint=f"Use one of: {', '.join(TABLE_FIELDS)}.",
+            )
+        return tuple(Field(n, _ALIASES.get(n, (n,)), r) for n, r in TABLE_FIELDS[table])
+
+    def disposition(self, ctx: Context) -> WriteDisposition:
+        return "append" if ctx.options.table == "events" else "merge"
+
+    def staged_sql(self, ctx: Context) -> str:
+        table = ctx.options.table
+        if table == "events":
+            return _events_sql(ctx)
+        return _dimension_sql(ctx, table)
+
+    def existing_keys_sql(self, ctx: Context) -> str | None:
+        if ctx.options.table == "events":
+            return "SELECT event_id FROM events"
+        return None
+
+    def load(self, con: duckdb.DuckDBPyConnection, ctx: Context) -> dict[str, int]:
+        table = ctx.options.table
+        if table == "events":
+            return load_event_tables(con, ctx)
+        return {table: _merge(con, ctx, table)}
+
+
+def _tz(ctx: Context) -> str | None:
+    return ctx.options.timezone
+
+
+def _events_sql(ctx: Context) -> str:
+    if not (ctx.has("user_id") or ctx.has("session_id")):
+        found = ", ".join(c for c in ctx.extracted.columns if not c.startswith("_"))
+        raise IngestError(
+            f"{ctx.path} has neither a user_id nor a session_id column (found: {found}).",
+            file=str(ctx.path),
+            hint="Map one with --map user_id=<column> or --map session_id=<column>.",
+        )
+    ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx))
+    key_cols = (
+        "user_id",
+        "session_id",
+        "item_id",
+        "event_type",
+        "ts",
+        "quantity",
+        "price",
+        "order_id",
+        "query",
+    )
+    key = "event_id_in" if ctx.has("event_id") else ctx.content_key("ev_", *key_cols)
+    problems = first_problem(
+        "CASE WHEN user_id IS NULL AND session_id IS NULL THEN "
+        "'user_id and session_id are both missing' END",
+        event_type_problem("event_type_raw"),
+        "CASE WHEN item_id IS NULL AND event_type NOT IN ('search') THEN 'item_id is missing' END",
+        "CASE WHEN event_type = 'search' AND item_id IS NULL AND query IS NULL THEN "
+        "'search event has neither query nor item_id' END",
+        ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx)),
+        number_problem(
+            "quantity_raw",
+            "quantity",
+            parsed="quantity",
+            low=-MAX_ABS_QUANTITY,
+            high=MAX_ABS_QUANTITY,
+        ),
+        number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE),
+        number_problem("rating_raw", "rating", parsed="rating", low=-1e6, high=1e6),
+        "CASE WHEN event_id_in IS NULL AND has_event_id THEN 'event_id is missing' END",
+    )
+    return f"""
+    SELECT _row, {key} AS _key, {key} AS event_id, user_id, session_id, item_id, event_type,
+           ts, quantity, price, order_id, query, source, rating, {problems} AS _reason
+    FROM (
+        SELECT _row, {text(ctx.col("event_id"))} AS event_id_in,
+               {str(ctx.has("event_id")).upper()} AS has_event_id,
+               {text(ctx.col("user_id"))} AS user_id, {text(ctx.col("session_id"))} AS session_id,
+               {text(ctx.col("item_id"))} AS item_id,
+               {ctx.col("event_type")} AS event_type_raw,
+               {event_type_value(ctx.col("event_type"))} AS event_type,
+               {ctx.col("ts")} AS ts_raw, {ts} AS ts,
+               {ctx.col("quantity")} AS quantity_raw,
+               {number_value(ctx.col("quantity"))} AS quantity,
+               {ctx.col("price")} AS price_raw, {number_value(ctx.col("price"))} AS price,
+               {text(ctx.col("order_id"))} AS order_id,
+               {redact_text_sql(text(ctx.col("query")))} AS query,
+               {text(ctx.col("source"))} AS source,
+               {ctx.col("rating")} AS rating_raw, {number_value(ctx.col("rating"))} AS rating
+        FROM _raw
+    )
+    """
+
+
+def _attributes_sql(ctx: Context) -> str:
+    """JSON of source columns that are not canonical fields (PII hashed as <col>_hash)."""
+    used = set(ctx.resolved.values())
+    parts = []
+    for column in ctx.extracted.columns:
+        if column in used or column.startswith("_"):
+            continue
+        if column in ctx.pii_columns:
+            protected = protect_pii_sql(
+                quote_ident(column), ctx.options.key, ctx.options.pii_policy
+            )
+            if protected is not None:
+                parts.append(f"{quote_literal(column + '_hash')}, {protected}")
+            continue
+        parts.append(f"{quote_literal(column)}, {text(quote_ident(column))}")
+    return f"json_object({', '.join(parts)})" if parts else "NULL::JSON"
+
+
+def _dimension_sql(ctx: Context, table: str) -> str:
+    key = KEYS[table]
+    problems = [required_text_problem(key, key)]
+    if table == "users":
+        ts = ts_value(ctx.col("signup_ts"), ctx.col_type("signup_ts"), _tz(ctx))
+        problems += [
+            "CASE WHEN signup_raw IS NOT NULL THEN "
+            + ts_problem(
+                "signup_raw", "signup_ts", "signup_ts", ctx.col_type("signup_ts"), _tz(ctx)
+            )
+            + " END",
+            number_problem("age_raw", "age", parsed="age", low=0, high=130),
+        ]
+        select = f"""{text(ctx.col("user_id"))} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
+               {ts} AS signup_ts, {text(ctx.col("country"))} AS country,
+               {text(ctx.col("gender"))} AS gender, {ctx.col("age")} AS age_raw,
+               TRY_CAST({number_value(ctx.col("age"))} AS INTEGER) AS age"""
+        out = "user_id, signup_ts, country, gender, age, attributes"
+    elif table == "items":
+        problems.append(number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE))
+        select = f"""{text(ctx.col("item_id"))} AS item_id, {text(ctx.col("title"))} AS title,
+               {text(ctx.col("title_zh"))} AS title_zh,
+               {text(ctx.col("description"))} AS description,
+               {text(ctx.col("category"))} AS category, {text(ctx.col("brand"))} AS brand,
+               {ctx.col("price")} AS price_raw, {number_value(ctx.col("price"))} AS price,
+               TRY_CAST({text(ctx.col("in_stock"))} AS BOOLEAN) AS in_stock"""
+        out = "item_id, title, title_zh, description, category, brand, price, in_stock, attributes"
+    else:
+        ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx))
+        problems += [
+            ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx)),
+            number_problem("amount_raw", "amount", parsed="amount", low=-MAX_PRICE, high=MAX_PRICE),
+        ]
+        select = f"""{text(ctx.col("order_id"))} AS order_id,
+               {text(ctx.col("user_id"))} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
+               {ctx.col("amount")} AS amount_raw, {number_value(ctx.col("amount"))} AS amount,
+               coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
+               {text(ctx.col("currency"))} AS currency,
+               {text(ctx.col("parent_order_id"))} AS parent_order_id,
+               {text(ctx.col("source"))} AS source"""
+        out = "order_id, user_id, ts, amount, status, currency, parent_order_id, source, attributes"
+    return f"""
+    SELECT _row, {key} AS _key, {out}, {first_problem(*problems)} AS _reason
+    FROM (SELECT _row, {select}, {_attributes_sql(ctx)} AS attributes FROM _raw)
+    """
+
+
+_MERGE_COLUMNS = {
+    "users": ("signup_ts", "country", "gender", "age", "attributes"),
+    "items": (
+        "title",
+        "title_zh",
+        "description",
+        "category",
+        "brand",
+        "price",
+        "in_stock",
+        "attributes",
+    ),
+    "orders": (
+        "user_id",
+        "ts",
+        "amount",
+        "status",
+        "currency",
+        "parent_order_id",
+        "source",
+        "attributes",
+    ),
+}
+
+
+def _merge(con: duckdb.DuckDBPyConnection, ctx: Context, table: str) -> int:
+    """Merge ``_fresh`` into ``table`` on its key; returns the rows written."""
+    key = KEYS[table]
+    merged = ", ".join(f"coalesce(n.{c}, o.{c}) AS {c}" for c in _MERGE_COLUMNS[table])
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _merged AS
+        SELECT n.{key}, {merged}, '{ctx.ingestion_id}' AS ingestion_id
+        FROM _fresh n LEFT JOIN {table} o USING ({key})
+        """
+    )
+    con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _fresh)")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _merged")
+    count = con.execute("SELECT count(*) FROM _merged").fetchone()
+    con.execute("DROP TABLE _merged")
+    return int(count[0]) if count else 0

@@ -1,0 +1,325 @@
+"""Ingest one file: extract -> validate -> deduplicate -> load, atomically.
+
+Invariant, always: ``rows_in = rows_loaded + rows_quarantined + duplicates_skipped``.
+The load runs in one DuckDB transaction: a failure or a kill leaves the workspace as it
+was. A file whose content (sha256) was already loaded with the same format and target
+adds nothing; rows whose primary key is already stored are counted as duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from shopmind.errors import IngestError, MissingColumnError
+from shopmind.ingest.context import Context, IngestOptions, IngestReport
+from shopmind.ingest.extract import extract, quote_ident
+from shopmind.ingest.formats import get_format
+from shopmind.ingest.formats.base import Format
+from shopmind.privacy import pii_kind
+from shopmind.privacy.pii import pii_kind_of_values
+from shopmind.store import Workspace, migrate
+
+Progress = Callable[[str], None]
+
+STAGES = ("hash", "extract", "validate", "deduplicate", "load")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    workspace: Workspace,
+    path: Path,
+    options: IngestOptions,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Load ``path`` into the workspace and return the reconciled report."""
+    step = progress or (lambda _stage: None)
+    fmt = get_format(options.format)
+    target = options.table if fmt.name == "generic" else fmt.target
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    if not path.exists() or path.is_dir():
+        raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
+    step("hash")
+    sha = file_sha256(path)
+    report = IngestReport(
+        ingestion_id=f"ing_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}",
+        file=str(path),
+        format=fmt.name,
+        target=target,
+        sha256=sha,
+        pseudonymized=options.pseudonymize,
+        started_at=started.isoformat(),
+    )
+    workspace.init()
+    with workspace.connect() as con:
+        migrate(con)
+        previous = con.execute(
+            "SELECT rows_in, ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? "
+            "AND target = ? ORDER BY finished_at LIMIT 1",
+            [sha, fmt.name, target],
+        ).fetchone()
+        if previous is not None:
+            report.already_ingested = True
+            report.rows_in = report.duplicates_skipped = int(previous[0])
+            report.warnings.append(
+                f"{path.name} was already loaded (ingestion {previous[1]}); nothing added."
+            )
+            return _finish(report, t0)
+        step("extract")
+        extracted = extract(con, path, fmt.reader)
+        ctx = Context(path, options, extracted, sha, report.ingestion_id)
+        _resolve_columns(con, fmt, ctx)
+        report.pii_columns = {
+            c: f"{k} ({options.pii_policy}ed)" for c, k in ctx.pii_columns.items()
+        }
+        used = set(ctx.resolved.values())
+        report.ignored_columns = [
+            c for c in extracted.columns if c not in used and not c.startswith("_")
+        ]
+        step("validate")
+        _stage(con, fmt, ctx)
+        step("deduplicate")
+        _deduplicate(con, fmt, ctx)
+        counts = _counts(con)
+        report.rows_in = counts["rows_in"]
+        report.rows_loaded = counts["fresh"]
+        report.rows_quarantined = counts["quarantined"]
+        report.duplicates_skipped = counts["duplicates"]
+        report.quarantine_reasons = _reasons(con)
+        if (
+            report.rows_loaded == 0
+            and report.rows_quarantined > 0
+            and not report.duplicates_skipped
+        ):
+            top = "; ".join(f"{n} x {r}" for r, n in list(report.quarantine_reasons.items())[:3])
+            raise IngestError(
+                f"No row of {path} can be loaded as format '{fmt.name}' "
+                f"({report.rows_quarantined} rows rejected: {top}). Nothing was written.",
+                file=str(path),
+                hint="Fix the file or the options (--format, --map, --timezone) and rerun.",
+            )
+        step("load")
+        report.tables = _load(con, fmt, ctx, report, started)
+        report.events_loaded = report.tables.get("events", 0)
+    if not report.reconciles():  # pragma: no cover - guarded by tests; a bug if it fires
+        raise IngestError(f"Internal error: row counts do not reconcile for {path}.")
+    return _finish(report, t0)
+
+
+def _finish(report: IngestReport, t0: float) -> IngestReport:
+    report.finished_at = datetime.now(UTC).isoformat()
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return report
+
+
+def _resolve_columns(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
+    """Map canonical fields to source columns (``--map`` first, then known names)."""
+    found = [c for c in ctx.extracted.columns if not c.startswith("_")]
+    by_key = {_column_key(c): c for c in found}
+    fields = {f.name: f for f in fmt.fields_for(ctx)}
+    for canonical, source in ctx.options.mapping.items():
+        if canonical not in fields:
+            raise IngestError(
+                f"--map {canonical}={source}: format '{fmt.name}' has no field '{canonical}'.",
+                file=str(ctx.path),
+                hint=f"Fields of '{fmt.name}': {', '.join(fields)}.",
+            )
+        if source not in found and _column_key(source) not in by_key:
+            raise IngestError(
+                f"--map {canonical}={source}: no column '{source}' in {ctx.path} "
+                f"(found: {', '.join(found)}).",
+                file=str(ctx.path),
+                hint="Use one of the columns found.",
+            )
+    for name, field in fields.items():
+        candidates = (ctx.options.mapping[name],) if name in ctx.options.mapping else field.sources
+        match = next((by_key[_column_key(c)] for c in candidates if _column_key(c) in by_key), None)
+        if match is not None:
+            ctx.resolved[name] = match
+        elif field.required:
+            raise MissingColumnError(file=str(ctx.path), column=name, found=found, fmt=fmt.name)
+    if fmt.user_field and fmt.user_field in ctx.resolved:
+        ctx.user_columns.add(ctx.resolved[fmt.user_field])
+    for name in fmt.identifier_fields:
+        if name in ctx.resolved:
+            ctx.id_columns.add(ctx.resolved[name])
+    _detect_pii(con, ctx, found)
+
+
+def _column_key(name: str) -> str:
+    """Case- and punctuation-insensitive column key; drops RecBole ':type' suffixes."""
+    base = name.split(":", 1)[0] if ":" in name else name
+    return "".join(ch for ch in base.lower() if ch.isalnum())
+
+
+def _detect_pii(con: duckdb.DuckDBPyConnection, ctx: Context, found: list[str]) -> None:
+    """Direct PII columns by name, or by values (e-mails, phones, IPs) in a sample."""
+    known = ctx.user_columns | ctx.id_columns
+    known |= {source for name, source in ctx.resolved.items() if pii_kind(name) is None}
+    for column in found:
+        if column in known:
+            continue
+        kind = pii_kind(column)
+        if kind is None and ctx.extracted.columns[column] == "VARCHAR":
+            sample = con.execute(
+                f"SELECT CAST({quote_ident(column)} AS VARCHAR) FROM _raw "
+                f"WHERE {quote_ident(column)} IS NOT NULL LIMIT 200"
+            ).fetchall()
+            kind = pii_kind_of_values([str(r[0]) for r in sample])
+        if kind is not None:
+            ctx.pii_columns[column] = kind
+
+
+def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {fmt.staged_sql(ctx)}")
+    except duckdb.Error as exc:
+        raise IngestError(
+            f"Cannot validate {ctx.path} as format '{fmt.name}': {str(exc).splitlines()[0]}",
+            file=str(ctx.path),
+            hint="Check that --format matches the file, or use --format generic with --map.",
+        ) from exc
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _quarantine AS
+        SELECT r._row, {ctx.raw_json_sql()} AS raw, s._reason AS reason
+        FROM _raw r JOIN (SELECT _row, _reason FROM _staged WHERE _reason IS NOT NULL) s
+        USING (_row)
+        UNION ALL
+        SELECT _row, {ctx.rejected_line_sql()} AS raw, reason FROM _rejects
+        """
+    )
+
+
+def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
+    """``_fresh``: good rows whose key is new (merge: the last row of a key wins), with user
+    ids replaced by their keyed pseudonyms (computed once per distinct id).
+
+    The window and the anti-join run only when needed: a file without repeated keys and a
+    target without rows of this format skip them (the common first load)."""
+    disposition = fmt.disposition(ctx)
+    columns = {r[0] for r in con.execute("DESCRIBE _staged").fetchall()}
+    select, joins, where = ["s.* EXCLUDE (_reason)"], [], ["s._reason IS NULL"]
+    if ctx.options.pseudonymize and "user_id" in columns:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _uids AS
+            SELECT raw, {ctx.user_id("raw")} AS pseudo
+            FROM (SELECT DISTINCT user_id AS raw FROM _staged
+                  WHERE user_id IS NOT NULL AND _reason IS NULL)
+            """
+        )
+        select = ["s.* EXCLUDE (_reason) REPLACE (m.pseudo AS user_id)"]
+        joins.append("LEFT JOIN _uids m ON s.user_id = m.raw")
+    existing = fmt.existing_keys_sql(ctx) if disposition == "append" else None
+    if existing and _any_row(con, existing):
+        where.append(f"s._key NOT IN ({existing})")
+    repeated = con.execute(
+        "SELECT count(*) - count(DISTINCT _key) FROM _staged WHERE _reason IS NULL"
+    ).fetchone()
+    qualify = ""
+    if repeated and repeated[0]:
+        order = "DESC" if disposition == "merge" else "ASC"
+        qualify = f"QUALIFY row_number() OVER (PARTITION BY s._key ORDER BY s._row {order}) = 1"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT {', '.join(select)} FROM _staged s "
+        f"{' '.join(joins)} WHERE {' AND '.join(where)} {qualify}"
+    )
+    con.execute("DROP TABLE IF EXISTS _uids")
+
+
+def _any_row(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    return con.execute(f"SELECT EXISTS ({sql})").fetchone() == (True,)
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM _staged) + (SELECT count(*) FROM _rejects),
+               (SELECT count(*) FROM _fresh),
+               (SELECT count(*) FROM _quarantine)
+        """
+    ).fetchone()
+    assert row is not None
+    rows_in, fresh, quarantined = (int(v) for v in row)
+    return {
+        "rows_in": rows_in,
+        "fresh": fresh,
+        "quarantined": quarantined,
+        "duplicates": rows_in - fresh - quarantined,
+    }
+
+
+def _reasons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Quarantine counts per reason kind (the reason up to its first quoted value)."""
+    rows = con.execute(
+        "SELECT regexp_replace(reason, '''[^'']*''', '...', 'g') AS kind, count(*) "
+        "FROM _quarantine GROUP BY kind ORDER BY count(*) DESC LIMIT 20"
+    ).fetchall()
+    return {str(k): int(n) for k, n in rows}
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    fmt: Format,
+    ctx: Context,
+    report: IngestReport,
+    started: datetime,
+) -> dict[str, int]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        tables = fmt.load(con, ctx)
+        con.execute(
+            "INSERT INTO quarantine SELECT ?, _row, raw, reason, now(), ?, ? FROM _quarantine",
+            [str(ctx.path), fmt.name, ctx.ingestion_id],
+        )
+        tables["quarantine"] = report.rows_quarantined
+        options = {
+            "mapping": ctx.options.mapping,
+            "timezone": ctx.options.timezone or fmt.timezone,
+            "pii_policy": ctx.options.pii_policy,
+            "pii_columns": report.pii_columns,
+        }
+        con.execute(
+            "INSERT INTO ingestions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                ctx.ingestion_id,
+                str(ctx.path),
+                fmt.name,
+                report.target,
+                ctx.sha256,
+                report.rows_in,
+                report.rows_loaded,
+                report.rows_quarantined,
+                report.duplicates_skipped,
+                tables.get("events", 0),
+                ctx.options.pseudonymize,
+                json.dumps(options),
+                started,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error):
+            raise IngestError(
+                f"Loading {ctx.path} failed and was rolled back: {str(exc).splitlines()[0]}",
+                file=str(ctx.path),
+            ) from exc
+        raise
+    return tables

@@ -1,0 +1,192 @@
+"""SQL building blocks for validation: parse a value or say, in words, why it is bad.
+
+Each ``*_value`` function returns a DuckDB expression that parses a source column (NULL when
+it cannot); each ``*_problem`` function returns an expression that is NULL when the value is
+fine and otherwise a short reason naming the column and the bad value.
+"""
+
+from __future__ import annotations
+
+from shopmind.ingest.extract import quote_literal
+
+EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
+
+#: Source spellings accepted for each canonical event type (lower-cased, trimmed).
+EVENT_TYPE_ALIASES = {
+    "view": ("view", "pv", "page_view", "pageview", "detail", "product_view", "click", "visit"),
+    "cart": ("cart", "add_to_cart", "addtocart", "add-to-cart", "basket", "add"),
+    "remove_cart": ("remove_cart", "remove_from_cart", "removefromcart", "remove"),
+    "favorite": ("favorite", "favourite", "fav", "wishlist", "like", "add_to_wishlist"),
+    "purchase": ("purchase", "buy", "order", "transaction", "checkout", "sale"),
+    "search": ("search", "query"),
+    "refund": ("refund", "return", "cancel", "cancellation"),
+}
+
+#: Accepted time range for event timestamps (UTC).
+MIN_TS = "1970-01-01 00:00:00+00"
+MAX_TS_SQL = "now() + INTERVAL 2 DAY"
+MAX_ABS_QUANTITY = 1_000_000
+MAX_PRICE = 1e9
+
+_ZONE_RE = r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+_EPOCH_S_RE = r"^\d{9,10}(\.\d+)?$"
+_EPOCH_MS_RE = r"^\d{12,13}$"
+
+
+_NULL_SPELLINGS = ("", "nan", "null", "none", "na", "n/a")
+
+
+def text(col: str) -> str:
+    """Trimmed text; empty strings and common null spellings (nan, NULL, N/A...) become NULL."""
+    t = f"trim(CAST({col} AS VARCHAR))"
+    spellings = ", ".join(quote_literal(s) for s in _NULL_SPELLINGS)
+    # the length test first: most values are longer than any null spelling
+    return (
+        f"CASE WHEN length({t}) > 4 THEN {t} WHEN lower({t}) IN ({spellings}) THEN NULL "
+        f"ELSE {t} END"
+    )
+
+
+def ts_value(col: str, col_type: str, timezone: str | None) -> str:
+    """TIMESTAMPTZ from text (ISO-8601 with or without zone, epoch s/ms), TIMESTAMP or number.
+
+    Values without a zone are read in ``timezone``; with ``timezone=None`` they become NULL.
+    """
+    t = col_type.upper()
+    tz = quote_literal(timezone) if timezone else None
+    if "WITH TIME ZONE" in t or t.startswith("TIMESTAMPTZ"):
+        return f"CAST({col} AS TIMESTAMPTZ)"
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return f"timezone({tz}, CAST({col} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
+    if t in {"BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT", "DECIMAL"}:
+        return (
+            f"CASE WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "
+            f"ELSE to_timestamp(CAST({col} AS DOUBLE)) END"
+        )
+    v = f"trim(CAST({col} AS VARCHAR))"
+    naive = f"timezone({tz}, TRY_CAST({v} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
+    zoned = f"TRY_CAST({v} AS TIMESTAMPTZ)"
+    # Cheap tests first: a non-zero offset changes the instant against the naive reading;
+    # zero-offset suffixes are tested as suffixes; the zone regex is the last resort.
+    utc_suffix = " OR ".join(
+        f"suffix({v}, '{s}')" for s in ("Z", "+00", "+00:00", "+0000", "UTC", "-00:00")
+    )
+    epoch = (
+        f"CASE WHEN regexp_matches({v}, '{_EPOCH_S_RE}') THEN to_timestamp(TRY_CAST({v} AS DOUBLE))"
+        f" WHEN regexp_matches({v}, '{_EPOCH_MS_RE}')"
+        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000.0) END"
+    )
+    return (
+        f"CASE WHEN {utc_suffix} THEN {zoned}"
+        f" WHEN {zoned} IS NULL THEN {epoch}"
+        f" WHEN {zoned} <> CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMPTZ) THEN {zoned}"
+        f" WHEN regexp_matches({v}, '{_ZONE_RE}') THEN {zoned}"
+        f" ELSE {naive} END"
+    )
+
+
+def ts_problem(col: str, parsed: str, name: str, col_type: str, timezone: str | None) -> str:
+    """Why a timestamp is unusable (missing, unparseable, no zone, out of range), else NULL."""
+    v = f"trim(CAST({col} AS VARCHAR))"
+    no_zone = (
+        f"WHEN {parsed} IS NULL AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL "
+        f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
+        "pass --timezone Europe/London)' "
+        if timezone is None and col_type.upper() == "VARCHAR"
+        else ""
+    )
+    return (
+        f"CASE WHEN {col} IS NULL OR {v} = '' THEN '{name} is missing' "
+        f"{no_zone}"
+        f"WHEN {parsed} IS NULL THEN '{name} ''' || left({v}, 60) || ''' is not a timestamp' "
+        f"WHEN {parsed} < TIMESTAMPTZ '{MIN_TS}' OR {parsed} > {MAX_TS_SQL} "
+        f"THEN '{name} ''' || CAST({parsed} AS VARCHAR) || ''' is out of range (1970 .. today)' "
+        "END"
+    )
+
+
+_NUMERIC_TYPES = {
+    "BIGINT",
+    "INTEGER",
+    "SMALLINT",
+    "TINYINT",
+    "DOUBLE",
+    "FLOAT",
+    "HUGEINT",
+    "UBIGINT",
+    "UINTEGER",
+    "USMALLINT",
+    "UTINYINT",
+}
+
+
+def number_value(col: str, col_type: str = "VARCHAR") -> str:
+    """DOUBLE from text (thousands separators allowed) or a numeric column; NULL when not a
+    finite number."""
+    if col_type.upper() in _NUMERIC_TYPES or col_type.upper().startswith("DECIMAL"):
+        v = f"CAST({col} AS DOUBLE)"
+    else:
+        t = f"trim(CAST({col} AS VARCHAR))"
+        v = f"coalesce(TRY_CAST({t} AS DOUBLE), TRY_CAST(replace({t}, ',', '') AS DOUBLE))"
+    return f"CASE WHEN isfinite({v}) THEN {v} END"
+
+
+def number_problem(
+    col: str,
+    name: str,
+    *,
+    parsed: str | None = None,
+    required: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> str:
+    """Why a numeric value is unusable (missing, not a number, out of [low, high]), else NULL.
+
+    ``parsed`` names an already computed :func:`number_value` of ``col`` (saves a re-parse).
+    """
+    v = parsed or number_value(col)
+    raw = f"trim(CAST({col} AS VARCHAR))"
+    checks = []
+    if required:
+        checks.append(f"WHEN {col} IS NULL OR {raw} = '' THEN '{name} is missing'")
+    checks.append(
+        f"WHEN {col} IS NOT NULL AND {raw} <> '' AND {v} IS NULL "
+        f"THEN '{name} ''' || left({raw}, 40) || ''' is not a number'"
+    )
+    if low is not None:
+        checks.append(f"WHEN {v} < {low} THEN '{name} ''' || {raw} || ''' is below {low:g}'")
+    if high is not None:
+        checks.append(
+            f"WHEN {v} > {high} THEN '{name} ''' || left({raw}, 40) || ''' is above {high:g}'"
+        )
+    return "CASE " + " ".join(checks) + " END"
+
+
+def event_type_value(col: str) -> str:
+    """Canonical event type from a source spelling (see EVENT_TYPE_ALIASES), else NULL."""
+    v = f"lower(trim(CAST({col} AS VARCHAR)))"
+    whens = " ".join(
+        f"WHEN {v} IN ({', '.join(quote_literal(a) for a in aliases)}) THEN '{canonical}'"
+        for canonical, aliases in EVENT_TYPE_ALIASES.items()
+    )
+    return f"CASE {whens} END"
+
+
+def event_type_problem(col: str) -> str:
+    allowed = ", ".join(EVENT_TYPES)
+    return (
+        f"CASE WHEN {col} IS NULL OR trim(CAST({col} AS VARCHAR)) = '' "
+        "THEN 'event_type is missing' "
+        f"WHEN ({event_type_value(col)}) IS NULL THEN 'event_type ''' || "
+        f"left(trim(CAST({col} AS VARCHAR)), 40) || ''' is not one of {allowed}' END"
+    )
+
+
+def required_text_problem(col: str, name: str) -> str:
+    return f"CASE WHEN ({text(col)}) IS NULL THEN '{name} is missing' END"
+
+
+def first_problem(*problems: str) -> str:
+    """The first non-NULL reason among several checks."""
+    kept = [p for p in problems if p]
+    return f"coalesce({', '.join(kept)})" if len(kept) > 1 else (kept[0] if kept else "NULL")

@@ -1,0 +1,6 @@
+"""Privacy at the door: keyed pseudonyms for user ids, PII column protection, text redaction."""
+
+from shopmind.privacy.pii import pii_kind, protect_pii_sql, redact_text_sql
+from shopmind.privacy.pseudonymize import pseudonymize, pseudonymize_sql
+
+__all__ = ["pii_kind", "protect_pii_sql", "pseudonymize", "pseudonymize_sql", "redact_text_sql"]

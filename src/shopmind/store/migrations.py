@@ -1,0 +1,173 @@
+"""Versioned schema migrations for the workspace database.
+
+Each migration is applied once, in order, inside one transaction, and recorded in
+``schema_migrations``. Never edit a released migration: add a new one.
+The canonical tables are documented in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+_V1_CANONICAL = """
+CREATE TABLE events (
+    event_id     VARCHAR NOT NULL,
+    user_id      VARCHAR,
+    session_id   VARCHAR,
+    item_id      VARCHAR,
+    event_type   VARCHAR NOT NULL,
+    ts           TIMESTAMPTZ NOT NULL,
+    quantity     DOUBLE,
+    price        DOUBLE,
+    order_id     VARCHAR,
+    query        VARCHAR,
+    source       VARCHAR,
+    rating       DOUBLE,
+    ingestion_id VARCHAR NOT NULL,
+    CHECK (event_type IN ('view', 'cart', 'remove_cart', 'favorite', 'purchase', 'search',
+                          'refund'))
+);
+CREATE TABLE users (
+    user_id      VARCHAR NOT NULL,
+    signup_ts    TIMESTAMPTZ,
+    country      VARCHAR,
+    gender       VARCHAR,
+    age          INTEGER,
+    attributes   JSON,
+    ingestion_id VARCHAR NOT NULL
+);
+CREATE TABLE items (
+    item_id      VARCHAR NOT NULL,
+    title        VARCHAR,
+    title_zh     VARCHAR,
+    description  VARCHAR,
+    category     VARCHAR,
+    brand        VARCHAR,
+    price        DOUBLE,
+    in_stock     BOOLEAN,
+    attributes   JSON,
+    ingestion_id VARCHAR NOT NULL
+);
+CREATE TABLE orders (
+    order_id        VARCHAR NOT NULL,
+    user_id         VARCHAR,
+    ts              TIMESTAMPTZ NOT NULL,
+    amount          DOUBLE,
+    status          VARCHAR NOT NULL,
+    currency        VARCHAR,
+    parent_order_id VARCHAR,
+    source          VARCHAR,
+    attributes      JSON,
+    ingestion_id    VARCHAR NOT NULL
+);
+CREATE TABLE order_items (
+    order_id     VARCHAR NOT NULL,
+    line_id      VARCHAR NOT NULL,
+    item_id      VARCHAR,
+    quantity     DOUBLE,
+    unit_price   DOUBLE,
+    amount       DOUBLE,
+    ingestion_id VARCHAR NOT NULL
+);
+CREATE TABLE quarantine (
+    source       VARCHAR NOT NULL,
+    row_number   BIGINT NOT NULL,
+    raw          VARCHAR,
+    reason       VARCHAR NOT NULL,
+    ingested_at  TIMESTAMPTZ NOT NULL,
+    format       VARCHAR,
+    ingestion_id VARCHAR NOT NULL
+);
+CREATE TABLE ingestions (
+    ingestion_id       VARCHAR PRIMARY KEY,
+    file               VARCHAR NOT NULL,
+    format             VARCHAR NOT NULL,
+    target             VARCHAR NOT NULL,
+    sha256             VARCHAR NOT NULL,
+    rows_in            BIGINT NOT NULL,
+    rows_loaded        BIGINT NOT NULL,
+    rows_quarantined   BIGINT NOT NULL,
+    duplicates_skipped BIGINT NOT NULL,
+    events_loaded      BIGINT NOT NULL,
+    pseudonymized      BOOLEAN NOT NULL,
+    options            JSON,
+    started_at         TIMESTAMPTZ NOT NULL,
+    finished_at        TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE labels (
+    subject_type VARCHAR NOT NULL,
+    subject_id   VARCHAR NOT NULL,
+    name         VARCHAR NOT NULL,
+    value        VARCHAR,
+    source       VARCHAR NOT NULL
+);
+CREATE TABLE campaign_assignments (
+    campaign_id VARCHAR NOT NULL,
+    user_id     VARCHAR NOT NULL,
+    arm         VARCHAR NOT NULL,
+    sent_ts     TIMESTAMPTZ NOT NULL,
+    converted   BOOLEAN,
+    revenue     DOUBLE
+);
+CREATE TABLE tickets (
+    ticket_id VARCHAR NOT NULL,
+    user_id   VARCHAR,
+    order_id  VARCHAR,
+    ts        TIMESTAMPTZ NOT NULL,
+    language  VARCHAR NOT NULL,
+    channel   VARCHAR,
+    text      VARCHAR NOT NULL,
+    intent    VARCHAR
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "canonical tables", _V1_CANONICAL),)
+
+#: Schema version this shopmind writes.
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Highest applied migration, 0 for an empty database."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply pending migrations; returns the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= current_version(con):
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
