@@ -16,8 +16,10 @@ export SHOPMIND_PROFILE ?= dev
 export HF_HUB_OFFLINE := 1
 export MPLCONFIGDIR := $(CURDIR)/.cache/matplotlib
 export XDG_CACHE_HOME := $(CURDIR)/.cache
+export PYTENSOR_FLAGS := base_compiledir=$(CURDIR)/.cache/pytensor
+export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,16 +28,35 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Debian packages the tests need: Chromium + a CJK font (report rendered in a real browser)
+# and a Java runtime (Spark parity test). Installed only when missing; needs root.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi wqy || missing="$$missing fonts-wqy-microhei"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+SM := $(BIN)/shopmind --workspace $(WORKSPACE)
+
 demo: $(STAMP)
 	@if [ -n "$(DATA)" ]; then \
-	  $(BIN)/shopmind --workspace $(WORKSPACE) ingest "$(DATA)" --format $(FORMAT); \
+	  $(SM) ingest "$(DATA)" --format $(FORMAT); \
 	else \
-	  $(BIN)/shopmind --workspace $(WORKSPACE) simulate --users $(USERS) --days $(DAYS) --seed $(SEED); \
+	  $(SM) simulate --users $(USERS) --days $(DAYS) --seed $(SEED); \
 	fi
-	$(BIN)/shopmind --workspace $(WORKSPACE) info
-	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb  (try: $(BIN)/shopmind --workspace $(WORKSPACE) sql \"SELECT event_type, count(*) FROM events GROUP BY 1\")"
+	$(SM) info
+	-$(SM) analyze funnel --steps view,cart,purchase --window 1d
+	-$(SM) analyze rfm
+	-$(SM) clv fit
+	-$(SM) analyze profiles
+	$(SM) report
+	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb; report: $(WORKSPACE)/reports/report.html"
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -49,6 +70,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/analytics.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,9 @@ from shopmind.ingest import IngestOptions
 from shopmind.store import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
+# compiled PyTensor modules and other caches stay out of $HOME
+os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.cache' / 'pytensor'}")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 DATA = Path(os.environ.get("SHOPMIND_SHARED_DATA", REPO.parent / "shared" / "data"))
 TEST_KEY = b"test-key-0123456789abcdef"
 
@@ -78,3 +81,6 @@ def query(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tupl
 
 def scalar(ws: Workspace, sql: str, params: list[Any] | None = None) -> Any:
     return query(ws, sql, params)[0][0]
+
+
+from tests.fixtures_workspaces import retail_ws, sim_ws, taobao_ws  # noqa: E402, F401

@@ -37,7 +37,8 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     ws.init()
     with ws.connect() as con:
         assert migrate(con) == []
-    assert query(ws, "SELECT version FROM schema_migrations") == [(SCHEMA_VERSION,)]
+    versions = query(ws, "SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
 
 
 def test_event_type_constraint_rejects_unknown_types(workspace: Workspace) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from shopmind import __version__
-from shopmind.cli import info, ingest, simulate
+from shopmind.cli import analyze, clv, info, ingest, profile, report, simulate
 from shopmind.cli._output import fail
 from shopmind.cli.state import State
 from shopmind.config import Settings
@@ -59,6 +59,10 @@ def main_options(
 ingest.register(app)
 simulate.register(app)
 info.register(app)
+analyze.register(app)
+clv.register(app)
+profile.register(app)
+report.register(app)
 
 
 def main() -> None:
@@ -73,10 +77,8 @@ def main() -> None:
         raise SystemExit(
             _report("interrupted; nothing was committed by the interrupted step.", 130)
         ) from None
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (they can show themselves) and the unexpected
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             raise SystemExit(exc.exit_code) from None
         if os.environ.get("SHOPMIND_DEBUG"):

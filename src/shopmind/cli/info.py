@@ -27,7 +27,10 @@ def workspace_info(workspace: Workspace) -> dict[str, Any]:
     """Tables with row counts and date ranges, plus the ingestion log."""
     with workspace.connect(read_only=True) as con:
         tables = []
-        for table in CANONICAL_TABLES:
+        existing = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        for table in (t for t in CANONICAL_TABLES if t in existing):
             row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
             entry: dict[str, Any] = {"table": table, "rows": int(row[0]) if row else 0}
             if table in _DATE_COLUMNS:

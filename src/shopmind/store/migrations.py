@@ -131,7 +131,33 @@ CREATE TABLE tickets (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "canonical tables", _V1_CANONICAL),)
+_V2_PROFILES = """
+CREATE TABLE user_profiles (
+    user_id            VARCHAR NOT NULL,
+    first_seen         TIMESTAMPTZ,
+    last_seen          TIMESTAMPTZ,
+    events             BIGINT,
+    purchases          BIGINT,
+    mean_price         DOUBLE,
+    source             VARCHAR,
+    favourite_category VARCHAR,
+    favourite_brand    VARCHAR,
+    active_hour        INTEGER,
+    active_weekday     VARCHAR,
+    lifecycle          VARCHAR,
+    price_band         VARCHAR,
+    rfm_segment        VARCHAR,
+    clv                DOUBLE,
+    clv_band           VARCHAR,
+    segment            INTEGER,
+    computed_at        TIMESTAMPTZ NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical tables", _V1_CANONICAL),
+    Migration(2, "user profiles", _V2_PROFILES),
+)
 
 #: Schema version this shopmind writes.
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -141,11 +167,11 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     """Highest applied migration, 0 for an empty database."""
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
-    ).fetchone()
-    if not exists or exists[0] == 0:
+    ).fetchall()
+    if exists[0][0] == 0:
         return 0
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()
+    return int(rows[0][0])
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:

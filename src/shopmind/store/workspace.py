@@ -27,6 +27,7 @@ CANONICAL_TABLES = (
     "labels",
     "campaign_assignments",
     "tickets",
+    "user_profiles",
 )
 
 

@@ -1,0 +1,156 @@
+"""Analytics speed: shopmind (Ibis on DuckDB) against straightforward pandas, same run.
+
+    python benchmarks/analytics.py [--events 1000000 10000000]
+
+For each size a simulated shop is written to a temporary workspace; each (analysis, engine)
+runs in a fresh subprocess that reports its wall time and peak RSS (VmHWM), so memory
+numbers are not mixed. pandas reads the events table into memory first (not timed: it is the
+cost of having the data in pandas at all, but its memory counts in the peak).
+Results: benchmarks/results/analytics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ANALYSES = ("funnel", "retention", "rfm", "sessions")
+
+WORKER = r"""
+import json, sys, time
+from pathlib import Path
+engine, analysis, root = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+from shopmind.store import Workspace
+ws = Workspace(root)
+if engine == "shopmind":
+    from shopmind.analytics.backend import duckdb_tables
+    from shopmind.analytics.funnel import FunnelQuery, funnel
+    from shopmind.analytics.retention import retention
+    from shopmind.analytics.rfm import rfm
+    from shopmind.analytics.sessions import session_stats
+    with duckdb_tables(ws) as t:
+        start = time.perf_counter()
+        if analysis == "funnel":
+            out = funnel(t, FunnelQuery(("view", "cart", "purchase"), 86400))["steps"][-1]["users"]
+        elif analysis == "retention":
+            out = len(retention(t, "purchase", "purchase", "week")["cohorts"])
+        elif analysis == "rfm":
+            out = rfm(t)["customers"]
+        else:
+            out = int(session_stats(t.events(), source_ids=False).count().execute())
+        seconds = time.perf_counter() - start
+else:
+    import numpy as np, pandas as pd
+    with ws.connect(read_only=True) as con:
+        e = con.execute("SELECT user_id, event_id, event_type, ts, quantity, price, order_id "
+                        "FROM events WHERE user_id IS NOT NULL").df()
+    start = time.perf_counter()
+    e = e.sort_values(["user_id", "ts", "event_id"])
+    if analysis == "funnel":
+        steps = ["view", "cart", "purchase"]
+        e["t"] = e["ts"].dt.tz_convert(None).astype("datetime64[s]").astype("int64")
+        chain = e[e.event_type == steps[0]][["user_id", "t"]].rename(columns={"t": "t1"})
+        chain["prev"] = chain["t1"]
+        chain = chain.sort_values("prev")
+        for k, step in enumerate(steps[1:], start=2):
+            nxt = e[e.event_type == step][["user_id", "t"]].rename(columns={"t": f"t{k}"})
+            nxt = nxt.sort_values(f"t{k}")
+            chain = pd.merge_asof(chain.sort_values("prev"), nxt, left_on="prev",
+                                  right_on=f"t{k}", by="user_id", direction="forward",
+                                  allow_exact_matches=False)
+            chain["prev"] = chain[f"t{k}"].fillna(2**62).astype("int64")
+        level = pd.Series(1, index=chain.index)
+        ok = pd.Series(True, index=chain.index)
+        for k in range(2, len(steps) + 1):
+            ok &= (chain[f"t{k}"] - chain["t1"]) <= 86400
+            level += ok.astype(int)
+        out = int((chain.assign(level=level).groupby("user_id")["level"].max() >= 3).sum())
+    elif analysis == "retention":
+        p = e[e.event_type == "purchase"].copy()
+        day = p["ts"].dt.tz_localize(None).dt.normalize()
+        p["week"] = day - pd.to_timedelta(day.dt.weekday, unit="D")
+        cohort = p.groupby("user_id")["week"].min().rename("cohort")
+        p = p.join(cohort, on="user_id")
+        p["offset"] = (p["week"] - p["cohort"]).dt.days // 7
+        m = p[(p.offset >= 0) & (p.offset <= 8)].groupby(["cohort", "offset"])["user_id"].nunique()
+        out = len(m.unstack())
+    elif analysis == "rfm":
+        b = e[e.event_type == "purchase"].copy()
+        b["amount"] = b["quantity"].fillna(1) * b["price"].fillna(0)
+        b["order"] = b["order_id"].fillna(b["event_id"])
+        per = b.groupby("user_id").agg(
+            last=("ts", "max"), f=("order", "nunique"), m=("amount", "sum"))
+        ref = e["ts"].max().normalize() + pd.Timedelta(days=1)
+        per["recency"] = (ref - per["last"]).dt.total_seconds() / 86400
+        for col, asc in (("recency", False), ("f", True), ("m", True)):
+            pr = (per[col].rank(method="min", ascending=asc) - 1) / max(len(per) - 1, 1)
+            per[col + "_score"] = np.minimum(np.floor(pr * 5).astype(int) + 1, 5)
+        out = len(per)
+    else:
+        gap = e.groupby("user_id")["ts"].diff().dt.total_seconds()
+        new = (gap.isna() | (gap > 1800)).astype(int)
+        e["session"] = new.groupby(e["user_id"]).cumsum()
+        out = int(e.groupby(["user_id", "session"]).ngroups)
+    seconds = time.perf_counter() - start
+# VmHWM is this process's own peak RSS (ru_maxrss would include the forking parent's)
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status")
+               if line.startswith("VmHWM"))
+peak_mb = peak_kb / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "result": out}))
+"""
+
+
+def run(engine: str, analysis: str, root: Path) -> dict[str, float]:
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, engine, analysis, str(root)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} {analysis} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    from shopmind.store import Workspace
+    from shopmind.testing.simulator import SimulationConfig, simulate_shop, write_shop
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args()
+    results = []
+    for events in args.events:
+        with tempfile.TemporaryDirectory() as tmp:
+            ws = Workspace(Path(tmp) / "ws")
+            shop = simulate_shop(SimulationConfig(users=max(200, events // 118), days=90, seed=1))
+            write_shop(ws, shop, key=b"benchmark-key-0123456789")
+            n = len(shop.events)
+            del shop
+            for analysis in ANALYSES:
+                ours = run("shopmind", analysis, ws.root)
+                base = run("pandas", analysis, ws.root)
+                row = {
+                    "events": n,
+                    "analysis": analysis,
+                    "shopmind_s": round(ours["seconds"], 3),
+                    "pandas_s": round(base["seconds"], 3),
+                    "speedup": round(base["seconds"] / ours["seconds"], 2),
+                    "shopmind_peak_mb": round(ours["peak_mb"]),
+                    "pandas_peak_mb": round(base["peak_mb"]),
+                    "same_result": ours["result"] == base["result"],
+                }
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    out = ROOT / "benchmarks" / "results" / "analytics.json"
+    out.write_text(json.dumps({"results": results}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Where analytics run: Ibis over the workspace's DuckDB file, or over Spark.
+
+Every analytic is an Ibis expression built from canonical tables, so the same code runs on
+DuckDB (default, embedded) and on PySpark (``spark_tables``) when a shop outgrows one machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+from ibis.expr.types import Table
+
+from shopmind.errors import ShopmindError, WorkspaceError
+from shopmind.store import Workspace
+
+
+class AnalyticsError(ShopmindError):
+    """An analysis cannot run on this data (empty workspace, unknown step, ...)."""
+
+
+@dataclass
+class Tables:
+    """The canonical tables of one backend, as Ibis tables."""
+
+    backend: Any
+    tables: Mapping[str, Table]
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def events(self) -> Table:
+        """Events, refusing an empty table with a hint on what to ingest."""
+        events = self.tables["events"]
+        if int(events.count().execute()) == 0:
+            raise AnalyticsError(
+                "The workspace has no events to analyse.",
+                hint="Load some first: `shopmind ingest FILE --format NAME` "
+                "(see `shopmind formats`) or `shopmind simulate`.",
+            )
+        return events
+
+
+ANALYTIC_TABLES = ("events", "users", "items", "orders")
+
+
+@contextmanager
+def duckdb_tables(workspace: Workspace) -> Iterator[Tables]:
+    """Read-only Ibis tables over the workspace file."""
+    if not workspace.exists():
+        raise WorkspaceError(
+            f"No workspace at {workspace.root}.",
+            hint="Create one with `shopmind ingest FILE --format NAME` or `shopmind simulate`.",
+        )
+    con = ibis.duckdb.connect(str(workspace.db_path), read_only=True)
+    try:
+        con.raw_sql("SET TimeZone = 'UTC'")
+        yield Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES})
+    finally:
+        con.disconnect()
+
+
+def spark_tables(session: Any, parquet_files: Mapping[str, Path]) -> Tables:
+    """Ibis tables on a Spark session, read from Parquet exports of the canonical tables."""
+    con = ibis.pyspark.connect(session)
+    tables = {}
+    for name, path in parquet_files.items():
+        session.read.parquet(str(path)).createOrReplaceTempView(name)
+        tables[name] = con.table(name)
+    return Tables(con, tables)
+
+
+def export_parquet(workspace: Workspace, folder: Path) -> dict[str, Path]:
+    """Write the analytic tables to Parquet (for Spark or other engines)."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    with workspace.connect(read_only=True) as con:
+        for name in ANALYTIC_TABLES:
+            path = folder / f"{name}.parquet"
+            columns = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()]
+            keep = ", ".join(c for c in columns if c not in {"attributes"})
+            con.execute(f"COPY (SELECT {keep} FROM {name}) TO '{path}' (FORMAT parquet)")
+            out[name] = path
+    _ = duckdb
+    return out
+
+
+def execute(expr: Any) -> Any:
+    """Run an Ibis expression on its backend (one place to add tracing or limits)."""
+    return expr.execute()
+
+
+__all__ = [
+    "ANALYTIC_TABLES",
+    "AnalyticsError",
+    "Tables",
+    "duckdb_tables",
+    "execute",
+    "export_parquet",
+    "ibis",
+    "spark_tables",
+]

@@ -1,0 +1,113 @@
+"""RFM: recency, frequency and monetary value per customer, quintile scores, named segments.
+
+* recency: days from the customer's last purchase to the reference time (the day after the
+  last event in the data, or ``as_of``);
+* frequency: distinct orders (purchase events without an order id count one each);
+* monetary: sum of quantity x price over purchases (gross, before refunds).
+
+Scores 1..5 come from the percent rank (ties share a score): ``1 + floor(5 * percent_rank)``,
+capped at 5; recency is ranked descending so that recent buyers score 5. ``FM`` is the
+rounded-half-up mean of F and M. The segment is the first matching row of SEGMENT_RULES
+(R and FM ranges, inclusive), a common 11-segment grid that covers all 25 (R, FM) cells.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+from ibis.expr.types import Table
+
+from shopmind.analytics.backend import AnalyticsError, Tables
+
+#: (segment, R range, FM range): the first match wins.
+SEGMENT_RULES: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("Champions", (4, 5), (4, 5)),
+    ("Loyal", (3, 3), (4, 5)),
+    ("Potential loyalists", (4, 5), (2, 3)),
+    ("New", (5, 5), (1, 1)),
+    ("Promising", (4, 4), (1, 1)),
+    ("Need attention", (3, 3), (2, 3)),
+    ("About to sleep", (3, 3), (1, 1)),
+    ("Can't lose", (1, 2), (5, 5)),
+    ("At risk", (1, 2), (3, 4)),
+    ("Hibernating", (2, 2), (1, 2)),
+    ("Lost", (1, 1), (1, 2)),
+)
+
+
+def _score(rank: Any) -> Any:
+    return ibis.least((rank * 5).floor().cast("int64") + 1, 5)
+
+
+def rfm_table(tables: Tables, as_of: datetime | None = None) -> Table:
+    """One row per customer: recency_days, frequency, monetary, r, f, m, fm, segment."""
+    events = tables.events()
+    buys = events.filter((events.event_type == "purchase") & events.user_id.notnull())
+    if int(buys.count().execute()) == 0:
+        raise AnalyticsError(
+            "No purchases by known users: RFM needs purchase events with user ids.",
+            hint="Ingest orders or purchase events (e.g. --format online_retail).",
+        )
+    if as_of is None:
+        last = events.ts.max().execute()
+        reference = ibis.literal(last).truncate("D") + ibis.interval(days=1)
+    else:
+        reference = ibis.literal(as_of)
+    amount = ibis.coalesce(buys.quantity, 1) * ibis.coalesce(buys.price, 0)
+    per = buys.group_by("user_id").aggregate(
+        last_ts=buys.ts.max(),
+        frequency=ibis.coalesce(buys.order_id, buys.event_id).nunique(),
+        monetary=amount.sum(),
+    )
+    per = per.mutate(
+        recency_days=(reference.epoch_seconds() - per.last_ts.epoch_seconds()) / 86_400.0
+    )
+    per = per.mutate(
+        r=_score(ibis.percent_rank().over(order_by=ibis.desc(per.recency_days))),
+        f=_score(ibis.percent_rank().over(order_by=per.frequency)),
+        m=_score(ibis.percent_rank().over(order_by=per.monetary)),
+    )
+    per = per.mutate(fm=((per.f + per.m + 1) / 2).floor().cast("int64"))
+    cases = [
+        ((per.r >= r0) & (per.r <= r1) & (per.fm >= f0) & (per.fm <= f1), name)
+        for name, (r0, r1), (f0, f1) in SEGMENT_RULES
+    ]
+    segment = ibis.cases(*cases, else_="Other")
+    return per.mutate(segment=segment).select(
+        "user_id", "recency_days", "frequency", "monetary", "r", "f", "m", "fm", "segment"
+    )
+
+
+def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
+    """Segment sizes and means (the per-customer table is ``rfm_table``)."""
+    table = rfm_table(tables, as_of)
+    summary = (
+        table.group_by("segment")
+        .aggregate(
+            customers=table.count(),
+            recency_days=table.recency_days.mean(),
+            frequency=table.frequency.mean(),
+            monetary=table.monetary.mean(),
+        )
+        .execute()
+    )
+    order = {name: i for i, (name, _, _) in enumerate(SEGMENT_RULES)}
+    summary = summary.sort_values("segment", key=lambda s: s.map(order))
+    total = int(summary["customers"].sum())
+    return {
+        "customers": total,
+        "segments": [
+            {
+                "name": row.segment,
+                "customers": int(row.customers),
+                "share": round(int(row.customers) / total, 6),
+                "mean_recency_days": round(float(row.recency_days), 3),
+                "mean_frequency": round(float(row.frequency), 3),
+                "mean_monetary": round(float(row.monetary), 2),
+            }
+            for row in summary.itertuples()
+        ],
+        "rules": [{"name": n, "r": list(r), "fm": list(f)} for n, r, f in SEGMENT_RULES],
+    }

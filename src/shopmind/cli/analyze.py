@@ -1,0 +1,295 @@
+"""``shopmind analyze ...``: behaviour analytics and customer value on the workspace."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+import typer
+
+from shopmind.analytics.backend import duckdb_tables
+from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.state import state
+
+app = typer.Typer(
+    help="Behaviour analytics: funnels, retention, paths, trends, RFM, segments.",
+    no_args_is_help=True,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+@app.command()
+def funnel(
+    ctx: typer.Context,
+    steps: Annotated[
+        str, typer.Option(help="Comma-separated event types, e.g. view,cart,purchase.")
+    ],
+    window: Annotated[
+        str, typer.Option(help="Conversion window from step 1: 30m, 1h, 1d...")
+    ] = "1d",
+    order: Annotated[str, typer.Option(help="ordered | strict | unordered.")] = "ordered",
+    by: Annotated[
+        str | None, typer.Option(help="Breakdown: category, brand, source, country...")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Unique users per step, conversion and median time to convert (windowFunnel semantics)."""
+    from shopmind.analytics.backend import AnalyticsError
+    from shopmind.analytics.funnel import FunnelOrder, FunnelQuery, parse_window
+    from shopmind.analytics.funnel import funnel as run_funnel
+
+    if order not in ("ordered", "strict", "unordered"):
+        raise AnalyticsError(f"Unknown --order {order}.", hint="Use ordered, strict or unordered.")
+    query = FunnelQuery(
+        tuple(s.strip() for s in steps.split(",") if s.strip()),
+        parse_window(window),
+        cast(FunnelOrder, order),
+        by,
+    )
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run_funnel(tables, query)
+    if as_json:
+        print_json(result)
+        return
+    _steps_table(f"funnel ({order}, window {window})", result["steps"])
+    for value, rows in result.get("breakdown", {}).items():
+        _steps_table(f"{by} = {value}", rows)
+
+
+def _steps_table(title: str, steps: list[dict[str, Any]]) -> None:
+    print_table(
+        title,
+        ["step", "users", "from previous", "from first", "median s from previous"],
+        [
+            [
+                s["name"],
+                s["users"],
+                _pct(s["conversion_from_previous"]),
+                _pct(s["conversion_from_first"]),
+                s["median_seconds_from_previous"],
+            ]
+            for s in steps
+        ],
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+@app.command()
+def retention(
+    ctx: typer.Context,
+    start: Annotated[
+        str, typer.Option(help="Event type that puts a user in a cohort.")
+    ] = "purchase",
+    return_: Annotated[
+        str, typer.Option("--return", help="Event type that counts as returning.")
+    ] = "purchase",
+    period: Annotated[str, typer.Option(help="day | week | month.")] = "week",
+    first_time: Annotated[
+        bool,
+        typer.Option("--first-time/--recurring", help="Cohort by first start event, or every one."),
+    ] = True,
+    periods: Annotated[int, typer.Option(help="Periods after the cohort to show.")] = 8,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cohort x period retention matrix."""
+    from shopmind.analytics.backend import AnalyticsError
+    from shopmind.analytics.retention import retention as run
+
+    if period not in ("day", "week", "month"):
+        raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run(tables, start, return_, period, not first_time, periods)  # type: ignore[arg-type]
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        f"retention ({result['mode']}, {period})",
+        ["cohort", "size", *[str(i) for i in range(1, periods + 1)]],
+        [[c["cohort"], c["size"], *[_pct(r) for r in c["rates"][1:]]] for c in result["cohorts"]],
+    )
+
+
+@app.command()
+def paths(
+    ctx: typer.Context,
+    from_: Annotated[str, typer.Option("--from", help="Event type paths start from.")] = "view",
+    max_steps: Annotated[int, typer.Option(help="Next events to follow.")] = 5,
+    top: Annotated[int, typer.Option(help="Paths to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Most frequent sequences of next events within sessions."""
+    from shopmind.analytics.paths import paths as run
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run(tables, from_, max_steps, top)
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        f"paths from {from_} ({result['starts']:,} starts)",
+        ["path", "count", "share"],
+        [[p["path"], p["count"], _pct(p["share"])] for p in result["paths"]],
+    )
+
+
+@app.command()
+def trends(
+    ctx: typer.Context,
+    metric: Annotated[
+        str, typer.Option(help="revenue | orders | active_users | conversion.")
+    ] = "revenue",
+    interval: Annotated[str, typer.Option(help="day | week.")] = "day",
+    as_json: JsonOpt = False,
+) -> None:
+    """A metric per day or week."""
+    from shopmind.analytics.trends import trends as run
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run(tables, metric, interval)
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        f"{metric} per {interval}",
+        ["period", "value"],
+        [[p["period"], p["value"]] for p in result["points"]],
+    )
+
+
+@app.command()
+def rfm(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Reference time (ISO-8601); default: the day after the last event."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recency, frequency, monetary scores and named segments."""
+    from shopmind.analytics.rfm import rfm as run
+
+    reference = datetime.fromisoformat(as_of) if as_of else None
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run(tables, reference)
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        f"RFM segments ({result['customers']:,} customers)",
+        ["segment", "customers", "share", "recency d", "frequency", "monetary"],
+        [
+            [
+                s["name"],
+                s["customers"],
+                _pct(s["share"]),
+                s["mean_recency_days"],
+                s["mean_frequency"],
+                s["mean_monetary"],
+            ]
+            for s in result["segments"]
+        ],
+    )
+
+
+@app.command()
+def sessions(
+    ctx: typer.Context,
+    gap: Annotated[float, typer.Option(help="Inactivity gap in minutes.")] = 30.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Session counts and lengths (sessions split by an inactivity gap)."""
+    from shopmind.analytics.sessions import session_stats
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        stats = session_stats(tables.events(), gap)
+        summary = (
+            stats.aggregate(
+                sessions=stats.count(),
+                users=stats.user_id.nunique(),
+                mean_events=stats.events.mean(),
+                median_duration_seconds=stats.duration_seconds.median(),
+            )
+            .execute()
+            .iloc[0]
+        )
+    result = {
+        k: (float(v) if k.startswith(("mean", "median")) else int(v)) for k, v in summary.items()
+    }
+    result["gap_minutes"] = gap
+    if as_json:
+        print_json(result)
+        return
+    print_table("sessions", list(result), [list(result.values())])
+
+
+@app.command()
+def segments(
+    ctx: typer.Context,
+    k: Annotated[
+        int | None, typer.Option(help="Number of segments (default: best silhouette).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Behavioural segments (k-means), each described in words."""
+    from shopmind.analytics.segments import segment_users
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = segment_users(tables, k, seed)
+    result.pop("assignments")
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(f"k = {result['k']} ({result['criterion']}: {result['silhouette']})")
+    print_table(
+        "segments",
+        ["segment", "users", "share", "what sets it apart"],
+        [
+            [s["segment"], s["users"], _pct(s["share"]), s["description"]]
+            for s in result["segments"]
+        ],
+    )
+
+
+@app.command()
+def profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Compute user profiles (tags) for every user and store them in ``user_profiles``."""
+    result = compute_profiles(ctx)
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(
+        f"user_profiles: {result['users']:,} users; lifecycle {result['lifecycle']}",
+        highlight=False,
+    )
+
+
+def compute_profiles(ctx: typer.Context) -> dict[str, Any]:
+    from shopmind.analytics.profiles import build_profiles
+    from shopmind.analytics.segments import segment_users
+    from shopmind.analytics.store import clv_model_dir, write_profiles
+
+    ws = state(ctx).workspace
+    clv = None
+    if (clv_model_dir(ws) / "clv.json").exists():
+        from shopmind.models.clv import CLVModel
+
+        clv = CLVModel.load(clv_model_dir(ws)).predict(12)
+    with stage_progress("profiles", enabled=True) as progress, duckdb_tables(ws) as tables:
+        progress("tags")
+        frame = build_profiles(tables, clv)
+        progress("segments")
+        try:
+            seg = segment_users(tables)["assignments"]
+            frame = frame.merge(seg, on="user_id", how="left")
+        except Exception:  # too few users to segment
+            frame["segment"] = None
+    written = write_profiles(ws, frame)
+    return {"users": written, "lifecycle": frame["lifecycle"].value_counts().to_dict()}
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="analyze")

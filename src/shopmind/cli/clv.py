@@ -1,0 +1,132 @@
+"""``shopmind clv fit|predict``: customer lifetime value (BG/NBD + Gamma-Gamma)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+import pandas as pd
+import typer
+
+from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.state import state
+from shopmind.store import Workspace
+
+app = typer.Typer(help="Customer lifetime value with PyMC-Marketing.", no_args_is_help=True)
+
+
+def transactions(workspace: Workspace) -> pd.DataFrame:
+    """Customer transactions from ``orders`` (non-refund, positive), else purchase events."""
+    with workspace.connect(read_only=True) as con:
+        frame = con.execute(
+            "SELECT user_id AS customer_id, ts AS date, amount FROM orders "
+            "WHERE user_id IS NOT NULL AND status <> 'refund' AND amount >= 0"
+        ).df()
+        if frame.empty:
+            frame = con.execute(
+                "SELECT user_id AS customer_id, ts AS date, "
+                "coalesce(quantity, 1) * coalesce(price, 0) AS amount FROM events "
+                "WHERE event_type = 'purchase' AND user_id IS NOT NULL"
+            ).df()
+    return frame
+
+
+@app.command()
+def fit(
+    ctx: typer.Context,
+    calibration_end: Annotated[
+        str | None, typer.Option(help="Last day of the calibration period (ISO date).")
+    ] = None,
+    holdout_end: Annotated[str | None, typer.Option(help="Last day of the holdout period.")] = None,
+    time_unit: Annotated[str, typer.Option(help="D (days) or W (weeks).")] = "W",
+    model: Annotated[str, typer.Option(help="bgnbd or pareto.")] = "bgnbd",
+    posterior: Annotated[
+        bool,
+        typer.Option(
+            help="Sample the full posterior (NUTS) instead of MAP; gives credible intervals."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit BG/NBD (or Pareto/NBD) + Gamma-Gamma; print parameters and holdout errors."""
+    from shopmind.analytics.store import clv_model_dir
+    from shopmind.errors import ShopmindError
+    from shopmind.models.clv import CLVConfig, CLVModel
+
+    if time_unit not in ("D", "W") or model not in ("bgnbd", "pareto"):
+        raise ShopmindError("Use --time-unit D|W and --model bgnbd|pareto.")
+    ws = state(ctx).workspace
+    config = CLVConfig(
+        time_unit=cast(Literal["D", "W"], time_unit),
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+        transaction_model=cast(Literal["bgnbd", "pareto"], model),
+        method="mcmc" if posterior else "map",
+    )
+    with stage_progress("clv fit", enabled=not as_json) as progress:
+        progress("transactions")
+        tx = transactions(ws)
+        progress("fit")
+        fitted = CLVModel(config).fit(tx)
+        fitted.save(clv_model_dir(ws))
+    result: dict[str, Any] = {
+        **fitted.params_,
+        "holdout": fitted.holdout_ or {},
+        "customers": len(fitted.summary_),
+        "method": config.method,
+        "time_unit": time_unit,
+    }
+    if as_json:
+        print_json(result)
+        return
+    for name in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+        if result.get(name):
+            print_table(name, list(result[name]), [list(result[name].values())])
+    if result["holdout"]:
+        print_table("holdout", list(result["holdout"]), [list(result["holdout"].values())])
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    horizon: Annotated[str, typer.Option(help="Horizon: 12M (months) or 52W (weeks).")] = "12M",
+    out: Annotated[Path, typer.Option(help="CSV to write.")] = Path("clv.csv"),
+    discount_rate: Annotated[float, typer.Option(help="Monthly discount rate.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Per-customer P(alive), expected purchases, spend and CLV with a 94% interval."""
+    from shopmind.analytics.store import clv_model_dir
+    from shopmind.errors import ShopmindError
+    from shopmind.models.clv import CLVModel
+
+    unit, value = horizon[-1].upper(), horizon[:-1]
+    try:
+        months = float(value) * (12 / 52 if unit == "W" else 1.0)
+        if unit not in ("M", "W") or months <= 0:
+            raise ValueError
+    except ValueError:
+        raise ShopmindError(f"--horizon {horizon} is not like 12M or 52W.") from None
+    model = CLVModel.load(clv_model_dir(state(ctx).workspace))
+    frame = model.predict(months, discount_rate).rename(columns={"customer_id": "user_id"})
+    frame.to_csv(out, index=False)
+    summary = {
+        "out": str(out),
+        "customers": len(frame),
+        "horizon_months": months,
+        "total_clv": float(frame["clv"].sum()) if "clv" in frame else None,
+        "intervals": "posterior 94%"
+        if model.config.method == "mcmc"
+        else "point estimates (fit with --posterior for credible intervals)",
+    }
+    if as_json:
+        print_json(summary)
+        return
+    stdout.print(
+        f"wrote {out}: {len(frame):,} customers, total CLV "
+        f"{summary['total_clv']:,.2f} over {months:g} months",
+        highlight=False,
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="clv")

@@ -1,0 +1,2 @@
+"""Models: each has a typed config, ``fit -> self``, learned state ending in ``_`` and
+``save``/``load``."""

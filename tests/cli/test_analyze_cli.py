@@ -1,0 +1,83 @@
+"""The analytics CLI contract (outside checks parse these JSON shapes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shopmind.store import Workspace
+from tests.conftest import run_cli
+
+
+def test_funnel_and_rfm_json_contract(sim_ws: Workspace) -> None:
+    ws = str(sim_ws.root)
+    funnel = run_cli(
+        "--workspace",
+        ws,
+        "analyze",
+        "funnel",
+        "--steps",
+        "view,cart,purchase",
+        "--window",
+        "1d",
+        "--json",
+    )
+    assert funnel.returncode == 0, funnel.stderr
+    steps = funnel.json()["steps"]
+    assert [s["name"] for s in steps] == ["view", "cart", "purchase"]
+    assert steps[0]["users"] >= steps[1]["users"] >= steps[2]["users"] > 0
+    rfm = run_cli("--workspace", ws, "analyze", "rfm", "--json").json()
+    assert rfm["segments"] and all({"name", "customers"} <= set(s) for s in rfm["segments"])
+    by = run_cli(
+        "--workspace",
+        ws,
+        "analyze",
+        "funnel",
+        "--steps",
+        "view,purchase",
+        "--by",
+        "category",
+        "--json",
+    ).json()
+    assert len(by["breakdown"]) >= 5
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "retention", "--period", "week", "--json"],
+        ["analyze", "paths", "--from", "view", "--max-steps", "3", "--json"],
+        ["analyze", "trends", "--metric", "revenue", "--interval", "week", "--json"],
+        ["analyze", "sessions", "--json"],
+    ],
+)
+def test_other_analyses_answer_json(sim_ws: Workspace, args: list[str]) -> None:
+    result = run_cli("--workspace", str(sim_ws.root), *args)
+    assert result.returncode == 0, result.stderr
+    assert result.json()
+
+
+def test_clear_errors(sim_ws: Workspace, tmp_path: Path) -> None:
+    unknown = run_cli(
+        "--workspace", str(sim_ws.root), "analyze", "funnel", "--steps", "view,teleport", "--json"
+    )
+    assert unknown.returncode == 2 and "Event types present" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+    empty = tmp_path / "empty"
+    Workspace(empty).init()
+    result = run_cli("--workspace", str(empty), "analyze", "rfm", "--json")
+    assert result.returncode == 2 and "shopmind ingest" in result.stderr
+
+
+def test_profile_command(sim_ws: Workspace, tmp_path: Path) -> None:
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(sim_ws.root, ws)
+    assert run_cli("--workspace", str(ws), "analyze", "profiles", "--json").returncode == 0
+    profile = run_cli("--workspace", str(ws), "profile", "u0000001", "--json")
+    assert profile.returncode == 0, profile.stderr
+    assert profile.json()["user_id"] == "u0000001"
+    missing = run_cli("--workspace", str(ws), "profile", "nobody", "--json")
+    assert missing.returncode == 2 and "No profile" in missing.stderr

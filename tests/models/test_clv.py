@@ -1,0 +1,109 @@
+"""CLV against the published CDNOW fits (Fader, Hardie & Lee 2005) and the model contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shopmind.errors import NotFittedError
+from shopmind.models.clv import CLVConfig, CLVModel
+from tests.conftest import data_file, run_cli
+
+BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+GAMMA_GAMMA = {"p": 6.25, "q": 3.74, "v": 15.45}
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_cdnow_through_the_cli_matches_published_parameters(tmp_path: Path) -> None:
+    path = data_file("cdnow/CDNOW_sample.txt")
+    ws = str(tmp_path / "ws")
+    assert (
+        run_cli(
+            "--workspace",
+            ws,
+            "ingest",
+            str(path),
+            "--format",
+            "cdnow",
+            "--pseudonymize",
+            "off",
+            "--json",
+        ).returncode
+        == 0
+    )
+    result = run_cli(
+        "--workspace",
+        ws,
+        "clv",
+        "fit",
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--time-unit",
+        "W",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    fit = result.json()
+    for name, value in BGNBD.items():
+        assert fit["bgnbd"][name] == pytest.approx(value, rel=0.01), name
+    for name, value in GAMMA_GAMMA.items():
+        assert fit["gamma_gamma"][name] == pytest.approx(value, rel=0.02), name
+    holdout = fit["holdout"]
+    assert holdout["customers"] == 2357
+    assert holdout["actual_repeat_purchases"] > 0
+    assert 0 < holdout["per_customer_mae"] < 2
+    assert abs(holdout["aggregate_relative_error"]) < 0.25
+    out = tmp_path / "clv.csv"
+    predicted = run_cli(
+        "--workspace", ws, "clv", "predict", "--horizon", "12M", "--out", str(out), "--json"
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    frame = pd.read_csv(out)
+    assert len(frame) == 2357
+    assert {
+        "user_id",
+        "probability_alive",
+        "expected_purchases",
+        "clv",
+        "clv_lower",
+        "clv_upper",
+    } <= set(frame.columns)
+    assert (frame["clv_lower"] <= frame["clv"] + 1e-9).all()
+    assert frame["probability_alive"].between(0, 1).all()
+
+
+def _synthetic_transactions(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n):
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
+        for k in range(1 + rng.poisson(2)):
+            rows.append(
+                (
+                    f"c{c}",
+                    first + pd.Timedelta(days=int(k * rng.integers(5, 40))),
+                    float(rng.gamma(2, 20)),
+                )
+            )
+    return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+
+
+def test_contract_fit_predict_save_load(tmp_path: Path) -> None:
+    model = CLVModel(CLVConfig(time_unit="D"))
+    with pytest.raises(NotFittedError):
+        model.predict(6)
+    tx = _synthetic_transactions()
+    fitted = model.fit(tx)
+    assert fitted is model and set(model.params_["bgnbd"]) == {"r", "alpha", "a", "b"}
+    first = model.predict(6)
+    loaded = CLVModel.load(model.save(tmp_path / "clv"))
+    second = loaded.predict(6)
+    pd.testing.assert_frame_equal(first, second)
+    assert (first["clv"] >= 0).all()
