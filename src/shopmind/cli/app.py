@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from shopmind import __version__
-from shopmind.cli import analyze, clv, info, ingest, profile, report, simulate
+from shopmind.cli import abtest, analyze, clv, info, ingest, profile, report, simulate, uplift
 from shopmind.cli._output import fail
 from shopmind.cli.state import State
 from shopmind.config import Settings
@@ -63,6 +63,8 @@ analyze.register(app)
 clv.register(app)
 profile.register(app)
 report.register(app)
+uplift.register(app)
+abtest.register(app)
 
 
 def main() -> None:

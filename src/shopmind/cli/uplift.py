@@ -1,0 +1,178 @@
+"""``shopmind uplift train|score|evaluate``: uplift models on a tabular file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.state import state
+from shopmind.errors import ShopmindError
+
+app = typer.Typer(
+    help="Uplift modelling: who responds because of the treatment.", no_args_is_help=True
+)
+
+#: Columns that look like outcomes; never used as features unless named in --features,
+#: since post-treatment values leak the outcome.
+OUTCOME_LIKE = re.compile(
+    r"^(visit(s|ed)?|conver(sion|sions|ted)|spend|revenue|purchased?|orders?|y|outcome|"
+    r"label|target|response|responded|churn(ed)?|clicks?|clicked)$",
+    re.IGNORECASE,
+)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise ShopmindError(f"File not found: {path}.", hint="Check the path.")
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=None, engine="python")
+    except Exception as exc:
+        raise ShopmindError(
+            f"Cannot read {path}: {exc}.", hint="Use a CSV (with header) or Parquet file."
+        ) from exc
+
+
+def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ShopmindError(
+            f"Column(s) {', '.join(missing)} not in {path} (found: {', '.join(frame.columns)}).",
+            hint="Pass the right column names (--treatment-col, --outcome, --features).",
+        )
+
+
+def _model_path(ctx: typer.Context) -> Path:
+    return state(ctx).workspace.models_dir / "uplift" / "model.pkl"
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="CSV or Parquet with features, treatment, outcome.")],
+    treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
+    treatment: Annotated[list[str], typer.Option(help="Treatment value; repeat for several.")],
+    control: Annotated[str, typer.Option(help="Control value.")],
+    outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    features: Annotated[
+        list[str] | None,
+        typer.Option(help="Feature columns (default: all others except outcome-like ones)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit T-, X-, S-learners and class transformation; keep the best by validation Qini."""
+    from shopmind.models.uplift import UpliftConfig, UpliftModel
+
+    frame = read_table(data)
+    _require(frame, [treatment_col, outcome, *(features or [])], data)
+    arms = set(frame[treatment_col].astype(str))
+    for value in [*treatment, control]:
+        if value not in arms:
+            raise ShopmindError(
+                f"Value '{value}' not in column '{treatment_col}' of {data}.",
+                hint=f"Values present: {', '.join(sorted(arms))}.",
+            )
+    chosen = features or [
+        c for c in frame.columns if c not in {treatment_col, outcome} and not OUTCOME_LIKE.match(c)
+    ]
+    excluded = [c for c in frame.columns if c not in chosen and c not in {treatment_col, outcome}]
+    if not chosen:
+        raise ShopmindError("No feature columns left.", hint="Name them with --features.")
+    with stage_progress("uplift train", enabled=not as_json) as progress:
+        progress("model selection")
+        model = UpliftModel(UpliftConfig(seed=seed)).fit(
+            frame[chosen], frame[treatment_col], frame[outcome], list(treatment), control
+        )
+        path = model.save(_model_path(ctx))
+    result: dict[str, Any] = {
+        "model": str(path),
+        "features": chosen,
+        "excluded": excluded,
+        "validation_qini": model.validation_,
+        "rows": len(frame),
+    }
+    if as_json:
+        print_json(result)
+        return
+    for name, scores in model.validation_.items():
+        print_table(
+            f"{name} vs {control}: chose {scores['chosen']}",
+            ["learner", "qini"],
+            [[k, v] for k, v in scores.items() if k != "chosen"],
+        )
+    if excluded:
+        stdout.print(f"not used as features (outcome-like): {', '.join(excluded)}", highlight=False)
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="CSV or Parquet with the feature columns.")],
+    out: Annotated[Path, typer.Option(help="CSV to write: row,uplift[,uplift_<treatment>...].")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Predicted uplift for every input row, in input order (all arms are scored)."""
+    from shopmind.models.uplift import UpliftModel
+
+    model = UpliftModel.load(_model_path(ctx))
+    frame = read_table(data)
+    columns = list(model.feature_names_)
+    _require(frame, columns, data)
+    predicted = model.predict(frame[columns])
+    result = pd.DataFrame({"row": np.arange(len(frame)), "uplift": predicted.iloc[:, 0]})
+    if predicted.shape[1] > 1:
+        for name in predicted.columns:
+            result[f"uplift_{name}"] = predicted[name].to_numpy()
+    result.to_csv(out, index=False)
+    summary = {"out": str(out), "rows": len(result), "mean_uplift": float(result["uplift"].mean())}
+    if as_json:
+        print_json(summary)
+        return
+    stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False)
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Option(help="Labelled held-out file.")],
+    treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
+    outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    k: Annotated[float, typer.Option(help="Share targeted for uplift@k.")] = 0.3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Qini coefficient, AUUC and uplift@k of the trained model on held-out data."""
+    from shopmind.models.uplift import UpliftModel
+    from shopmind.models.uplift import evaluate as metrics
+
+    model = UpliftModel.load(_model_path(ctx))
+    frame = read_table(data)
+    _require(frame, [treatment_col, outcome, *model.feature_names_], data)
+    predicted = model.predict(frame[list(model.feature_names_)])
+    arm = frame[treatment_col].astype(str).to_numpy()
+    y = (pd.to_numeric(frame[outcome]).to_numpy() > 0).astype(int)
+    result = {}
+    for name in predicted.columns:
+        rows = np.isin(arm, [name, model.control_])
+        result[name] = metrics(
+            y[rows], (arm[rows] == name).astype(int), predicted[name].to_numpy()[rows], k
+        )
+    if as_json:
+        print_json(result)
+        return
+    print_table(
+        "held-out uplift metrics",
+        ["treatment", *next(iter(result.values()))],
+        [[n, *v.values()] for n, v in result.items()],
+    )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="uplift")

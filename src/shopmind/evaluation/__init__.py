@@ -1,0 +1,1 @@
+"""Shared evaluation metrics: models never re-implement them."""

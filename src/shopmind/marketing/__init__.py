@@ -1,0 +1,1 @@
+"""Precision marketing: A/B test analysis, uplift targeting."""
