@@ -53,6 +53,9 @@ demo: $(STAMP)
 	-$(SM) analyze rfm
 	-$(SM) clv fit
 	-$(SM) analyze profiles
+	-$(if $(DATA),true,$(SM) propensity train --target purchase --horizon 7d --cutoff 2025-03-18T00:00:00+00:00)
+	-$(SM) abtest analyze --campaign email_campaign_1
+	-$(SM) campaign plan --budget 1000 --cost 1 --value 30 --out $(WORKSPACE)/reports/audience.csv
 	$(SM) report
 	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb; report: $(WORKSPACE)/reports/report.html"
 
@@ -71,6 +74,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/marketing.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

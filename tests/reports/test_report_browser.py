@@ -19,7 +19,7 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-CHARTS = {"funnel", "retention", "trends", "rfm", "clv", "segments"}
+CHARTS = {"funnel", "retention", "trends", "rfm", "clv", "segments", "calibration", "qini"}
 
 
 @pytest.mark.slow
@@ -30,6 +30,18 @@ def test_report_charts_are_drawn_and_chinese_renders(sim_ws: Workspace, tmp_path
     ws = tmp_path / "ws"
     shutil.copytree(sim_ws.root, ws)
     assert run_cli("--workspace", str(ws), "clv", "fit", "--json").returncode == 0
+    trained = run_cli(
+        "--workspace",
+        str(ws),
+        "propensity",
+        "train",
+        "--horizon",
+        "7d",
+        "--cutoff",
+        "2025-02-20T00:00:00+00:00",
+        "--json",
+    )
+    assert trained.returncode == 0, trained.stderr
     out = tmp_path / "report.html"
     result = run_cli("--workspace", str(ws), "report", "--out", str(out), "--json")
     assert result.returncode == 0, result.stderr

@@ -11,7 +11,19 @@ from typing import Annotated
 import typer
 
 from shopmind import __version__
-from shopmind.cli import abtest, analyze, clv, info, ingest, profile, report, simulate, uplift
+from shopmind.cli import (
+    abtest,
+    analyze,
+    campaign,
+    clv,
+    info,
+    ingest,
+    profile,
+    propensity,
+    report,
+    simulate,
+    uplift,
+)
 from shopmind.cli._output import fail
 from shopmind.cli.state import State
 from shopmind.config import Settings
@@ -65,6 +77,8 @@ profile.register(app)
 report.register(app)
 uplift.register(app)
 abtest.register(app)
+propensity.register(app)
+campaign.register(app)
 
 
 def main() -> None:

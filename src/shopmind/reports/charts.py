@@ -100,3 +100,24 @@ def histogram(values: Sequence[float], xlabel: str) -> str:
     ax.set_ylabel("customers")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def qini_chart(x: Sequence[float], y: Sequence[float]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(list(x), list(y), color=PALETTE[0], label="model")
+    ax.plot([0, x[-1]], [0, y[-1]], color=PALETTE[9], linestyle="--", label="random")
+    ax.set_xlabel("customers targeted (held-out, by predicted uplift)")
+    ax.set_ylabel("incremental conversions")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def reliability_chart(predicted: Sequence[float], observed: Sequence[float]) -> str:
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot([0, 1], [0, 1], color=PALETTE[9], linestyle="--")
+    ax.plot(list(predicted), list(observed), color=PALETTE[3], marker="o")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed rate")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

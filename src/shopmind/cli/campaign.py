@@ -1,0 +1,66 @@
+"""``shopmind campaign plan``: whom to contact under a budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopmind.analytics.backend import duckdb_tables
+from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.state import state
+
+app = typer.Typer(help="Campaign planning with uplift.", no_args_is_help=True)
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    budget: Annotated[float, typer.Option(help="Total budget (currency).")],
+    cost: Annotated[float, typer.Option(help="Cost per contact.")],
+    value: Annotated[float, typer.Option(help="Value of one conversion.")],
+    out: Annotated[
+        Path, typer.Option(help="Audience CSV: user_id,uplift,expected_profit,segment.")
+    ] = Path("audience.csv"),
+    campaign: Annotated[
+        str | None, typer.Option(help="Past campaign to learn from (default: the latest).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Maximise expected incremental profit (uplift x value - cost) within the budget."""
+    from shopmind.analytics.rfm import rfm_table
+    from shopmind.marketing.campaign import CampaignBudget, plan, segment_mix
+
+    with stage_progress("campaign plan", enabled=not as_json) as progress:
+        progress("uplift model and scoring")
+        with duckdb_tables(state(ctx).workspace) as tables:
+            audience, summary = plan(tables, CampaignBudget(budget, cost, value), campaign, seed)
+            try:
+                segments = rfm_table(tables).select("user_id", "segment").execute()
+            except Exception:  # no purchases: no RFM segments
+                segments = audience[["user_id"]].assign(segment=None)
+    audience = audience.merge(segments, on="user_id", how="left")
+    audience.to_csv(out, index=False)
+    summary["segment_mix"] = segment_mix(audience[["user_id"]], segments)
+    summary["out"] = str(out)
+    if as_json:
+        print_json(summary)
+        return
+    conv, profit = (
+        summary["expected_incremental_conversions"],
+        summary["expected_incremental_profit"],
+    )
+    stdout.print(
+        f"contact {summary['audience']:,} of {summary['population']:,} users for "
+        f"{summary['spend']:,.2f}: about {conv['estimate']:,.0f} extra conversions "
+        f"(95% {conv['low']:,.0f} .. {conv['high']:,.0f}), profit {profit['estimate']:,.0f} "
+        f"({profit['low']:,.0f} .. {profit['high']:,.0f}); wrote {out}",
+        highlight=False,
+    )
+    print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="campaign")

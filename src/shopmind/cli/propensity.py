@@ -1,0 +1,153 @@
+"""``shopmind propensity train|score|explain``: purchase / churn propensity with reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from shopmind.analytics.backend import duckdb_tables
+from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.state import state
+from shopmind.errors import ShopmindError
+
+app = typer.Typer(help="Purchase and churn propensity with explanations.", no_args_is_help=True)
+
+
+def _path(ctx: typer.Context, tabular: bool = False) -> Path:
+    name = "tabular.pkl" if tabular else "model.pkl"
+    return state(ctx).workspace.models_dir / "propensity" / name
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Option(help="purchase or churn.")] = "purchase",
+    horizon: Annotated[str, typer.Option(help="Prediction horizon: 2d, 7d, 12h...")] = "7d",
+    cutoff: Annotated[
+        str | None,
+        typer.Option(help="Test cutoff, ISO-8601 with offset (e.g. 2017-12-02T00:00:00+08:00)."),
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="Tabular mode: a labelled file.")] = None,
+    label: Annotated[str | None, typer.Option(help="Tabular mode: the label column.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Train LightGBM (+ logistic and recency baselines); report test AUC, PR-AUC, log-loss,
+    calibration."""
+    from shopmind.analytics.funnel import parse_window
+    from shopmind.models.propensity import PropensityConfig, PropensityModel
+
+    config = PropensityConfig(
+        target=target, horizon_seconds=parse_window(horizon), cutoff=cutoff, seed=seed
+    )
+    with stage_progress("propensity train", enabled=not as_json) as progress:
+        if data is not None:
+            from shopmind.cli.uplift import read_table
+
+            if not label:
+                raise ShopmindError("Tabular mode needs --label COLUMN.")
+            progress("fit (tabular)")
+            model = PropensityModel(config).fit_frame(read_table(data), label)
+            path = model.save(_path(ctx, tabular=True))
+        else:
+            progress("features and fit")
+            with duckdb_tables(state(ctx).workspace) as tables:
+                model = PropensityModel(config).fit(tables)
+            path = model.save(_path(ctx))
+    result = {
+        "model": str(path),
+        "target": target,
+        "horizon": horizon,
+        "cutoff": cutoff,
+        **model.report_,
+    }
+    if as_json:
+        print_json(result)
+        return
+    rows: list[list[Any]] = []
+    for name in ("lightgbm", "logistic_regression", "recency_only"):
+        if name in model.report_:
+            m = model.report_[name]
+            rows.append([name, m.get("roc_auc"), m.get("pr_auc"), m.get("log_loss")])
+    print_table(
+        f"test metrics ({model.report_['rows']})", ["model", "ROC-AUC", "PR-AUC", "log-loss"], rows
+    )
+
+
+def _score_frame(ctx: typer.Context, cutoff: str | None) -> tuple[Any, pd.DataFrame]:
+    from shopmind.models.propensity import PropensityModel
+
+    model = PropensityModel.load(_path(ctx))
+    at = datetime.fromisoformat(cutoff) if cutoff else model.cutoff_
+    if at is None or at.tzinfo is None:
+        raise ShopmindError(
+            "Scoring needs a cutoff with a UTC offset.",
+            hint="Pass --cutoff 2017-12-02T00:00:00+08:00.",
+        )
+    with duckdb_tables(state(ctx).workspace) as tables:
+        features = model.snapshot(tables, at, labelled=False)
+    return model, features
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="CSV: user_id,score,top_reasons.")],
+    cutoff: Annotated[
+        str | None, typer.Option(help="Score at this time (default: the training cutoff).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Calibrated propensity for every user with events before the cutoff, with reasons."""
+    model, features = _score_frame(ctx, cutoff)
+    scores = model.predict(features)
+    reasons = model.reasons(features)
+    frame = pd.DataFrame(
+        {
+            "user_id": features["user_id"],
+            "score": scores,
+            "top_reasons": ["; ".join(r["text"] for r in rs) for rs in reasons],
+        }
+    )
+    frame.sort_values("score", ascending=False).to_csv(out, index=False)
+    summary = {"out": str(out), "users": len(frame), "mean_score": float(frame["score"].mean())}
+    if as_json:
+        print_json(summary)
+        return
+    stdout.print(f"wrote {out}: {len(frame):,} users", highlight=False)
+
+
+@app.command()
+def explain(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="User id as stored.")],
+    cutoff: Annotated[str | None, typer.Option(help="Explain at this time.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Why a user got their score: the features that pushed it most (SHAP, log-odds)."""
+    model, features = _score_frame(ctx, cutoff)
+    row = features[features["user_id"] == user_id]
+    if row.empty:
+        raise ShopmindError(
+            f"User '{user_id}' has no events before the cutoff.",
+            hint="Check the id with `shopmind sql`.",
+        )
+    result = {
+        "user_id": user_id,
+        "score": float(model.predict(row)[0]),
+        "reasons": model.reasons(row, top=5)[0],
+    }
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(f"{user_id}: score {result['score']:.3f}", highlight=False)
+    for reason in result["reasons"]:
+        stdout.print(f"  {reason['text']}", highlight=False)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="propensity")

@@ -1,0 +1,1 @@
+"""Point-in-time features from the canonical tables (Ibis expressions)."""

@@ -1,0 +1,167 @@
+"""Propensity: point-in-time features, the CLI contract on Taobao, tabular mode, errors."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from shopmind.analytics.backend import duckdb_tables
+from shopmind.features.point_in_time import user_features
+from shopmind.store import Workspace
+from tests.conftest import data_file, query, run_cli
+
+
+def test_features_ignore_everything_after_the_cutoff(sim_ws: Workspace, tmp_path: Path) -> None:
+    cutoff = datetime(2025, 2, 10, tzinfo=UTC)
+    copy = Workspace(tmp_path / "ws")
+    shutil.copytree(sim_ws.root, copy.root)
+    with copy.connect() as con:
+        con.execute("DELETE FROM events WHERE ts >= ?", [cutoff])
+    with duckdb_tables(sim_ws) as full, duckdb_tables(copy) as truncated:
+        a = user_features(full, cutoff).execute().sort_values("user_id").reset_index(drop=True)
+        b = user_features(truncated, cutoff).execute().sort_values("user_id").reset_index(drop=True)
+    assert len(a) > 500
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["recency_days"] > 0).all()
+
+
+def test_simulated_shop_purchase_propensity(sim_ws: Workspace, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(sim_ws.root, ws)
+    result = run_cli(
+        "--workspace",
+        str(ws),
+        "propensity",
+        "train",
+        "--target",
+        "purchase",
+        "--horizon",
+        "7d",
+        "--cutoff",
+        "2025-02-20T00:00:00+00:00",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["lightgbm"]["roc_auc"] > 0.7
+    assert report["lightgbm"]["roc_auc"] > report["recency_only"]["roc_auc"] - 0.02
+    assert 0 < report["lightgbm"]["calibrated"]["log_loss"] < 0.7
+    churn = run_cli(
+        "--workspace",
+        str(ws),
+        "propensity",
+        "train",
+        "--target",
+        "churn",
+        "--horizon",
+        "14d",
+        "--cutoff",
+        "2025-02-15T00:00:00+00:00",
+        "--json",
+    )
+    assert churn.returncode == 0, churn.stderr
+    assert churn.json()["lightgbm"]["roc_auc"] > 0.6
+
+
+@pytest.mark.realdata
+def test_taobao_contract_scores_every_user_before_the_cutoff(tmp_path: Path) -> None:
+    ws = str(tmp_path / "ws")
+    path = data_file("taobao_userbehavior/UserBehavior_head.csv")
+    assert (
+        run_cli(
+            "--workspace",
+            ws,
+            "ingest",
+            str(path),
+            "--format",
+            "taobao_userbehavior",
+            "--pseudonymize",
+            "off",
+            "--json",
+        ).returncode
+        == 0
+    )
+    trained = run_cli(
+        "--workspace",
+        ws,
+        "propensity",
+        "train",
+        "--target",
+        "purchase",
+        "--horizon",
+        "2d",
+        "--cutoff",
+        "2017-12-02T00:00:00+08:00",
+        "--json",
+    )
+    assert trained.returncode == 0, trained.stderr
+    report = trained.json()
+    assert report["lightgbm"]["roc_auc"] > report["recency_only"]["roc_auc"]
+    out = tmp_path / "scores.csv"
+    scored = run_cli("--workspace", ws, "propensity", "score", "--out", str(out))
+    assert scored.returncode == 0, scored.stderr
+    scores = pd.read_csv(out, dtype={"user_id": str})
+    assert list(scores.columns[:2]) == ["user_id", "score"]
+    expected = {
+        r[0]
+        for r in query(
+            Workspace(Path(ws)),
+            "SELECT DISTINCT user_id FROM events WHERE ts < TIMESTAMPTZ '2017-12-02 00:00:00+08'",
+        )
+    }
+    assert set(scores["user_id"]) == expected
+    raw_ids = {line.split(",")[0] for line in path.read_text().splitlines()}
+    assert set(scores["user_id"]) <= raw_ids  # ids as in the input file
+    assert scores["score"].between(0, 1).all() and scores["top_reasons"].str.len().min() > 0
+    explained = run_cli("--workspace", ws, "propensity", "explain", scores["user_id"][0], "--json")
+    assert explained.returncode == 0 and len(explained.json()["reasons"]) == 5
+
+
+@pytest.mark.realdata
+def test_online_shoppers_tabular_mode(tmp_path: Path) -> None:
+    path = data_file("online_shoppers/online_shoppers_intention.csv")
+    result = run_cli(
+        "--workspace",
+        str(tmp_path / "ws"),
+        "propensity",
+        "train",
+        "--data",
+        str(path),
+        "--label",
+        "Revenue",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["lightgbm"]["roc_auc"] > 0.9
+    assert report["lightgbm"]["roc_auc"] > report["logistic_regression"]["roc_auc"]
+    assert report["lightgbm"]["pr_auc"] > report["logistic_regression"]["pr_auc"]
+
+
+def test_bad_inputs(sim_ws: Workspace, tmp_path: Path) -> None:
+    ws = str(sim_ws.root)
+    after = run_cli(
+        "--workspace", ws, "propensity", "train", "--cutoff", "2030-01-01T00:00:00+00:00", "--json"
+    )
+    assert after.returncode == 2 and "No data after the cutoff" in after.stderr
+    naive = run_cli("--workspace", ws, "propensity", "train", "--cutoff", "2025-02-01T00:00:00")
+    assert naive.returncode == 2 and "offset" in naive.stderr
+    constant = tmp_path / "c.csv"
+    pd.DataFrame({"a": range(50), "y": 1}).to_csv(constant, index=False)
+    flat = run_cli(
+        "--workspace",
+        str(tmp_path / "w2"),
+        "propensity",
+        "train",
+        "--data",
+        str(constant),
+        "--label",
+        "y",
+    )
+    assert flat.returncode == 2 and "constant" in flat.stderr
+    for result in (after, naive, flat):
+        assert "Traceback" not in result.stderr
