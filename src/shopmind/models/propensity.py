@@ -11,7 +11,6 @@ Explanations are TreeSHAP contributions (Lundberg et al. 2020) in log-odds, turn
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 
 from shopmind.errors import NotFittedError, ShopmindError
 from shopmind.features.point_in_time import FEATURE_LABELS
+from shopmind.models.shared import lightgbm, load_state, save_state
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,13 @@ class PropensityConfig:
 
 
 def _lgbm(seed: int) -> Any:
-    import lightgbm as lgb
-
-    return lgb.LGBMClassifier(
+    return lightgbm(
+        "classifier",
+        seed,
         n_estimators=200,
         learning_rate=0.03,
-        num_leaves=7,
         min_child_samples=40,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
         reg_lambda=1.0,
-        random_state=seed,
-        verbose=-1,
     )
 
 
@@ -251,20 +245,11 @@ class PropensityModel:
 
     def save(self, path: Path) -> Path:
         self._check()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            pickle.dump({"config": asdict(self.config), "state": self.__dict__}, handle)
-        return path
+        return save_state(path, asdict(self.config), self.__dict__)
 
     @classmethod
     def load(cls, path: Path) -> PropensityModel:
-        if not path.exists():
-            raise NotFittedError(
-                f"No propensity model at {path}.",
-                hint="Train one: `shopmind propensity train ...`.",
-            )
-        with path.open("rb") as handle:
-            saved = pickle.load(handle)
+        saved = load_state(path, "propensity", "shopmind propensity train ...")
         model = cls(PropensityConfig(**saved["config"]))
         model.__dict__.update(saved["state"])
         return model

@@ -15,7 +15,6 @@ are weak), or logistic regression (``base='logistic'``).
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pandas as pd
 
 from shopmind.errors import NotFittedError, ShopmindError
 from shopmind.evaluation.uplift import qini_coefficient, uplift_at_k
+from shopmind.models.shared import lightgbm, load_state, save_state
 
 LEARNERS = ("t", "x", "s", "ct")
 
@@ -44,19 +44,7 @@ def _classifier(base: str, seed: int) -> Any:
         from sklearn.preprocessing import StandardScaler
 
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    import lightgbm as lgb
-
-    return lgb.LGBMClassifier(
-        n_estimators=300,
-        learning_rate=0.02,
-        num_leaves=7,
-        min_child_samples=200,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
-        random_state=seed,
-        verbose=-1,
-    )
+    return lightgbm("classifier", seed)
 
 
 def _regressor(base: str, seed: int) -> Any:
@@ -64,19 +52,7 @@ def _regressor(base: str, seed: int) -> Any:
         from sklearn.linear_model import Ridge
 
         return Ridge(alpha=1.0)
-    import lightgbm as lgb
-
-    return lgb.LGBMRegressor(
-        n_estimators=300,
-        learning_rate=0.02,
-        num_leaves=7,
-        min_child_samples=200,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
-        random_state=seed,
-        verbose=-1,
-    )
+    return lightgbm("regressor", seed)
 
 
 @dataclass
@@ -193,26 +169,15 @@ class UpliftModel:
         return pd.DataFrame({name: self.learners_[name].predict(x) for name in self.treatments_})
 
     def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
-            pickle.dump({"config": asdict(self.config), "state": self.__dict__}, handle)
-        return path
+        return save_state(path, asdict(self.config), self.__dict__)
 
     @classmethod
     def load(cls, path: Path) -> UpliftModel:
-        if not path.exists():
-            raise NotFittedError(
-                f"No uplift model at {path}.", hint="Train one first: `shopmind uplift train ...`."
-            )
-        with path.open("rb") as handle:
-            saved = pickle.load(handle)
+        saved = load_state(path, "uplift", "shopmind uplift train ...")
+        config = saved["config"]
         model = cls(
             UpliftConfig(
-                **{
-                    **saved["config"],
-                    "learners": tuple(saved["config"]["learners"]),
-                    "bases": tuple(saved["config"]["bases"]),
-                }
+                **{**config, "learners": tuple(config["learners"]), "bases": tuple(config["bases"])}
             )
         )
         model.__dict__.update(saved["state"])
