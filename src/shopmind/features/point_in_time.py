@@ -30,6 +30,14 @@ FEATURE_LABELS = {
     "evening_share": "share of activity in the evening",
     "weekend_share": "share of activity at weekends",
     "open_carts_7d": "carts not bought in the last 7 days",
+    "sessions": "sessions",
+    "events_per_session": "events per session",
+    "session_minutes": "mean session length (minutes)",
+    "top_category_share": "share of activity in the favourite category",
+    "categories": "categories browsed",
+    "rfm_r": "RFM recency score",
+    "rfm_f": "RFM frequency score",
+    "rfm_m": "RFM monetary score",
     **{
         f"{kind}_{w}d": f"{label} in the last {w} day{'s' if w > 1 else ''}"
         for w in WINDOWS
@@ -80,6 +88,12 @@ def user_features(tables: Tables, cutoff: datetime) -> Table:
         weekend_share=(e.dow >= 5).cast("float64").mean(),
         **windows,
     )
+    agg = agg.left_join(_session_features(e), "user_id").select(
+        *agg.columns, "sessions", "events_per_session", "session_minutes"
+    )
+    agg = agg.left_join(_category_features(e, tables), "user_id").select(
+        *agg.columns, "top_category_share", "categories"
+    )
     users = tables["users"].select("user_id", "signup_ts")
     joined = agg.left_join(users, agg.user_id == users.user_id)
     signup_days = (c.epoch_seconds() - joined.signup_ts.epoch_seconds()) / 86_400.0
@@ -91,6 +105,34 @@ def user_features(tables: Tables, cutoff: datetime) -> Table:
         cart_recency_days=ibis.coalesce(ibis._.cart_recency_days, NEVER_DAYS),
         mean_price=ibis.coalesce(ibis._.mean_price, 0.0),
         open_carts_7d=ibis.greatest(ibis._.carts_7d - ibis._.purchases_7d, 0),
+        top_category_share=ibis.coalesce(ibis._.top_category_share, 0.0),
+        categories=ibis.coalesce(ibis._.categories, 0),
+    )
+
+
+def _session_features(e: Table) -> Table:
+    """Sessions split by a 30-minute gap (source session ids are not needed)."""
+    from shopmind.analytics.sessions import sessionize
+
+    s = sessionize(e.select("user_id", "event_id", "ts", "session_id"), source_ids=False)
+    per = s.group_by(["user_id", "session_number"]).aggregate(
+        n=s.count(), span=s.ts.max().epoch_seconds() - s.ts.min().epoch_seconds()
+    )
+    return per.group_by("user_id").aggregate(
+        sessions=per.count(),
+        events_per_session=per.n.mean(),
+        session_minutes=per.span.mean() / 60.0,
+    )
+
+
+def _category_features(e: Table, tables: Tables) -> Table:
+    """Share of the user's item events in their most frequent category; categories seen."""
+    items = tables["items"].select("item_id", "category")
+    withcat = e.select("user_id", "item_id").inner_join(items, "item_id")
+    withcat = withcat.filter(withcat.category.notnull())
+    counts = withcat.group_by(["user_id", "category"]).aggregate(n=withcat.count())
+    return counts.group_by("user_id").aggregate(
+        top_category_share=counts.n.max() / counts.n.sum(), categories=counts.count()
     )
 
 

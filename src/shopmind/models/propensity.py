@@ -91,6 +91,8 @@ class PropensityModel:
         from shopmind.features.point_in_time import purchasers_between, user_features
 
         features = user_features(tables, cutoff).execute()
+        features = features.merge(_rfm_scores(tables, cutoff), on="user_id", how="left")
+        features[["rfm_r", "rfm_f", "rfm_m"]] = features[["rfm_r", "rfm_f", "rfm_m"]].fillna(0)
         if not labelled:
             return features
         horizon = timedelta(seconds=self.config.horizon_seconds)
@@ -260,6 +262,22 @@ class PropensityModel:
                 "The propensity model is not fitted.",
                 hint="Train one: `shopmind propensity train ...`.",
             )
+
+
+def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
+    """RFM scores from purchases before the cutoff only (0 for users without purchases)."""
+    from shopmind.analytics.backend import Tables
+    from shopmind.analytics.rfm import rfm_table
+
+    events = tables["events"]
+    before = Tables(tables.backend, {**tables.tables, "events": events.filter(events.ts < cutoff)})
+    try:
+        scores = rfm_table(before, as_of=cutoff).execute()
+    except ShopmindError:  # no purchases before the cutoff
+        return pd.DataFrame(columns=["user_id", "rfm_r", "rfm_f", "rfm_m"])
+    return scores[["user_id", "r", "f", "m"]].rename(
+        columns={"r": "rfm_r", "f": "rfm_f", "m": "rfm_m"}
+    )
 
 
 def _phrase(feature: str, value: float, contribution: float) -> str:
