@@ -88,7 +88,7 @@ class _Learner:
                 outcome_learner=_classifier(self.base, seed),
                 effect_learner=_regressor(self.base, seed),
             )
-            learner.fit(x, t, y, p=np.full(len(t), self.propensity))
+            learner.fit(x, treatment=t, y=y, p=np.full(len(t), self.propensity))
             self.models = [learner]
         else:
             raise ShopmindError(
