@@ -76,8 +76,6 @@ def spark_tables(session: Any, parquet_files: Mapping[str, Path]) -> Tables:
 
 def export_parquet(workspace: Workspace, folder: Path) -> dict[str, Path]:
     """Write the analytic tables to Parquet (for Spark or other engines)."""
-    import duckdb
-
     folder.mkdir(parents=True, exist_ok=True)
     out = {}
     with workspace.connect(read_only=True) as con:
@@ -87,13 +85,7 @@ def export_parquet(workspace: Workspace, folder: Path) -> dict[str, Path]:
             keep = ", ".join(c for c in columns if c not in {"attributes"})
             con.execute(f"COPY (SELECT {keep} FROM {name}) TO '{path}' (FORMAT parquet)")
             out[name] = path
-    _ = duckdb
     return out
-
-
-def execute(expr: Any) -> Any:
-    """Run an Ibis expression on its backend (one place to add tracing or limits)."""
-    return expr.execute()
 
 
 __all__ = [
@@ -101,8 +93,6 @@ __all__ = [
     "AnalyticsError",
     "Tables",
     "duckdb_tables",
-    "execute",
     "export_parquet",
-    "ibis",
     "spark_tables",
 ]

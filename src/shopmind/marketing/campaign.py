@@ -11,7 +11,7 @@ conversions and a 95% interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -156,4 +156,4 @@ def segment_mix(audience: pd.DataFrame, segments: pd.DataFrame) -> dict[str, int
     return {str(k): int(v) for k, v in merged["segment"].fillna("(none)").value_counts().items()}
 
 
-__all__ = ["CampaignBudget", "datetime", "plan", "segment_mix"]
+__all__ = ["CampaignBudget", "plan", "segment_mix"]
