@@ -6,9 +6,9 @@ DuckDB (default, embedded) and on PySpark (``spark_tables``) when a shop outgrow
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +29,38 @@ class Tables:
 
     backend: Any
     tables: Mapping[str, Table]
+    _event_types: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
 
     def events(self) -> Table:
         """Events, refusing an empty table with a hint on what to ingest."""
-        events = self.tables["events"]
-        if int(events.count().execute()) == 0:
+        if not self.event_types():
             raise AnalyticsError(
                 "The workspace has no events to analyse.",
                 hint="Load some first: `shopmind ingest FILE --format NAME` "
                 "(see `shopmind formats`) or `shopmind simulate`.",
             )
-        return events
+        return self.tables["events"]
+
+    def event_types(self) -> frozenset[str]:
+        """Event types present (queried once per Tables)."""
+        if self._event_types is None:
+            events = self.tables["events"]
+            found = events.select("event_type").distinct().execute()["event_type"]
+            self._event_types = frozenset(str(v) for v in found)
+        return self._event_types
+
+    def require_event_types(self, names: Sequence[str], what: str = "event type") -> None:
+        """Refuse names that are not event types of the data, listing those present."""
+        present = self.event_types()
+        unknown = [n for n in names if n not in present]
+        if unknown:
+            raise AnalyticsError(
+                f"Unknown {what}(s): {', '.join(unknown)}.",
+                hint=f"Event types present: {', '.join(sorted(present))}.",
+            )
 
 
 ANALYTIC_TABLES = ("events", "users", "items", "orders")

@@ -55,16 +55,10 @@ def parse_window(text: str) -> int:
         ) from None
 
 
-def _check_steps(tables: Tables, events: Table, steps: tuple[str, ...]) -> None:
+def _check_steps(tables: Tables, steps: tuple[str, ...]) -> None:
     if len(steps) < 2:
         raise AnalyticsError("A funnel needs at least two steps.", hint="e.g. --steps view,cart")
-    present = set(events.select("event_type").distinct().execute()["event_type"].tolist())
-    unknown = [s for s in steps if s not in present]
-    if unknown:
-        raise AnalyticsError(
-            f"Unknown funnel step(s): {', '.join(unknown)}.",
-            hint=f"Event types present: {', '.join(sorted(present))}.",
-        )
+    tables.require_event_types(steps, "funnel step")
 
 
 def _with_breakdown(tables: Tables, events: Table, by: str | None) -> Table:
@@ -90,7 +84,7 @@ def _with_breakdown(tables: Tables, events: Table, by: str | None) -> Table:
 def funnel_levels(tables: Tables, query: FunnelQuery) -> Table:
     """One row per user who did step 1: ``level`` reached and ``t1..tk`` (epoch seconds)."""
     events = tables.events()
-    _check_steps(tables, events, query.steps)
+    _check_steps(tables, query.steps)
     base = events.filter(events.user_id.notnull() & events.event_type.isin(list(query.steps)))
     base = _with_breakdown(tables, base, query.by)
     base = base.select(

@@ -15,7 +15,7 @@ import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
-from shopmind.analytics.backend import AnalyticsError, Tables
+from shopmind.analytics.backend import Tables
 
 Period = Literal["day", "week", "month"]
 _UNIT = {"day": "D", "week": "W", "month": "M"}
@@ -43,13 +43,7 @@ def retention_counts(
 ) -> Table:
     """Rows (cohort, offset, users) for offsets 0..periods."""
     events = tables.events()
-    present = set(events.select("event_type").distinct().execute()["event_type"])
-    for name in (start, return_):
-        if name not in present:
-            raise AnalyticsError(
-                f"Unknown event type '{name}'.",
-                hint=f"Event types present: {', '.join(sorted(present))}.",
-            )
+    tables.require_event_types([start, return_])
     starts = _periods(events, start, period)
     if not recurring:
         starts = starts.group_by("user_id").aggregate(p=starts.p.min())

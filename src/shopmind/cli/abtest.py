@@ -63,7 +63,7 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Conversion z-test, revenue Welch t + bootstrap, CUPED, SRM check, power."""
-    from shopmind.cli.uplift import read_table
+    from shopmind.cli._input import read_table
     from shopmind.marketing.abtest import analyze as run
 
     if campaign:

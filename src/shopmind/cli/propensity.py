@@ -46,7 +46,7 @@ def train(
     )
     with stage_progress("propensity train", enabled=not as_json) as progress:
         if data is not None:
-            from shopmind.cli.uplift import read_table
+            from shopmind.cli._input import read_table
 
             if not label:
                 raise ShopmindError("Tabular mode needs --label COLUMN.")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import typer
 
+from shopmind.cli._input import read_table
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
@@ -27,19 +28,6 @@ OUTCOME_LIKE = re.compile(
 )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise ShopmindError(f"File not found: {path}.", hint="Check the path.")
-    try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=None, engine="python")
-    except Exception as exc:
-        raise ShopmindError(
-            f"Cannot read {path}: {exc}.", hint="Use a CSV (with header) or Parquet file."
-        ) from exc
-
-
 def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -51,6 +39,19 @@ def _require(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
 
 def _model_path(ctx: typer.Context) -> Path:
     return state(ctx).workspace.models_dir / "uplift" / "model.pkl"
+
+
+def _predict_file(
+    ctx: typer.Context, data: Path, needed: list[str]
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The saved model, the file (checked for its features and ``needed``) and predictions."""
+    from shopmind.models.uplift import UpliftModel
+
+    model = UpliftModel.load(_model_path(ctx))
+    frame = read_table(data)
+    columns = list(model.feature_names_)
+    _require(frame, [*needed, *columns], data)
+    return model, frame, model.predict(frame[columns])
 
 
 @app.command()
@@ -120,13 +121,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Predicted uplift for every input row, in input order (all arms are scored)."""
-    from shopmind.models.uplift import UpliftModel
-
-    model = UpliftModel.load(_model_path(ctx))
-    frame = read_table(data)
-    columns = list(model.feature_names_)
-    _require(frame, columns, data)
-    predicted = model.predict(frame[columns])
+    _, frame, predicted = _predict_file(ctx, data, [])
     result = pd.DataFrame({"row": np.arange(len(frame)), "uplift": predicted.iloc[:, 0]})
     if predicted.shape[1] > 1:
         for name in predicted.columns:
@@ -149,13 +144,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Qini coefficient, AUUC and uplift@k of the trained model on held-out data."""
-    from shopmind.models.uplift import UpliftModel
     from shopmind.models.uplift import evaluate as metrics
 
-    model = UpliftModel.load(_model_path(ctx))
-    frame = read_table(data)
-    _require(frame, [treatment_col, outcome, *model.feature_names_], data)
-    predicted = model.predict(frame[list(model.feature_names_)])
+    model, frame, predicted = _predict_file(ctx, data, [treatment_col, outcome])
     arm = frame[treatment_col].astype(str).to_numpy()
     y = (pd.to_numeric(frame[outcome]).to_numpy() > 0).astype(int)
     result = {}

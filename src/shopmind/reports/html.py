@@ -90,7 +90,7 @@ def _overview(tables: Tables) -> tuple[str, dict[str, Any]]:
 def _funnel(tables: Tables, facts: dict[str, Any]) -> str:
     from shopmind.analytics.funnel import FunnelQuery, funnel
 
-    present = set(tables.events().select("event_type").distinct().execute()["event_type"])
+    present = tables.event_types()
     steps = tuple(s for s in ("view", "cart", "purchase") if s in present)
     if len(steps) < 2:
         return "<p>Not enough event types for a funnel (needs two of view, cart, purchase).</p>"
@@ -137,8 +137,7 @@ def _retention(tables: Tables) -> str:
     e = tables.events()
     span_days = (e.ts.max().epoch_seconds() - e.ts.min().epoch_seconds()).execute() / 86_400
     period = "month" if span_days > 180 else "week" if span_days > 21 else "day"
-    present = set(e.select("event_type").distinct().execute()["event_type"])
-    start = "purchase" if "purchase" in present else "view"
+    start = "purchase" if "purchase" in tables.event_types() else "view"
     result = retention(tables, start, start, period, periods=8)  # type: ignore[arg-type]
     cohorts = result["cohorts"][-12:]
     if not cohorts:
