@@ -54,3 +54,7 @@ class QueryError(ShopmindError):
 
 class NotFittedError(ShopmindError):
     """A model was used before `fit`."""
+
+
+class RecommendError(ShopmindError):
+    """A recommendation request cannot be answered as asked (bad k, unknown ids...)."""

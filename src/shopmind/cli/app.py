@@ -20,7 +20,9 @@ from shopmind.cli import (
     ingest,
     profile,
     propensity,
+    recommend,
     report,
+    serve,
     simulate,
     uplift,
 )
@@ -79,6 +81,8 @@ uplift.register(app)
 abtest.register(app)
 propensity.register(app)
 campaign.register(app)
+recommend.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,285 @@
+"""``shopmind recommend train|evaluate|batch|next|similar``: personalised recommendation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shopmind.cli._output import print_json, print_table, stderr, stdout
+from shopmind.cli.state import state
+from shopmind.errors import RecommendError
+
+app = typer.Typer(help="Train, evaluate and serve recommenders.", no_args_is_help=True)
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="popularity, trending, itemknn, sknn, markov, als, bpr, "
+        "sasrec, gru4rec, content, hybrid. Default: chosen on validation.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _log(enabled: bool):
+    def log(message: str) -> None:
+        if enabled:
+            stderr.print(f"[dim]{message}[/]", highlight=False)
+
+    return log
+
+
+def _overrides(config: str | None, epochs: int | None, device: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = json.loads(config) if config else {}
+    if epochs is not None:
+        values["epochs"] = epochs
+    if device is not None:
+        values["device"] = device
+    return values
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    model: ModelOption = None,
+    split: Annotated[str, typer.Option(help="Validation split: loo or temporal.")] = "loo",
+    k: Annotated[int, typer.Option(help="Cut-off of the validation NDCG.")] = 10,
+    epochs: Annotated[int | None, typer.Option(help="Neural models: most epochs.")] = None,
+    device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
+    config: Annotated[
+        str | None, typer.Option(help='Hyperparameters as JSON: {"window": 3}')
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Tune on a validation split, refit on all data and save (default: pick the best model)."""
+    from shopmind.models.recommend.base import check_k
+    from shopmind.models.recommend.workflow import train as run_train
+
+    check_k(k)
+    summary = run_train(
+        state(ctx).workspace,
+        model,
+        split_kind=split,
+        k=k,
+        overrides=_overrides(config, epochs, device),
+        log=_log(not quiet),
+    )
+    if as_json:
+        print_json(summary)
+        return
+    stdout.print(
+        f"trained [bold]{summary['model']}[/] in {summary['seconds']} s -> {summary['path']}"
+    )
+    board = summary["validation"].get("leaderboard") or []
+    if board:
+        metric = f"validation_ndcg@{k}"
+        print_table(
+            "validation",
+            ["model", metric, "config"],
+            [[r["model"], round(r[metric], 4), json.dumps(r["config"])[:80]] for r in board],
+        )
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    model: ModelOption = None,
+    split: Annotated[str, typer.Option(help="loo (leave-one-out) or temporal.")] = "loo",
+    k: Annotated[int, typer.Option(help="Cut-off k.")] = 10,
+    test_days: Annotated[float, typer.Option(help="Temporal split: days of test.")] = 30.0,
+    include_seen: Annotated[
+        bool | None,
+        typer.Option(
+            "--include-seen/--exclude-seen",
+            help="Rank items the user already has (default: excluded for users, kept for "
+            "anonymous sessions).",
+        ),
+    ] = None,
+    sampled: Annotated[
+        int | None,
+        typer.Option(help="Also report metrics against N sampled negatives (labelled 'sampled')."),
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Neural models: most epochs.")] = None,
+    device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
+    config: Annotated[str | None, typer.Option(help="Hyperparameters as JSON.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Full-ranking test metrics (HR, recall, NDCG, MRR, coverage, novelty, per segment)."""
+    from shopmind.models.recommend.base import check_k
+    from shopmind.models.recommend.workflow import evaluate as run_evaluate
+
+    check_k(k)
+    result = run_evaluate(
+        state(ctx).workspace,
+        model,
+        split_kind=split,
+        k=k,
+        test_days=test_days,
+        exclude_seen=None if include_seen is None else not include_seen,
+        sampled=sampled,
+        overrides=_overrides(config, epochs, device),
+        log=_log(not quiet),
+    )
+    if as_json:
+        print_json(result)
+        return
+    stdout.print(
+        f"{result['model']} on {result['split']} ({result['cases']} cases, "
+        f"{result['protocol']}, seen items "
+        f"{'excluded' if result['exclude_seen'] else 'kept'})"
+    )
+    print_table(
+        None,
+        ["metric", "value"],
+        [[name, round(value, 4)] for name, value in result["metrics"].items()],
+    )
+
+
+def _write(out: Path, header: list[str], rows: Any) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+    return n
+
+
+@app.command()
+def batch(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="CSV: user_id,rank,item_id,score.")],
+    model: ModelOption = None,
+    k: Annotated[int, typer.Option(help="Items per user.")] = 10,
+    include_seen: Annotated[bool, typer.Option(help="Keep items the user already has.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Top-k recommendations for every known user."""
+    from shopmind.models.recommend.base import check_k
+    from shopmind.models.recommend.workflow import load_model
+
+    check_k(k)
+    recommender = load_model(state(ctx).workspace, model)
+    users = [str(u) for u in recommender.data_.keys]
+
+    def rows():
+        for start in range(0, len(users), 4096):
+            part = users[start : start + 4096]
+            recs = recommender.recommend(part, k, exclude_seen=not include_seen)
+            for user, rec in zip(part, recs, strict=True):
+                for rank, (item, score) in enumerate(rec, start=1):
+                    yield [user, rank, item, f"{score:.6g}"]
+
+    n = _write(out, ["user_id", "rank", "item_id", "score"], rows())
+    summary = {"model": recommender.name, "users": len(users), "rows": n, "out": str(out)}
+    print_json(summary) if as_json else stdout.print(
+        f"{n} recommendations for {len(users)} users ({recommender.name}) -> {out}"
+    )
+
+
+def read_prefixes(path: Path, known: dict[str, int]) -> tuple[list[list[str]], int]:
+    """Prefix lines -> known item ids; unknown ids dropped (counted), useless lines refused."""
+    if not path.exists():
+        raise RecommendError(f"No prefix file at {path}.", hint="Pass an existing --input.")
+    prefixes: list[list[str]] = []
+    dropped = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        items = line.split()
+        if not items:
+            raise RecommendError(
+                f"{path}, line {number}: empty prefix.",
+                hint="Each line needs at least one item id, separated by spaces.",
+            )
+        kept = [i for i in items if i in known]
+        if not kept:
+            raise RecommendError(
+                f"{path}, line {number}: none of the item ids ({' '.join(items[:5])}) is known "
+                "to the model.",
+                hint="Use item ids from the training data (as in the ingested file).",
+            )
+        dropped += len(items) - len(kept)
+        prefixes.append(kept)
+    if not prefixes:
+        raise RecommendError(f"{path} has no prefixes.", hint="Write one prefix per line.")
+    return prefixes, dropped
+
+
+@app.command(name="next")
+def next_items(
+    ctx: typer.Context,
+    input: Annotated[Path, typer.Option("--input", help="One space-separated prefix per line.")],
+    out: Annotated[Path, typer.Option(help="CSV: case_id,rank,item_id,score.")],
+    model: ModelOption = None,
+    k: Annotated[int, typer.Option(help="Items per prefix.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Next items for anonymous sessions (nothing excluded: repeats are real)."""
+    from shopmind.models.recommend.base import check_k
+    from shopmind.models.recommend.workflow import load_model
+
+    check_k(k)
+    recommender = load_model(state(ctx).workspace, model)
+    prefixes, dropped = read_prefixes(input, recommender.item_index_)
+    if dropped:
+        stderr.print(f"note: {dropped} unknown item ids were left out of the prefixes")
+
+    def rows():
+        for start in range(0, len(prefixes), 2048):
+            recs = recommender.recommend_next(prefixes[start : start + 2048], k)
+            for case, rec in enumerate(recs, start=start + 1):
+                for rank, (item, score) in enumerate(rec, start=1):
+                    yield [case, rank, item, f"{score:.6g}"]
+
+    n = _write(out, ["case_id", "rank", "item_id", "score"], rows())
+    summary = {
+        "model": recommender.name,
+        "cases": len(prefixes),
+        "rows": n,
+        "unknown_items_dropped": dropped,
+        "out": str(out),
+    }
+    print_json(summary) if as_json else stdout.print(
+        f"{n} recommendations for {len(prefixes)} prefixes ({recommender.name}) -> {out}"
+    )
+
+
+@app.command()
+def similar(
+    ctx: typer.Context,
+    items: Annotated[list[str], typer.Argument(help="Item ids.")],
+    model: ModelOption = None,
+    k: Annotated[int, typer.Option(help="Items per item.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Items most similar to the given ones."""
+    from shopmind.models.recommend.workflow import load_model
+
+    recommender = load_model(state(ctx).workspace, model)
+    result: dict[str, list[dict[str, Any]]] = {
+        item: [{"item_id": i, "score": s} for i, s in rec]
+        for item, rec in zip(items, recommender.similar_items(items, k), strict=True)
+    }
+    if as_json:
+        print_json(result)
+        return
+    for item, rec in result.items():
+        print_table(
+            f"like {item}",
+            ["item_id", "score"],
+            [[r["item_id"], round(r["score"], 4)] for r in rec],
+        )
+    sys.stdout.flush()
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="recommend")

@@ -1,0 +1,234 @@
+"""The recommender contract every model follows (LensKit / scikit-learn style).
+
+A model stores its typed config in ``__init__`` and does nothing else; ``fit(data) -> self``
+learns state whose names end in ``_``; :meth:`Recommender.score` turns item histories into a
+dense ``(cases, n_items)`` score matrix (higher is better) and everything else -
+``recommend``, ``recommend_next``, ``similar_items``, evaluation, serving - is built on it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from shopmind.errors import NotFittedError, RecommendError
+from shopmind.models.recommend.data import Sequences
+from shopmind.models.recommend.rules import BusinessRules, ItemCatalog, apply_rules
+
+Recommendation = list[tuple[str, float]]
+
+
+class RecommenderConfig(BaseModel):
+    """Hyperparameters common to all recommenders."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int = 0
+
+
+class Recommender(ABC):
+    """Base class: subclasses set ``name``/``config_class`` and implement ``_fit``/``score``."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[RecommenderConfig]] = RecommenderConfig
+    #: True when ``score`` understands histories of unknown keys (anonymous sessions).
+    handles_sessions: ClassVar[bool] = True
+
+    def __init__(self, config: RecommenderConfig | None = None, **overrides: Any) -> None:
+        base = config.model_dump() if config is not None else {}
+        self.config = self.config_class.model_validate({**base, **overrides})
+
+    # -- learning -----------------------------------------------------------------------
+    def fit(self, data: Sequences, validation: Any = None) -> Self:
+        """Learn from ``data`` (and, for iterative models, stop early on ``validation``)."""
+        if data.n_interactions == 0:
+            raise RecommendError("No interactions to train on.")
+        self.data_ = data
+        self.n_items_ = data.n_items
+        self.item_index_ = data.item_index()
+        self.key_index_ = data.key_index()
+        counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
+        self.popularity_ = counts / max(float(counts.max()), 1.0)
+        self._fit(data, validation)
+        return self
+
+    @abstractmethod
+    def _fit(self, data: Sequences, validation: Any) -> None: ...
+
+    def refit_overrides(self) -> dict[str, Any]:
+        """Config changes for refitting on more data (e.g. the epoch early stopping chose)."""
+        return {}
+
+    def reason(self) -> str:
+        """A short phrase shown next to recommendations."""
+        return f"recommended by {self.name}"
+
+    @abstractmethod
+    def _score(self, histories: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
+        """Scores ``(len(histories), n_items)``; ``keys`` index training keys, -1 if unknown."""
+
+    def score(self, histories: Sequence[np.ndarray], keys: np.ndarray | None = None) -> np.ndarray:
+        self._check_fitted()
+        if keys is None:
+            keys = np.full(len(histories), -1, dtype=np.int64)
+        scores = self._score(histories, np.asarray(keys, dtype=np.int64))
+        return np.asarray(scores, dtype=np.float32)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_items_"):
+            raise NotFittedError(
+                f"The {self.name} recommender is not trained.",
+                hint=f"Train it: `shopmind recommend train --model {self.name}`.",
+            )
+
+    # -- answers ------------------------------------------------------------------------
+    def recommend(
+        self,
+        users: Sequence[str],
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        rules: BusinessRules | None = None,
+        catalog: ItemCatalog | None = None,
+    ) -> list[Recommendation]:
+        """Top-``k`` items for known users (unknown users get an empty list)."""
+        self._check_fitted()
+        check_k(k)
+        rows = np.array([self.key_index_.get(str(u), -1) for u in users], dtype=np.int64)
+        histories = [self.data_.seq(r) if r >= 0 else np.zeros(0, np.int32) for r in rows]
+        purchased = [self.data_.purchased.get(int(r), np.zeros(0, np.int32)) for r in rows]
+        out = self._top(histories, rows, k, exclude_seen, rules, catalog, purchased)
+        return [rec if r >= 0 else [] for rec, r in zip(out, rows, strict=True)]
+
+    def recommend_next(
+        self,
+        prefixes: Sequence[Sequence[str]],
+        k: int = 10,
+        *,
+        exclude_seen: bool = False,
+        rules: BusinessRules | None = None,
+        catalog: ItemCatalog | None = None,
+    ) -> list[Recommendation]:
+        """Next items for anonymous sessions given as external item-id prefixes."""
+        self._check_fitted()
+        check_k(k)
+        histories = [self.encode(prefix) for prefix in prefixes]
+        keys = np.full(len(histories), -1, dtype=np.int64)
+        return self._top(histories, keys, k, exclude_seen, rules, catalog, None)
+
+    def similar_items(self, items: Sequence[str], k: int = 10) -> list[Recommendation]:
+        """Items most like each given item (the item itself left out)."""
+        self._check_fitted()
+        check_k(k)
+        histories = [self.encode([item]) for item in items]
+        scores = self._item_similarity(np.array([h[0] for h in histories]))
+        return [
+            self._pack(*top_k(row[None, :], k, exclude=[h]))[0]
+            for row, h in zip(scores, histories, strict=True)
+        ]
+
+    def _item_similarity(self, items: np.ndarray) -> np.ndarray:
+        """Default: the scores of a one-item history. Models with an item space override."""
+        return self.score([np.array([i], dtype=np.int32) for i in items])
+
+    def encode(self, external: Sequence[str]) -> np.ndarray:
+        """External item ids -> indices; unknown ids raise (callers filter them first)."""
+        unknown = [str(i) for i in external if str(i) not in self.item_index_]
+        if unknown:
+            raise RecommendError(
+                f"Unknown item ids: {', '.join(unknown[:5])}"
+                + (f" (+{len(unknown) - 5} more)" if len(unknown) > 5 else "")
+                + ".",
+                hint="Use ids of items seen in the training data.",
+            )
+        return np.array([self.item_index_[str(i)] for i in external], dtype=np.int32)
+
+    def _top(
+        self,
+        histories: list[np.ndarray],
+        keys: np.ndarray,
+        k: int,
+        exclude_seen: bool,
+        rules: BusinessRules | None,
+        catalog: ItemCatalog | None,
+        purchased: list[np.ndarray] | None,
+    ) -> list[Recommendation]:
+        out: list[Recommendation] = []
+        for start in range(0, len(histories), 1024):
+            part = histories[start : start + 1024]
+            scores = self.score(part, keys[start : start + 1024])
+            excluded = list(part) if exclude_seen else [np.zeros(0, np.int32)] * len(part)
+            if rules is not None:
+                bought = purchased[start : start + 1024] if purchased is not None else None
+                indices, values = apply_rules(scores, k, rules, catalog, excluded, bought)
+            else:
+                indices, values = top_k(scores, k, exclude=excluded)
+            out.extend(self._pack(indices, values))
+        return out
+
+    def _pack(self, indices: np.ndarray, values: np.ndarray) -> list[Recommendation]:
+        ids = self.data_.item_ids
+        return [
+            [(str(ids[i]), float(v)) for i, v in zip(row_i, row_v, strict=True) if np.isfinite(v)]
+            for row_i, row_v in zip(indices, values, strict=True)
+        ]
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        self._check_fitted()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "net_"}
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(
+                {"name": self.name, "config": self.config.model_dump(), "state": state},
+                handle,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Recommender:
+        """Load any saved recommender (the class comes from the file)."""
+        from shopmind.models.recommend.registry import model_class
+
+        if not path.exists():
+            raise NotFittedError(
+                f"No trained recommender at {path}.",
+                hint="Train one: `shopmind recommend train`.",
+            )
+        with path.open("rb") as handle:
+            payload = pickle.load(handle)
+        klass = model_class(payload["name"])
+        model = klass(klass.config_class.model_validate(payload["config"]))
+        for key, value in payload["state"].items():
+            setattr(model, key, value)
+        return model
+
+
+def check_k(k: int) -> None:
+    if k <= 0:
+        raise RecommendError(
+            f"k must be a positive number of items, got {k}.", hint="Ask for k >= 1."
+        )
+
+
+def top_k(
+    scores: np.ndarray, k: int, exclude: Sequence[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``k`` best items per row, best first (in place masking)."""
+    if exclude is not None:
+        for row, items in enumerate(exclude):
+            if len(items):
+                scores[row, items] = -np.inf
+    k = min(k, scores.shape[1])
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)

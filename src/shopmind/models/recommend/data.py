@@ -1,0 +1,219 @@
+"""Interaction sequences read from the canonical ``events`` table (the models' only input).
+
+A *sequence* is one user's items in time order (or, for events without a user, one
+session's). Items are indexed ``0..n_items-1`` in a fixed vocabulary; sequences are stored
+CSR-style (``indptr`` into flat ``items``/``times``) so that 10^6 events cost a few MB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+
+from shopmind.errors import ShopmindError
+
+#: Event types that say "this visitor wanted this item" (search/refund/remove_cart do not).
+INTERACTION_TYPES = ("view", "cart", "favorite", "purchase")
+
+
+@dataclass
+class Sequences:
+    """Per-key item sequences over an item vocabulary.
+
+    ``keys``: external user (or session) ids; ``item_ids``: external item ids by index;
+    ``indptr``/``items``/``times``: CSR layout, ``times`` in epoch seconds.
+    """
+
+    keys: np.ndarray
+    item_ids: np.ndarray
+    indptr: np.ndarray
+    items: np.ndarray
+    times: np.ndarray
+    kind: str = "users"
+    purchased: dict[int, np.ndarray] = field(default_factory=dict)
+    texts: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_keys(self) -> int:
+        return len(self.keys)
+
+    @property
+    def n_interactions(self) -> int:
+        return len(self.items)
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def seq(self, i: int) -> np.ndarray:
+        return self.items[self.indptr[i] : self.indptr[i + 1]]
+
+    def histories(self) -> list[np.ndarray]:
+        return [self.seq(i) for i in range(self.n_keys)]
+
+    def item_index(self) -> dict[str, int]:
+        return {str(item): i for i, item in enumerate(self.item_ids)}
+
+    def key_index(self) -> dict[str, int]:
+        return {str(key): i for i, key in enumerate(self.keys)}
+
+    def user_item_matrix(self, binary: bool = True):  # -> scipy.sparse.csr_matrix
+        """Keys x items counts (or 0/1), the input of ItemKNN and matrix factorisation."""
+        from scipy import sparse
+
+        rows = np.repeat(np.arange(self.n_keys), self.lengths())
+        matrix = sparse.csr_matrix(
+            (np.ones(len(self.items), dtype=np.float32), (rows, self.items)),
+            shape=(self.n_keys, self.n_items),
+        )
+        matrix.sum_duplicates()
+        if binary:
+            matrix.data[:] = 1.0
+        return matrix
+
+    def subset(self, keep: list[np.ndarray], times: list[np.ndarray]) -> Sequences:
+        """Same keys and vocabulary, other sequences (used by the splits)."""
+        lengths = np.array([len(s) for s in keep], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        flat = np.concatenate(keep).astype(np.int32) if len(keep) else np.zeros(0, np.int32)
+        flat_t = np.concatenate(times).astype(np.int64) if len(times) else np.zeros(0, np.int64)
+        return Sequences(
+            self.keys, self.item_ids, indptr, flat, flat_t, self.kind, self.purchased, self.texts
+        )
+
+
+def from_lists(
+    sequences: list[list[str]], keys: list[str] | None = None, kind: str = "users"
+) -> Sequences:
+    """Build from Python lists of external item ids (tests, the sessions endpoint)."""
+    vocab: dict[str, int] = {}
+    for seq in sequences:
+        for item in seq:
+            vocab.setdefault(str(item), len(vocab))
+    items = [np.array([vocab[str(i)] for i in seq], dtype=np.int32) for seq in sequences]
+    times = [np.arange(len(seq), dtype=np.int64) * 60 for seq in sequences]
+    base = Sequences(
+        keys=np.array(keys or [str(i) for i in range(len(sequences))], dtype=object),
+        item_ids=np.array(list(vocab), dtype=object),
+        indptr=np.zeros(1, np.int64),
+        items=np.zeros(0, np.int32),
+        times=np.zeros(0, np.int64),
+        kind=kind,
+    )
+    return base.subset(items, times)
+
+
+def load_sequences(
+    con: duckdb.DuckDBPyConnection,
+    event_types: tuple[str, ...] = INTERACTION_TYPES,
+    collapse_repeats: bool = True,
+) -> Sequences:
+    """Read every key's interactions in time order from the workspace.
+
+    ``collapse_repeats`` merges immediate repeats of the same item (a reload of a page is
+    not a new interest). Keys are user ids, or session ids for anonymous events.
+    """
+    types = ", ".join(f"'{t}'" for t in event_types)
+    base = f"""
+        SELECT coalesce(user_id, session_id) AS key, user_id, item_id, ts, event_id, event_type
+        FROM events
+        WHERE item_id IS NOT NULL AND coalesce(user_id, session_id) IS NOT NULL
+          AND event_type IN ({types})
+    """
+    ordered = f"""
+        SELECT key, item_id, epoch(ts)::BIGINT AS t, event_type,
+               lag(item_id) OVER (PARTITION BY key ORDER BY ts, event_id) AS previous
+        FROM ({base})
+    """
+    keep = "previous IS DISTINCT FROM item_id" if collapse_repeats else "TRUE"
+    raw = con.execute(
+        f"""
+        WITH kept AS (SELECT * FROM ({ordered}) WHERE {keep}),
+             vocab AS (SELECT item_id, row_number() OVER (ORDER BY item_id) - 1 AS idx
+                       FROM (SELECT item_id FROM kept UNION SELECT item_id FROM items)),
+             keys AS (SELECT key, row_number() OVER (ORDER BY key) - 1 AS kdx
+                      FROM (SELECT DISTINCT key FROM kept))
+        SELECT keys.kdx, vocab.idx, kept.t, kept.event_type = 'purchase' AS bought,
+               kept.key, kept.item_id
+        FROM kept JOIN vocab USING (item_id) JOIN keys USING (key)
+        ORDER BY keys.kdx, kept.t, kept.key
+        """
+    ).fetchnumpy()
+    frame: dict[str, np.ndarray] = {name: np.asarray(v) for name, v in raw.items()}
+    if len(frame["kdx"]) == 0:
+        raise ShopmindError(
+            "The workspace has no item interactions to learn from.",
+            hint="Ingest events with item ids first: `shopmind ingest FILE --format ...`.",
+        )
+    kdx = frame["kdx"].astype(np.int64)
+    idx = frame["idx"].astype(np.int32)
+    n_keys = int(kdx.max()) + 1
+    vocab = con.execute(
+        "SELECT item_id FROM (SELECT item_id FROM events WHERE item_id IS NOT NULL "
+        f"AND event_type IN ({types}) UNION SELECT item_id FROM items) ORDER BY item_id"
+    ).fetchnumpy()["item_id"]
+    len(vocab)
+    keys = np.empty(n_keys, dtype=object)
+    keys[kdx] = frame["key"]
+    item_ids = np.array(list(vocab), dtype=object)
+    indptr = np.zeros(n_keys + 1, dtype=np.int64)
+    np.add.at(indptr, kdx + 1, 1)
+    indptr = np.cumsum(indptr)
+    has_user = con.execute(
+        f"SELECT count(*) FILTER (WHERE user_id IS NOT NULL) > 0 FROM ({base})"
+    ).fetchone()
+    sequences = Sequences(
+        keys=keys,
+        item_ids=item_ids,
+        indptr=indptr,
+        items=idx,
+        times=frame["t"].astype(np.int64),
+        kind="users" if has_user and has_user[0] else "sessions",
+    )
+    text_rows = con.execute(
+        "SELECT item_id, concat_ws('. ', title, title_zh, description, category, brand) "
+        "FROM items WHERE coalesce(title, title_zh, description) IS NOT NULL"
+    ).fetchall()
+    index = sequences.item_index()
+    sequences.texts = {index[str(i)]: t for i, t in text_rows if str(i) in index}
+    bought = frame["bought"].astype(bool)
+    if bought.any():
+        pairs = np.unique(np.stack([kdx[bought], idx[bought]], axis=1), axis=0)
+        cuts = np.flatnonzero(np.diff(pairs[:, 0])) + 1
+        for group in np.split(pairs, cuts):
+            sequences.purchased[int(group[0, 0])] = group[:, 1].astype(np.int32)
+    return sequences
+
+
+def history_matrix(
+    histories: list[np.ndarray], n_items: int, last_n: int | None = None, decay: float = 1.0
+):  # -> scipy.sparse.csr_matrix
+    """Cases x items weights: the last item weighs 1, the one before ``decay``, and so on.
+
+    Only the ``last_n`` most recent items count (all when None); a repeated item keeps its
+    most recent (largest) weight.
+    """
+    from scipy import sparse
+
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for row, history in enumerate(histories):
+        recent = history[-last_n:] if last_n else history
+        if len(recent) == 0:
+            continue
+        items, distance = np.unique(np.asarray(recent)[::-1], return_index=True)
+        rows.append(np.full(len(items), row))
+        cols.append(items.astype(np.int64))
+        vals.append(np.power(decay, distance, dtype=np.float64))
+    if not rows:
+        return sparse.csr_matrix((len(histories), n_items), dtype=np.float32)
+    return sparse.csr_matrix(
+        (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(len(histories), n_items),
+    )

@@ -1,0 +1,161 @@
+"""Model selection on the validation split only (the test split is never looked at).
+
+Each candidate family is tuned by one pass of coordinate descent over a small grid
+(start from the defaults, try each value of one parameter, keep the best, move on); then
+the best families are blended (:mod:`hybrid`) with weights searched on the same
+validation cases. The winner is the setting with the best validation NDCG@k.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
+from shopmind.evaluation.splits import Split, subsample
+from shopmind.models.recommend.base import Recommender, top_k
+from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig, scaled
+from shopmind.models.recommend.registry import model_class
+
+#: Families tried by default and their grids (values tried one parameter at a time).
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "popularity": {},
+    "trending": {"half_life_days": [1.0, 7.0, 30.0]},
+    "markov": {
+        "window": [1, 3, 5],
+        "normalize": ["row", "sqrt", "none"],
+        "backward": [0.0, 0.3],
+        "history_len": [1, 3, 5],
+        "repeat": [0.3, 0.6],
+    },
+    "itemknn": {
+        "similarity": ["bm25", "cosine"],
+        "neighbours": [50, 200],
+        "history_decay": [1.0, 0.7],
+    },
+    "sknn": {
+        "neighbours": [100, 500],
+        "weighting": ["linear", "harmonic"],
+        "idf_weight": [0.0, 1.0],
+        "repeat": [0.3, 0.6],
+    },
+}
+DEFAULT_FAMILIES = ("popularity", "trending", "markov", "itemknn", "sknn")
+BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Selection:
+    name: str
+    config: dict[str, Any]
+    validation_ndcg: float
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+    components: list[Recommender] = field(default_factory=list)
+
+
+def validation_ndcg(model: Recommender, cases: Cases, k: int, exclude_seen: bool = True) -> float:
+    result = evaluate_scores(model.score, cases, model.n_items_, (k,), exclude_seen=exclude_seen)
+    return float(result["metrics"][f"ndcg@{k}"])
+
+
+def tune_family(
+    name: str,
+    split: Split,
+    cases: Cases,
+    k: int,
+    log: Progress,
+    exclude_seen: bool = True,
+    grid: dict[str, list[Any]] | None = None,
+) -> tuple[dict, float, Recommender]:
+    grid = GRIDS.get(name, {}) if grid is None else grid
+    best_config: dict[str, Any] = {}
+    started = time.perf_counter()
+    best_model = model_class(name)().fit(split.tune_data, cases)
+    best = validation_ndcg(best_model, cases, k, exclude_seen)
+    log(f"{name} {best_config} ndcg@{k}={best:.4f}")
+    for param, values in grid.items():
+        if param == "repeat" and exclude_seen:
+            continue  # re-visit weights only matter when seen items may be recommended
+        for value in values:
+            trial = {**best_config, param: value}
+            if trial == best_config or (
+                model_class(name)().config.model_dump().get(param) == value
+                and param not in best_config
+            ):
+                continue
+            model = model_class(name)(**trial).fit(split.tune_data, cases)
+            score = validation_ndcg(model, cases, k, exclude_seen)
+            log(f"{name} {trial} ndcg@{k}={score:.4f}")
+            if score > best:
+                best, best_config, best_model = score, trial, model
+    log(f"{name}: best {best_config} ({time.perf_counter() - started:.0f}s)")
+    return best_config, best, best_model
+
+
+def blend_search(
+    models: list[Recommender], cases: Cases, k: int, exclude_seen: bool = True
+) -> tuple[list[float], float]:
+    """Validation NDCG@k of every weight vector (first model weight 1) in one pass."""
+    grid = [(1.0, *rest) for rest in itertools.product(BLEND_WEIGHTS, repeat=len(models) - 1)]
+    totals = np.zeros(len(grid))
+    for start in range(0, len(cases), 1024):
+        histories = cases.histories[start : start + 1024]
+        keys = cases.keys[start : start + 1024]
+        targets = cases.targets[start : start + 1024]
+        parts = [scaled(m.score(histories, keys)) for m in models]
+        for g, weights in enumerate(grid):
+            scores = sum(w * p for w, p in zip(weights, parts, strict=True))
+            excluded = histories if exclude_seen else None
+            top, _ = top_k(np.array(scores, dtype=np.float32), k, exclude=excluded)
+            totals[g] += batch_metrics(top, targets, k)["ndcg"].sum()
+    best = int(np.argmax(totals))
+    return list(grid[best]), float(totals[best] / len(cases))
+
+
+def select_model(
+    split: Split,
+    k: int = 10,
+    families: tuple[str, ...] = DEFAULT_FAMILIES,
+    max_cases: int | None = 20_000,
+    log: Progress = lambda _: None,
+    seed: int = 0,
+    exclude_seen: bool = True,
+) -> Selection:
+    """Tune each family, then blend the best; ``exclude_seen`` as the answers will be used."""
+    cases = subsample(split.validation, max_cases, seed)
+    board: list[dict[str, Any]] = []
+    tuned: list[tuple[str, dict, float, Recommender]] = []
+    for name in families:
+        config, score, model = tune_family(name, split, cases, k, log, exclude_seen)
+        board.append({"model": name, "config": config, f"validation_ndcg@{k}": score})
+        tuned.append((name, config, score, model))
+    tuned.sort(key=lambda t: -t[2])
+    winner = Selection(tuned[0][0], tuned[0][1], tuned[0][2], board)
+    blendable = [t for t in tuned if t[0] not in ("popularity", "trending")][:3]
+    if len(blendable) >= 2:
+        weights, score = blend_search([t[3] for t in blendable], cases, k, exclude_seen)
+        config = HybridConfig(
+            components=[
+                Component(name=t[0], config=t[1], weight=w)
+                for t, w in zip(blendable, weights, strict=True)
+                if w > 0
+            ]
+        ).model_dump()
+        board.append({"model": "hybrid", "config": config, f"validation_ndcg@{k}": score})
+        log(f"hybrid weights {weights} ndcg@{k}={score:.4f}")
+        if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
+            winner = Selection("hybrid", config, score, board)
+    return winner
+
+
+def build(name: str, config: dict[str, Any]) -> Recommender:
+    if name == "hybrid":
+        return Hybrid(HybridConfig.model_validate(config))
+    return model_class(name)(**config)

@@ -1,0 +1,188 @@
+"""Train / evaluate / load recommenders against a workspace (what the CLI and server call).
+
+Models live in ``<workspace>/models/recommend/<name>.pkl``; ``default.json`` names the
+model ``recommend train`` chose, with its validation leaderboard.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopmind.errors import NotFittedError
+from shopmind.evaluation.ranking import evaluate_scores
+from shopmind.evaluation.splits import Split, make_split, subsample
+from shopmind.models.recommend.base import Recommender
+from shopmind.models.recommend.data import Sequences, load_sequences
+from shopmind.models.recommend.registry import model_class
+from shopmind.models.recommend.select import GRIDS, build, select_model, tune_family
+from shopmind.store import Workspace
+
+Log = Callable[[str], None]
+DEFAULT = "default"
+
+
+def model_dir(workspace: Workspace) -> Path:
+    return workspace.models_dir / "recommend"
+
+
+def model_path(workspace: Workspace, name: str) -> Path:
+    return model_dir(workspace) / f"{name}.pkl"
+
+
+def read_sequences(workspace: Workspace) -> Sequences:
+    with workspace.connect(read_only=True) as con:
+        return load_sequences(con)
+
+
+def default_name(workspace: Workspace) -> str:
+    pointer = model_dir(workspace) / "default.json"
+    if not pointer.exists():
+        raise NotFittedError(
+            "No recommender has been trained in this workspace.",
+            hint="Train one: `shopmind recommend train`.",
+        )
+    return str(json.loads(pointer.read_text())["model"])
+
+
+def load_model(workspace: Workspace, name: str | None) -> Recommender:
+    """The named model, or the default one when ``name`` is None."""
+    if name is not None:
+        model_class(name)  # unknown names fail with the list of choices
+    chosen = name or default_name(workspace)
+    path = model_path(workspace, chosen)
+    if not path.exists():
+        raise NotFittedError(
+            f"The {chosen} recommender is not trained in this workspace.",
+            hint=f"Train it: `shopmind recommend train --model {chosen}`.",
+        )
+    return Recommender.load(path)
+
+
+def choose(
+    split: Split,
+    name: str | None,
+    k: int,
+    overrides: dict[str, Any],
+    log: Log,
+    exclude_seen: bool,
+    max_cases: int | None,
+) -> tuple[str, dict[str, Any], dict]:
+    """Pick (model, config) on the validation split; ``name=None`` runs model selection."""
+    if name is None:
+        selection = select_model(split, k, log=log, exclude_seen=exclude_seen, max_cases=max_cases)
+        return (
+            selection.name,
+            selection.config,
+            {"validation_ndcg": selection.validation_ndcg, "leaderboard": selection.leaderboard},
+        )
+    model_class(name)
+    cases = subsample(split.validation, max_cases)
+    if name in GRIDS and not overrides:
+        config, score, _ = tune_family(name, split, cases, k, log, exclude_seen)
+        return name, config, {"validation_ndcg": score}
+    model = build(name, overrides).fit(split.tune_data, cases)
+    config = {**overrides, **model.refit_overrides()}
+    return name, config, {"validation_ndcg": getattr(model, "best_validation_", None)}
+
+
+def train(
+    workspace: Workspace,
+    name: str | None = None,
+    *,
+    split_kind: str = "loo",
+    k: int = 10,
+    overrides: dict[str, Any] | None = None,
+    log: Log = lambda _: None,
+    max_cases: int | None = 20_000,
+    test_days: float = 30.0,
+) -> dict[str, Any]:
+    """Choose on validation, refit on all the data, save; ``name=None`` sets the default."""
+    started = time.perf_counter()
+    data = read_sequences(workspace)
+    exclude_seen = data.kind == "users"
+    split = make_split(data, split_kind, test_days, exclude_seen)
+    chosen, config, validation = choose(
+        split, name, k, dict(overrides or {}), log, exclude_seen, max_cases
+    )
+    log(f"refit {chosen} on all {data.n_interactions} interactions")
+    model = build(chosen, config).fit(data)
+    path = model.save(model_path(workspace, chosen))
+    summary = {
+        "model": chosen,
+        "config": model.config.model_dump(),
+        "path": str(path),
+        "kind": data.kind,
+        "keys": data.n_keys,
+        "items": data.n_items,
+        "interactions": data.n_interactions,
+        "split": split_kind,
+        "k": k,
+        "validation": validation,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if name is None or not (model_dir(workspace) / "default.json").exists():
+        (model_dir(workspace) / "default.json").write_text(json.dumps(summary, default=str))
+    return summary
+
+
+def evaluate(
+    workspace: Workspace,
+    name: str | None = None,
+    *,
+    split_kind: str = "loo",
+    k: int = 10,
+    exclude_seen: bool | None = None,
+    sampled: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    test_days: float = 30.0,
+    log: Log = lambda _: None,
+    max_cases: int | None = 20_000,
+) -> dict[str, Any]:
+    """Tune on validation, refit on train+validation, report full-ranking test metrics."""
+    started = time.perf_counter()
+    data = read_sequences(workspace)
+    exclude = (data.kind == "users") if exclude_seen is None else exclude_seen
+    split = make_split(data, split_kind, test_days, exclude)
+    chosen, config, validation = choose(
+        split, name, k, dict(overrides or {}), log, exclude, max_cases
+    )
+    log(f"refit {chosen} on the training part; testing {len(split.test)} cases")
+    fit_started = time.perf_counter()
+    model = build(chosen, config).fit(split.fit_data)
+    fit_seconds = time.perf_counter() - fit_started
+    share = np.bincount(split.fit_data.items, minlength=data.n_items) / max(data.n_keys, 1)
+    ks = sorted({k, 10, 20})
+    result = evaluate_scores(
+        model.score,
+        split.test,
+        data.n_items,
+        ks,
+        exclude_seen=exclude,
+        sampled=sampled,
+        popularity=share,
+    )
+    result.update(
+        {
+            "model": chosen,
+            "config": model.config.model_dump(),
+            "split": split_kind,
+            "k": k,
+            "exclude_seen": exclude,
+            "protocol": f"full ranking over all {data.n_items} items"
+            + (f"; sampled metrics use {sampled} random negatives" if sampled else ""),
+            "validation": validation,
+            "fit_seconds": round(fit_seconds, 2),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+    out = workspace.reports_dir / f"recommend_eval_{chosen}_{split_kind}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, default=str, indent=1))
+    result["saved"] = str(out)
+    return result

@@ -1,0 +1,1 @@
+"""HTTP serving: a FastAPI app over a workspace's trained recommender."""

@@ -1,0 +1,173 @@
+"""`shopmind recommend` end to end through the real CLI on a real DuckDB workspace."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def _sequences(path: Path) -> Path:
+    lines = [f"u{i} a1 a2 a3 a4 a5" for i in range(30)]
+    lines += [f"v{i} b1 b2 b3 b4 b5" for i in range(20)]
+    lines += ["probe a1 a2 a3"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("rec")
+    ws = root / "ws"
+    data = _sequences(root / "seq.txt")
+    env = {"SHOPMIND_PROFILE": "dev"}
+    assert (
+        run_cli(
+            "--workspace",
+            str(ws),
+            "ingest",
+            str(data),
+            "--format",
+            "sequences",
+            "--pseudonymize",
+            "off",
+            env=env,
+        ).returncode
+        == 0
+    )
+    result = run_cli("--workspace", str(ws), "recommend", "train", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["model"] in {
+        "markov",
+        "itemknn",
+        "sknn",
+        "hybrid",
+        "popularity",
+        "trending",
+    }
+    return ws
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_batch_writes_every_user_with_input_ids_and_no_seen_items(trained: Path) -> None:
+    out = trained / "recs.csv"
+    result = run_cli(
+        "--workspace", str(trained), "recommend", "batch", "--k", "2", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    rows = _rows(out)
+    assert list(rows[0]) == ["user_id", "rank", "item_id", "score"]
+    probe = [r for r in rows if r["user_id"] == "probe"]
+    assert [r["rank"] for r in probe] == ["1", "2"]
+    assert probe[0]["item_id"] == "a4"
+    assert len({r["user_id"] for r in rows}) == 51
+    seen = {f"u{i}": {"a1", "a2", "a3", "a4", "a5"} for i in range(30)}
+    assert all(r["item_id"] not in seen.get(r["user_id"], set()) for r in rows)
+
+
+def test_next_numbers_cases_from_one_and_keeps_repeats(trained: Path) -> None:
+    prefixes = trained / "prefixes.txt"
+    prefixes.write_text("a1 a2\nb3 b4 nope\n")
+    out = trained / "next.csv"
+    result = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "next",
+        "--input",
+        str(prefixes),
+        "--k",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = _rows(out)
+    assert list(rows[0]) == ["case_id", "rank", "item_id", "score"]
+    assert {r["case_id"] for r in rows} == {"1", "2"}
+    assert "a3" in {r["item_id"] for r in rows if r["case_id"] == "1"}
+    assert "unknown item ids" in result.stderr
+
+
+def test_evaluate_reports_full_ranking_metrics(trained: Path) -> None:
+    result = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "evaluate",
+        "--model",
+        "markov",
+        "--split",
+        "loo",
+        "--k",
+        "10",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    payload = result.json()
+    assert payload["exclude_seen"] is True and "full ranking" in payload["protocol"]
+    assert payload["metrics"]["hr@10"] > 0.9  # the next item is fully predictable here
+    assert Path(payload["saved"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["batch", "--model", "nonsense", "--out", "x.csv"], "Unknown recommender"),
+        (["batch", "--k", "0", "--out", "x.csv"], "k must be a positive"),
+        (["batch", "--model", "als", "--out", "x.csv"], "not trained"),
+    ],
+)
+def test_bad_requests_fail_clearly(trained: Path, args: list[str], message: str) -> None:
+    result = run_cli("--workspace", str(trained), "recommend", *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("a1\n\n", "empty prefix"), ("zz yy\n", "none of the item ids")]
+)
+def test_bad_prefix_files_name_the_line(trained: Path, content: str, message: str) -> None:
+    prefixes = trained / "bad.txt"
+    prefixes.write_text(content)
+    result = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "next",
+        "--input",
+        str(prefixes),
+        "--out",
+        str(trained / "n.csv"),
+    )
+    assert result.returncode != 0 and message in result.stderr
+    assert "line" in result.stderr
+
+
+def test_untrained_workspace_says_how_to_train(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    data = tmp_path / "s.txt"
+    data.write_text("1 2 3\n4 5\n")
+    assert (
+        run_cli(
+            "--workspace",
+            str(ws),
+            "ingest",
+            str(data),
+            "--format",
+            "sessions",
+            "--pseudonymize",
+            "off",
+        ).returncode
+        == 0
+    )
+    result = run_cli("--workspace", str(ws), "recommend", "batch", "--out", "x.csv")
+    assert result.returncode != 0 and "recommend train" in result.stderr
