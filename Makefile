@@ -55,6 +55,8 @@ demo: $(STAMP)
 	-$(SM) analyze profiles
 	-$(if $(DATA),true,$(SM) propensity train --target purchase --horizon 7d --cutoff 2025-03-18T00:00:00+00:00)
 	-$(SM) abtest analyze --campaign email_campaign_1
+	-$(SM) recommend train --quiet
+	-$(SM) recommend batch --k 10 --out $(WORKSPACE)/reports/recommendations.csv
 	-$(SM) campaign plan --budget 1000 --cost 1 --value 30 --out $(WORKSPACE)/reports/audience.csv
 	$(SM) report
 	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb; report: $(WORKSPACE)/reports/report.html"

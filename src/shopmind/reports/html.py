@@ -247,6 +247,46 @@ def _clv(workspace: Workspace) -> str:
     )
 
 
+def _recommendations(workspace: Workspace) -> str:
+    """Sample recommendations of the default recommender, with their reasons."""
+    import json
+
+    from shopmind.models.recommend.rules import ItemCatalog
+    from shopmind.models.recommend.workflow import load_model, model_dir
+
+    pointer = model_dir(workspace) / "default.json"
+    if not pointer.exists():
+        return "<p>No recommender yet: run <code>shopmind recommend train</code>.</p>"
+    summary = json.loads(pointer.read_text())
+    model = load_model(workspace, None)
+    with workspace.connect(read_only=True) as con:
+        catalog = ItemCatalog.load(con, model.data_.item_ids)
+    lengths = model.data_.lengths()
+    users = [str(model.data_.keys[i]) for i in np.argsort(-lengths, kind="stable")[:5]]
+
+    def label(item: str) -> str:
+        title = catalog.title[model.item_index_[item]]
+        return f"{item} ({title})" if title else item
+
+    rows = []
+    for user, rec in zip(users, model.recommend(users, k=5), strict=True):
+        recent = model.data_.seq(model.key_index_[user])[-3:]
+        rows.append([
+            user,
+            ", ".join(label(str(model.data_.item_ids[i])) for i in recent),
+            "; ".join(label(item) for item, _ in rec),
+            model.reason(),
+        ])
+    validation = summary.get("validation", {}).get("validation_ndcg")
+    lead = (
+        f"<p class='lead'>Default model: <b>{html.escape(summary['model'])}</b>, chosen on a "
+        f"{html.escape(summary['split'])} validation split"
+        + (f" (NDCG@{summary['k']} {validation:.4f})" if validation is not None else "")
+        + f"; trained on {summary['interactions']:,} interactions.</p>"
+    )
+    return lead + _table(["user", "recent items", "recommended", "why"], rows)
+
+
 def _segments(tables: Tables) -> str:
     from shopmind.analytics.segments import segment_users
 
@@ -374,6 +414,7 @@ def build_report(workspace: Workspace) -> str:
             ("Purchase propensity", lambda: _propensity(workspace), "propensity"),
             ("Uplift and campaign plan", lambda: _uplift_and_plan(tables), "uplift"),
             ("Best-selling items", lambda: _items(tables), "items"),
+            ("Recommendations", lambda: _recommendations(workspace), "recommendations"),
         ):
             try:
                 body = builder()
