@@ -49,8 +49,10 @@ def _diginetica():
     from shopmind.models.recommend.data import from_lists
 
     folder = DATA / "diginetica"
-    data = from_lists([ln.split() for ln in (folder / "train_sessions.txt").read_text()
-                       .splitlines()], kind="sessions")
+    data = from_lists(
+        [ln.split() for ln in (folder / "train_sessions.txt").read_text().splitlines()],
+        kind="sessions",
+    )
     index = data.item_index()
     histories, targets = [], []
     for row in (folder / "test_prefixes.tsv").read_text().splitlines()[1:]:
@@ -85,56 +87,101 @@ def one(dataset: str, model: str, extra: dict, workspace: Path | None) -> dict:
         assert workspace is not None
         split, fit_data, test, exclude = _online_retail(workspace)
     k = 20 if dataset == "diginetica" else 10
-    name, config, validation = choose(split, None if model == "default" else model, k, extra,
-                                      lambda m: print(m, file=sys.stderr, flush=True),
-                                      exclude, 20_000)
+    name, config, validation = choose(
+        split,
+        None if model == "default" else model,
+        k,
+        extra,
+        lambda m: print(m, file=sys.stderr, flush=True),
+        exclude,
+        20_000,
+    )
     fit_started = time.perf_counter()
     fitted = build(name, config).fit(fit_data)
     fit_seconds = time.perf_counter() - fit_started
-    metrics = evaluate_scores(fitted.score, test, fit_data.n_items, (10, 20),
-                              exclude_seen=exclude)["metrics"]
+    metrics = evaluate_scores(fitted.score, test, fit_data.n_items, (10, 20), exclude_seen=exclude)[
+        "metrics"
+    ]
     return {
-        "dataset": dataset, "model": model, "chosen": name, "config": fitted.config.model_dump(),
-        "exclude_seen": exclude, "cases": len(test), "items": fit_data.n_items,
-        "fit_seconds": round(fit_seconds, 2), "total_seconds": round(time.perf_counter()
-                                                                     - started, 1),
+        "dataset": dataset,
+        "model": model,
+        "chosen": name,
+        "config": fitted.config.model_dump(),
+        "exclude_seen": exclude,
+        "cases": len(test),
+        "items": fit_data.n_items,
+        "fit_seconds": round(fit_seconds, 2),
+        "total_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "validation": {k: v for k, v in validation.items() if k != "leaderboard"},
-        **{name: round(value, 5) for name, value in metrics.items()
-           if name.split("@")[0] in ("hr", "ndcg", "mrr", "recall", "coverage")},
+        **{
+            name: round(value, 5)
+            for name, value in metrics.items()
+            if name.split("@")[0] in ("hr", "ndcg", "mrr", "recall", "coverage")
+        },
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--datasets", nargs="+", default=["beauty", "diginetica",
-                                                           "online_retail"])
-    parser.add_argument("--models", nargs="+", default=["default", "popularity", "markov",
-                                                         "itemknn", "sknn", "als", "bpr"])
+    parser.add_argument("--datasets", nargs="+", default=["beauty", "diginetica", "online_retail"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["default", "popularity", "markov", "itemknn", "sknn", "als", "bpr"],
+    )
     parser.add_argument("--config", default="{}", help="hyperparameters for every model (JSON)")
-    parser.add_argument("--one", nargs=3, metavar=("DATASET", "MODEL", "WORKSPACE"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one", nargs=3, metavar=("DATASET", "MODEL", "WORKSPACE"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/recsys.json")
     args = parser.parse_args()
     if args.one:
         dataset, model, ws = args.one
-        print(json.dumps(one(dataset, model, json.loads(args.config),
-                             Path(ws) if ws != "-" else None)))
+        print(
+            json.dumps(
+                one(dataset, model, json.loads(args.config), Path(ws) if ws != "-" else None)
+            )
+        )
         return
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         ws = "-"
         if "online_retail" in args.datasets:
             ws = str(Path(tmp) / "retail")
-            subprocess.run([sys.executable, "-m", "shopmind", "--workspace", ws, "ingest",
-                            str(DATA / "online_retail/online_retail.parquet"), "--format",
-                            "online_retail"], check=True, stdout=subprocess.DEVNULL,
-                           env={**os.environ, "SHOPMIND_PROFILE": "dev"})
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "shopmind",
+                    "--workspace",
+                    ws,
+                    "ingest",
+                    str(DATA / "online_retail/online_retail.parquet"),
+                    "--format",
+                    "online_retail",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                env={**os.environ, "SHOPMIND_PROFILE": "dev"},
+            )
         for dataset in args.datasets:
             for model in args.models:
                 proc = subprocess.run(
-                    [sys.executable, __file__, "--one", dataset, model, ws, "--config",
-                     args.config], capture_output=True, text=True, check=False)
+                    [
+                        sys.executable,
+                        __file__,
+                        "--one",
+                        dataset,
+                        model,
+                        ws,
+                        "--config",
+                        args.config,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
                 if proc.returncode != 0:
                     print(f"{dataset} {model} failed: {proc.stderr[-800:]}", file=sys.stderr)
                     continue
@@ -143,8 +190,11 @@ def main() -> None:
                 results.append(row)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(args.out.read_text()) if args.out.exists() else []
-    keep = [r for r in previous if (r["dataset"], r["model"]) not in
-            {(n["dataset"], n["model"]) for n in results}]
+    keep = [
+        r
+        for r in previous
+        if (r["dataset"], r["model"]) not in {(n["dataset"], n["model"]) for n in results}
+    ]
     args.out.write_text(json.dumps(keep + results, indent=1))
 
 

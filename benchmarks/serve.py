@@ -32,8 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "shopmind", *args], check=True,
-                   env={**os.environ, "SHOPMIND_PROFILE": "dev"}, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "shopmind", *args],
+        check=True,
+        env={**os.environ, "SHOPMIND_PROFILE": "dev"},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
@@ -83,9 +87,14 @@ async def load(port: int, paths: list[str], rate: float, connections: int) -> di
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
-    return {"requests": len(paths), "errors": errors, "throughput_rps": len(paths) / elapsed,
-            "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "max_ms": float(ms.max())}
+    return {
+        "requests": len(paths),
+        "errors": errors,
+        "throughput_rps": len(paths) / elapsed,
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "max_ms": float(ms.max()),
+    }
 
 
 def main() -> None:
@@ -100,16 +109,32 @@ def main() -> None:
     users = [line.split(maxsplit=1)[0] for line in args.data.read_text().splitlines() if line]
     with tempfile.TemporaryDirectory() as tmp:
         ws = str(Path(tmp) / "ws")
-        _cli("--workspace", ws, "ingest", str(args.data), "--format", "sequences",
-             "--pseudonymize", "off")
-        _cli("--workspace", ws, "recommend", "train", "--quiet",
-             *(["--model", args.model] if args.model else []))
+        _cli(
+            "--workspace",
+            ws,
+            "ingest",
+            str(args.data),
+            "--format",
+            "sequences",
+            "--pseudonymize",
+            "off",
+        )
+        _cli(
+            "--workspace",
+            ws,
+            "recommend",
+            "train",
+            "--quiet",
+            *(["--model", args.model] if args.model else []),
+        )
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = subprocess.Popen(
             [sys.executable, "-m", "shopmind", "--workspace", ws, "serve", "--port", str(port)],
-            env={**os.environ, "SHOPMIND_PROFILE": "dev"}, stderr=subprocess.PIPE)
+            env={**os.environ, "SHOPMIND_PROFILE": "dev"},
+            stderr=subprocess.PIPE,
+        )
         try:
             for _ in range(600):
                 try:
@@ -128,9 +153,15 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
         model = json.loads((Path(ws) / "models/recommend/default.json").read_text())["model"]
-    result = {"data": str(args.data), "model": args.model or model, "rate_rps": args.rate,
-              "seconds": args.seconds, "cores": os.cpu_count(),
-              "recommendations": recs, "health_baseline": health}
+    result = {
+        "data": str(args.data),
+        "model": args.model or model,
+        "rate_rps": args.rate,
+        "seconds": args.seconds,
+        "cores": os.cpu_count(),
+        "recommendations": recs,
+        "health_baseline": health,
+    }
     print(json.dumps(result, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))

@@ -271,12 +271,14 @@ def _recommendations(workspace: Workspace) -> str:
     rows = []
     for user, rec in zip(users, model.recommend(users, k=5), strict=True):
         recent = model.data_.seq(model.key_index_[user])[-3:]
-        rows.append([
-            user,
-            ", ".join(label(str(model.data_.item_ids[i])) for i in recent),
-            "; ".join(label(item) for item, _ in rec),
-            model.reason(),
-        ])
+        rows.append(
+            [
+                user,
+                ", ".join(label(str(model.data_.item_ids[i])) for i in recent),
+                "; ".join(label(item) for item, _ in rec),
+                model.reason(),
+            ]
+        )
     validation = summary.get("validation", {}).get("validation_ndcg")
     lead = (
         f"<p class='lead'>Default model: <b>{html.escape(summary['model'])}</b>, chosen on a "
