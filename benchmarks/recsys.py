@@ -45,7 +45,7 @@ def _beauty():
 
 def _diginetica():
     from shopmind.evaluation.ranking import Cases
-    from shopmind.evaluation.splits import loo_split
+    from shopmind.evaluation.splits import session_split
     from shopmind.models.recommend.data import from_lists
 
     folder = DATA / "diginetica"
@@ -60,7 +60,7 @@ def _diginetica():
         histories.append(np.array([index[i] for i in prefix.split()], dtype=np.int32))
         targets.append(np.array([index[target]]))
     test = Cases(histories, np.full(len(histories), -1, dtype=np.int64), targets)
-    return loo_split(data), data, test, False
+    return session_split(data), data, test, False
 
 
 def _online_retail(workspace: Path):
@@ -73,10 +73,11 @@ def _online_retail(workspace: Path):
     return split, split.fit_data, split.test, True
 
 
-def one(dataset: str, model: str, extra: dict, workspace: Path | None) -> dict:
+def one(
+    dataset: str, model: str, extra: dict, workspace: Path | None, budget_minutes: float
+) -> dict:
     from shopmind.evaluation.ranking import evaluate_scores
-    from shopmind.models.recommend.select import build
-    from shopmind.models.recommend.workflow import choose
+    from shopmind.models.recommend.workflow import choose, final_fit
 
     started = time.perf_counter()
     if dataset == "beauty":
@@ -87,17 +88,19 @@ def one(dataset: str, model: str, extra: dict, workspace: Path | None) -> dict:
         assert workspace is not None
         split, fit_data, test, exclude = _online_retail(workspace)
     k = 20 if dataset == "diginetica" else 10
-    name, config, validation = choose(
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    name, config, validation, prefitted = choose(
         split,
         None if model == "default" else model,
         k,
         extra,
-        lambda m: print(m, file=sys.stderr, flush=True),
+        log,
         exclude,
         20_000,
+        budget_minutes * 60,
     )
     fit_started = time.perf_counter()
-    fitted = build(name, config).fit(fit_data)
+    fitted = final_fit(name, config, fit_data, prefitted, log)
     fit_seconds = time.perf_counter() - fit_started
     metrics = evaluate_scores(fitted.score, test, fit_data.n_items, (10, 20), exclude_seen=exclude)[
         "metrics"

@@ -11,8 +11,8 @@ from tests.conftest import run_cli
 
 
 def _sequences(path: Path) -> Path:
-    lines = [f"u{i} a1 a2 a3 a4 a5" for i in range(30)]
-    lines += [f"v{i} b1 b2 b3 b4 b5" for i in range(20)]
+    lines = [f"u{i} a1 a2 a3 a4 a5 c{i % 3} d{i % 2}" for i in range(30)]
+    lines += [f"v{i} b1 b2 b3 b4 b5 c{i % 3} d{i % 2}" for i in range(20)]
     lines += ["probe a1 a2 a3"]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -68,7 +68,7 @@ def test_batch_writes_every_user_with_input_ids_and_no_seen_items(trained: Path)
     assert [r["rank"] for r in probe] == ["1", "2"]
     assert probe[0]["item_id"] == "a4"
     assert len({r["user_id"] for r in rows}) == 51
-    seen = {f"u{i}": {"a1", "a2", "a3", "a4", "a5"} for i in range(30)}
+    seen = {f"u{i}": {"a1", "a2", "a3", "a4", "a5", f"c{i % 3}", f"d{i % 2}"} for i in range(30)}
     assert all(r["item_id"] not in seen.get(r["user_id"], set()) for r in rows)
 
 

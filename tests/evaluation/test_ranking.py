@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
-from shopmind.evaluation.splits import loo_split, temporal_split
+from shopmind.evaluation.splits import loo_split, session_split, temporal_split
 from shopmind.models.recommend.data import from_lists
 
 
@@ -64,3 +64,15 @@ def test_temporal_split_uses_only_the_past() -> None:
     assert split.test.targets[0].tolist() == sorted([index["e"], index["f"]])
     assert split.validation.targets[0].tolist() == sorted([index["c"], index["d"]])
     assert split.tune_data.times.max() < 20 * day
+
+
+def test_session_split_holds_out_the_newest_sessions_with_every_prefix() -> None:
+    sessions = [[f"i{j}", f"i{j + 1}", f"i{j + 2}"] for j in range(20)]
+    data = from_lists(sessions, kind="sessions")
+    split = session_split(data, share=0.1)
+    # newest 2 sessions are test, the 2 before validation; each gives 2 prefixes
+    assert len(split.test) == 4 and len(split.validation) == 4
+    assert [len(h) for h in split.test.histories] == [1, 2, 1, 2]
+    assert split.fit_data.seq(19).size == 0 and split.fit_data.seq(17).size == 3
+    assert split.tune_data.seq(17).size == 0 and split.tune_data.seq(15).size == 3
+    assert split.test.targets[1].tolist() == [data.item_index()["i20"]]

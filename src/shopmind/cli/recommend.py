@@ -35,6 +35,15 @@ def _log(enabled: bool):
     return log
 
 
+BudgetOption = Annotated[
+    float,
+    typer.Option(
+        help="Default model selection: minutes of wall time; neural models train in "
+        "what the fast ones leave (0: fast models only)."
+    ),
+]
+
+
 def _overrides(config: str | None, epochs: int | None, device: str | None) -> dict[str, Any]:
     values: dict[str, Any] = json.loads(config) if config else {}
     if epochs is not None:
@@ -55,6 +64,7 @@ def train(
     config: Annotated[
         str | None, typer.Option(help='Hyperparameters as JSON: {"window": 3}')
     ] = None,
+    budget_minutes: BudgetOption = 12.0,
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -70,6 +80,7 @@ def train(
         k=k,
         overrides=_overrides(config, epochs, device),
         log=_log(not quiet),
+        budget_minutes=budget_minutes,
     )
     if as_json:
         print_json(summary)
@@ -109,6 +120,7 @@ def evaluate(
     epochs: Annotated[int | None, typer.Option(help="Neural models: most epochs.")] = None,
     device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
     config: Annotated[str | None, typer.Option(help="Hyperparameters as JSON.")] = None,
+    budget_minutes: BudgetOption = 12.0,
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -127,6 +139,7 @@ def evaluate(
         sampled=sampled,
         overrides=_overrides(config, epochs, device),
         log=_log(not quiet),
+        budget_minutes=budget_minutes,
     )
     if as_json:
         print_json(result)

@@ -59,6 +59,52 @@ def loo_split(data: Sequences, min_length: int = 3) -> Split:
     return Split("loo", cut(2), validation, cut(1), test)
 
 
+def session_split(data: Sequences, share: float = 0.1) -> Split:
+    """Anonymous sessions: the newest ``share`` of sessions are test, the ``share`` before
+    them validation; every prefix of a held-out session predicts its next item (the
+    SR-GNN / GCE-GNN protocol). Models are tuned on the oldest sessions, refit on all but
+    the test sessions."""
+    lengths = data.lengths()
+    first = np.minimum(data.indptr[:-1], max(len(data.times) - 1, 0))
+    starts = np.where(lengths > 0, data.times[first], np.iinfo(np.int64).max)
+    order = np.argsort(starts, kind="stable")
+    n_hold = max(1, round(share * data.n_keys))
+    if data.n_keys < 3 * n_hold:
+        raise RecommendError(
+            "Too few sessions to hold out validation and test sessions.",
+            hint="Ingest more sessions.",
+        )
+    test_keys, valid_keys = order[-n_hold:], order[-2 * n_hold : -n_hold]
+    empty = np.zeros(0, dtype=np.int32)
+
+    def keep(drop: np.ndarray) -> Sequences:
+        dropped = np.zeros(data.n_keys, dtype=bool)
+        dropped[drop] = True
+        seqs = [empty if dropped[i] else data.seq(i) for i in range(data.n_keys)]
+        times = [
+            data.times[data.indptr[i] : data.indptr[i + 1]][: len(seqs[i])]
+            for i in range(data.n_keys)
+        ]
+        return data.subset(seqs, times)
+
+    def prefixes(keys: np.ndarray) -> Cases:
+        histories, targets = [], []
+        for key in keys:
+            seq = data.seq(int(key))
+            for cut in range(1, len(seq)):
+                histories.append(seq[:cut])
+                targets.append(seq[cut : cut + 1])
+        return Cases(histories, np.full(len(histories), -1, dtype=np.int64), targets)
+
+    return Split(
+        "sessions",
+        keep(np.concatenate([valid_keys, test_keys])),
+        prefixes(valid_keys),
+        keep(test_keys),
+        prefixes(test_keys),
+    )
+
+
 def _cut_at(data: Sequences, cutoff: float, end: float, exclude_seen: bool):
     before, before_t, cases_h, cases_k, cases_t = [], [], [], [], []
     for i in range(data.n_keys):
@@ -97,7 +143,7 @@ def make_split(
     data: Sequences, kind: str, test_days: float = 30.0, exclude_seen: bool = True
 ) -> Split:
     if kind == "loo":
-        return loo_split(data)
+        return session_split(data) if data.kind == "sessions" else loo_split(data)
     if kind == "temporal":
         return temporal_split(data, test_days, exclude_seen)
     raise RecommendError(f"Unknown split '{kind}'.", hint="Use --split loo or --split temporal.")

@@ -60,6 +60,17 @@ class Recommender(ABC):
     @abstractmethod
     def _fit(self, data: Sequences, validation: Any) -> None: ...
 
+    def adopt(self, data: Sequences) -> Self:
+        """Serve ``data`` (same item vocabulary) without re-learning: a neural model trained
+        on the validation split keeps its weights and answers from the full histories."""
+        if list(data.item_ids) != list(self.data_.item_ids):
+            raise RecommendError("adopt() needs the same item vocabulary the model learned.")
+        self.data_ = data
+        self.key_index_ = data.key_index()
+        counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
+        self.popularity_ = counts / max(float(counts.max()), 1.0)
+        return self
+
     def refit_overrides(self) -> dict[str, Any]:
         """Config changes for refitting on more data (e.g. the epoch early stopping chose)."""
         return {}

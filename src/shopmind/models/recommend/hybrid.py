@@ -48,8 +48,12 @@ class Hybrid(Recommender):
     config: HybridConfig
 
     def _fit(self, data: Sequences, validation: Any) -> None:
+        reuse: dict[str, Recommender] = getattr(self, "reuse", {})
         self.components_: list[Recommender] = [
-            model_class(c.name)(**c.config).fit(data, validation) for c in self.config.components
+            reuse[c.name].adopt(data)
+            if c.name in reuse
+            else model_class(c.name)(**c.config).fit(data, validation)
+            for c in self.config.components
         ]
 
     def _score(self, histories: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:

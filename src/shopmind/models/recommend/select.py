@@ -46,6 +46,10 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     },
 }
 DEFAULT_FAMILIES = ("popularity", "trending", "markov", "itemknn", "sknn")
+NEURAL_FAMILIES = ("sasrec",)
+REFIT_RESERVE = 90.0  # seconds kept for refitting the fast models on all data
+NEURAL_STOPPING_CASES = 5_000  # validation cases checked between epochs
+NEURAL_MINIMUM = 180.0  # below this, a neural model cannot learn enough to matter
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 Progress = Callable[[str], None]
@@ -57,7 +61,7 @@ class Selection:
     config: dict[str, Any]
     validation_ndcg: float
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
-    components: list[Recommender] = field(default_factory=list)
+    prefitted: dict[str, Recommender] = field(default_factory=dict)
 
 
 def validation_ndcg(model: Recommender, cases: Cases, k: int, exclude_seen: bool = True) -> float:
@@ -127,8 +131,17 @@ def select_model(
     log: Progress = lambda _: None,
     seed: int = 0,
     exclude_seen: bool = True,
+    neural: tuple[str, ...] = NEURAL_FAMILIES,
+    budget_seconds: float | None = None,
 ) -> Selection:
-    """Tune each family, then blend the best; ``exclude_seen`` as the answers will be used."""
+    """Tune each family, then blend the best; ``exclude_seen`` as the answers will be used.
+
+    With a time budget, the ``neural`` families train (early stopping on the same
+    validation cases) in whatever time the fast families left, keeping ``REFIT_RESERVE``
+    seconds for the final refit; they are skipped when under ``NEURAL_MINIMUM`` is left.
+    A neural model is not refit: it keeps the weights trained here (the SASRec protocol).
+    """
+    started = time.perf_counter()
     cases = subsample(split.validation, max_cases, seed)
     board: list[dict[str, Any]] = []
     tuned: list[tuple[str, dict, float, Recommender]] = []
@@ -136,8 +149,22 @@ def select_model(
         config, score, model = tune_family(name, split, cases, k, log, exclude_seen)
         board.append({"model": name, "config": config, f"validation_ndcg@{k}": score})
         tuned.append((name, config, score, model))
+    prefitted: dict[str, Recommender] = {}
+    for name in neural if budget_seconds else ():
+        left = float(budget_seconds or 0) - (time.perf_counter() - started) - REFIT_RESERVE
+        if left < NEURAL_MINIMUM:
+            log(f"{name}: skipped ({left:.0f}s left of the time budget)")
+            continue
+        model = model_class(name)(max_minutes=left / 60)
+        model.progress = log
+        model.fit(split.tune_data, subsample(cases, NEURAL_STOPPING_CASES, seed))
+        score = validation_ndcg(model, cases, k, exclude_seen)
+        config = model.config.model_dump(exclude={"max_minutes"})
+        board.append({"model": name, "config": config, f"validation_ndcg@{k}": score})
+        tuned.append((name, config, score, model))
+        prefitted[name] = model
     tuned.sort(key=lambda t: -t[2])
-    winner = Selection(tuned[0][0], tuned[0][1], tuned[0][2], board)
+    winner = Selection(tuned[0][0], tuned[0][1], tuned[0][2], board, prefitted=prefitted)
     blendable = [t for t in tuned if t[0] not in ("popularity", "trending")][:3]
     if len(blendable) >= 2:
         weights, score = blend_search([t[3] for t in blendable], cases, k, exclude_seen)
@@ -151,7 +178,7 @@ def select_model(
         board.append({"model": "hybrid", "config": config, f"validation_ndcg@{k}": score})
         log(f"hybrid weights {weights} ndcg@{k}={score:.4f}")
         if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
-            winner = Selection("hybrid", config, score, board)
+            winner = Selection("hybrid", config, score, board, prefitted=prefitted)
     return winner
 
 

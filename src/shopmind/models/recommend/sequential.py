@@ -235,6 +235,12 @@ class _Sequential(Recommender):
             scores[empty.cpu().numpy()] = self.popularity_
         return scores
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_net", None)  # rebuilt from weights_ (a local class cannot be pickled)
+        state.pop("progress", None)
+        return state
+
     def refit_overrides(self) -> dict[str, Any]:
         return {"epochs": int(getattr(self, "best_epoch_", self.config.epochs))}
 

@@ -72,23 +72,48 @@ def choose(
     log: Log,
     exclude_seen: bool,
     max_cases: int | None,
-) -> tuple[str, dict[str, Any], dict]:
-    """Pick (model, config) on the validation split; ``name=None`` runs model selection."""
+    budget_seconds: float | None = None,
+) -> tuple[str, dict[str, Any], dict, dict[str, Recommender]]:
+    """Pick (model, config) on the validation split; ``name=None`` runs model selection.
+
+    Also returns the neural models selection trained (adopted later, not refit)."""
     if name is None:
-        selection = select_model(split, k, log=log, exclude_seen=exclude_seen, max_cases=max_cases)
+        selection = select_model(
+            split,
+            k,
+            log=log,
+            exclude_seen=exclude_seen,
+            max_cases=max_cases,
+            budget_seconds=budget_seconds,
+        )
         return (
             selection.name,
             selection.config,
             {"validation_ndcg": selection.validation_ndcg, "leaderboard": selection.leaderboard},
+            selection.prefitted,
         )
     model_class(name)
     cases = subsample(split.validation, max_cases)
     if name in GRIDS and not overrides:
         config, score, _ = tune_family(name, split, cases, k, log, exclude_seen)
-        return name, config, {"validation_ndcg": score}
-    model = build(name, overrides).fit(split.tune_data, cases)
+        return name, config, {"validation_ndcg": score}, {}
+    model = build(name, overrides)
+    model.progress = log  # type: ignore[attr-defined]
+    model.fit(split.tune_data, cases)
     config = {**overrides, **model.refit_overrides()}
-    return name, config, {"validation_ndcg": getattr(model, "best_validation_", None)}
+    return name, config, {"validation_ndcg": getattr(model, "best_validation_", None)}, {}
+
+
+def final_fit(
+    name: str, config: dict[str, Any], data: Sequences, prefitted: dict[str, Recommender], log: Log
+) -> Recommender:
+    """Refit the chosen setting on ``data``; neural models from selection are adopted."""
+    if name in prefitted:
+        return prefitted[name].adopt(data)
+    model = build(name, config)
+    model.reuse = prefitted  # type: ignore[attr-defined]
+    model.progress = log  # type: ignore[attr-defined]
+    return model.fit(data)
 
 
 def train(
@@ -101,17 +126,18 @@ def train(
     log: Log = lambda _: None,
     max_cases: int | None = 20_000,
     test_days: float = 30.0,
+    budget_minutes: float = 12.0,
 ) -> dict[str, Any]:
     """Choose on validation, refit on all the data, save; ``name=None`` sets the default."""
     started = time.perf_counter()
     data = read_sequences(workspace)
     exclude_seen = data.kind == "users"
     split = make_split(data, split_kind, test_days, exclude_seen)
-    chosen, config, validation = choose(
-        split, name, k, dict(overrides or {}), log, exclude_seen, max_cases
+    chosen, config, validation, prefitted = choose(
+        split, name, k, dict(overrides or {}), log, exclude_seen, max_cases, budget_minutes * 60
     )
     log(f"refit {chosen} on all {data.n_interactions} interactions")
-    model = build(chosen, config).fit(data)
+    model = final_fit(chosen, config, data, prefitted, log)
     path = model.save(model_path(workspace, chosen))
     summary = {
         "model": chosen,
@@ -143,18 +169,19 @@ def evaluate(
     test_days: float = 30.0,
     log: Log = lambda _: None,
     max_cases: int | None = 20_000,
+    budget_minutes: float = 12.0,
 ) -> dict[str, Any]:
     """Tune on validation, refit on train+validation, report full-ranking test metrics."""
     started = time.perf_counter()
     data = read_sequences(workspace)
     exclude = (data.kind == "users") if exclude_seen is None else exclude_seen
     split = make_split(data, split_kind, test_days, exclude)
-    chosen, config, validation = choose(
-        split, name, k, dict(overrides or {}), log, exclude, max_cases
+    chosen, config, validation, prefitted = choose(
+        split, name, k, dict(overrides or {}), log, exclude, max_cases, budget_minutes * 60
     )
     log(f"refit {chosen} on the training part; testing {len(split.test)} cases")
     fit_started = time.perf_counter()
-    model = build(chosen, config).fit(split.fit_data)
+    model = final_fit(chosen, config, split.fit_data, prefitted, log)
     fit_seconds = time.perf_counter() - fit_started
     share = np.bincount(split.fit_data.items, minlength=data.n_items) / max(data.n_keys, 1)
     ks = sorted({k, 10, 20})
