@@ -77,6 +77,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/marketing.py
+	$(BIN)/python benchmarks/recsys.py
+	$(BIN)/python benchmarks/serve.py --data ../shared/data/amazon_beauty/Beauty.txt
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -74,7 +74,7 @@ def _online_retail(workspace: Path):
 
 
 def one(
-    dataset: str, model: str, extra: dict, workspace: Path | None, budget_minutes: float
+    dataset: str, model: str, extra: dict, workspace: Path | None, neural_minutes: float
 ) -> dict:
     from shopmind.evaluation.ranking import evaluate_scores
     from shopmind.models.recommend.workflow import choose, final_fit
@@ -97,7 +97,7 @@ def one(
         log,
         exclude,
         20_000,
-        budget_minutes * 60,
+        neural_minutes * 60,
     )
     fit_started = time.perf_counter()
     fitted = final_fit(name, config, fit_data, prefitted, log)

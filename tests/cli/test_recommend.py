@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,41 @@ def test_untrained_workspace_says_how_to_train(tmp_path: Path) -> None:
     )
     result = run_cli("--workspace", str(ws), "recommend", "batch", "--out", "x.csv")
     assert result.returncode != 0 and "recommend train" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["sasrec", "gru4rec", "itemknn", "sknn", "als"])
+def test_each_contract_model_trains_and_answers(trained: Path, model: str) -> None:
+    pointer = trained / "models/recommend/default.json"
+    default_before = json.loads(pointer.read_text())["model"]
+    extra = ["--epochs", "2", "--device", "cpu"] if model in {"sasrec", "gru4rec"} else []
+    result = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "train",
+        "--model",
+        model,
+        "--quiet",
+        "--json",
+        *extra,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.json()["model"] == model
+    out = trained / f"{model}.csv"
+    batch = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "batch",
+        "--model",
+        model,
+        "--k",
+        "3",
+        "--out",
+        str(out),
+    )
+    assert batch.returncode == 0, batch.stderr
+    rows = _rows(out)
+    assert len(rows) == 51 * 3
+    # the default model is still the one `recommend train` without --model chose
+    assert json.loads(pointer.read_text())["model"] == default_before

@@ -131,3 +131,13 @@ def test_openapi_lists_the_endpoints(server: str) -> None:
 def test_serve_without_a_model_fails_clearly(tmp_path: Path) -> None:
     result = run_cli("--workspace", str(tmp_path / "none"), "serve", "--port", "1")
     assert result.returncode != 0 and "Traceback" not in result.stderr
+
+
+def test_precomputed_answers_equal_computed_ones(server: str) -> None:
+    cached = httpx.get(f"{server}/v1/users/v1/recommendations?k=4").json()["items"]
+    # exclude_purchased forces the online path; every seen item here is a purchase anyway
+    computed = httpx.get(f"{server}/v1/users/v1/recommendations?k=4&exclude_purchased=true").json()[
+        "items"
+    ]
+    assert [i["item_id"] for i in cached] == [i["item_id"] for i in computed]
+    assert [i["score"] for i in cached] == pytest.approx([i["score"] for i in computed])

@@ -35,11 +35,11 @@ def _log(enabled: bool):
     return log
 
 
-BudgetOption = Annotated[
+NeuralOption = Annotated[
     float,
     typer.Option(
-        help="Default model selection: minutes of wall time; neural models train in "
-        "what the fast ones leave (0: fast models only)."
+        help="Default model selection: also train SASRec for up to N minutes and let it "
+        "join the blend (0: fast models only)."
     ),
 ]
 
@@ -64,7 +64,7 @@ def train(
     config: Annotated[
         str | None, typer.Option(help='Hyperparameters as JSON: {"window": 3}')
     ] = None,
-    budget_minutes: BudgetOption = 12.0,
+    neural_minutes: NeuralOption = 0.0,
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -80,7 +80,7 @@ def train(
         k=k,
         overrides=_overrides(config, epochs, device),
         log=_log(not quiet),
-        budget_minutes=budget_minutes,
+        neural_minutes=neural_minutes,
     )
     if as_json:
         print_json(summary)
@@ -120,7 +120,7 @@ def evaluate(
     epochs: Annotated[int | None, typer.Option(help="Neural models: most epochs.")] = None,
     device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
     config: Annotated[str | None, typer.Option(help="Hyperparameters as JSON.")] = None,
-    budget_minutes: BudgetOption = 12.0,
+    neural_minutes: NeuralOption = 0.0,
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -139,7 +139,7 @@ def evaluate(
         sampled=sampled,
         overrides=_overrides(config, epochs, device),
         log=_log(not quiet),
-        budget_minutes=budget_minutes,
+        neural_minutes=neural_minutes,
     )
     if as_json:
         print_json(result)

@@ -26,8 +26,28 @@ from shopmind.serving.schemas import (
 K = Annotated[int, Query(ge=1, le=1000, description="number of items")]
 
 
-def create_app(model: Recommender, catalog: ItemCatalog | None = None) -> FastAPI:
+#: Lists kept per user when answers are precomputed at start-up (deeper asks are computed).
+CACHED_K = 100
+
+
+def precompute(model: Recommender, max_users: int) -> dict[str, list[tuple[str, float]]]:
+    """Every known user's unfiltered top-``CACHED_K`` list, scored in batches at start-up
+    (the model is a fixed snapshot, so the answers are too); skipped above ``max_users``."""
+    users = list(model.key_index_)
+    if len(users) > max_users:
+        return {}
+    cache: dict[str, list[tuple[str, float]]] = {}
+    for start in range(0, len(users), 2048):
+        part = users[start : start + 2048]
+        cache.update(zip(part, model.recommend(part, CACHED_K), strict=True))
+    return cache
+
+
+def create_app(
+    model: Recommender, catalog: ItemCatalog | None = None, precompute_users: int = 500_000
+) -> FastAPI:
     app = FastAPI(title="shopmind recommendations", version="1")
+    cache = precompute(model, precompute_users)
     order = np.argsort(-model.popularity_, kind="stable")
     popular = [(str(model.data_.item_ids[i]), float(model.popularity_[i])) for i in order[:1000]]
     reason = model.reason()
@@ -68,7 +88,10 @@ def create_app(model: Recommender, catalog: ItemCatalog | None = None) -> FastAP
                 fallback="unknown user: popular items",
                 items=items(allowed[:k], "popular"),
             )
-        rec = model.recommend([user_id], k, rules=rules, catalog=catalog)[0]
+        if not category and not exclude_purchased and k <= CACHED_K and user_id in cache:
+            rec = cache[user_id][:k]
+        else:
+            rec = model.recommend([user_id], k, rules=rules, catalog=catalog)[0]
         return UserRecommendations(user_id=user_id, model=model.name, items=items(rec, reason))
 
     @app.get("/v1/items/{item_id}/similar", response_model=SimilarItems)

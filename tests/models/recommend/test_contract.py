@@ -68,3 +68,22 @@ class TestContent(RecommenderContract):
 
 class TestHybrid(RecommenderContract):
     model_name = "hybrid"
+
+
+def test_content_model_reads_chinese_titles_with_the_multilingual_encoder() -> None:
+    from shopmind.models.recommend.data import from_lists
+    from shopmind.models.recommend.registry import model_class
+
+    titles = {
+        "t1": "绿茶 茶叶 春茶",
+        "t2": "龙井 绿茶 新茶",
+        "k1": "不锈钢 菜刀",
+        "k2": "厨房 刀具 菜刀",
+    }
+    data = from_lists([["t1", "k1"], ["t2", "k2"]])
+    index = data.item_index()
+    data.texts = {index[i]: t for i, t in titles.items()}
+    model = model_class("content")().fit(data)
+    assert model.encoder_ == "e5"
+    assert model.similar_items(["t1"], k=1)[0][0][0] == "t2"
+    assert model.similar_items(["k2"], k=1)[0][0][0] == "k1"

@@ -29,10 +29,10 @@ class SequentialConfig(RecommenderConfig):
     hidden: int = Field(default=64, ge=4)
     layers: int = Field(default=2, ge=1)
     heads: int = Field(default=1, ge=1)
-    dropout: float = Field(default=0.3, ge=0, lt=1)
+    dropout: float = Field(default=0.5, ge=0, lt=1)
     epochs: int = Field(default=100, ge=1)
     batch_size: int = Field(default=128, ge=1)
-    learning_rate: float = Field(default=1e-3, gt=0)
+    learning_rate: float = Field(default=2e-3, gt=0)
     weight_decay: float = Field(default=0.0, ge=0)
     loss: Literal["ce", "sampled"] = "ce"
     negatives: int = Field(default=256, ge=1)

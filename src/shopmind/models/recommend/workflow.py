@@ -20,7 +20,13 @@ from shopmind.evaluation.splits import Split, make_split, subsample
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.data import Sequences, load_sequences
 from shopmind.models.recommend.registry import model_class
-from shopmind.models.recommend.select import GRIDS, build, select_model, tune_family
+from shopmind.models.recommend.select import (
+    GRIDS,
+    build,
+    select_model,
+    tune_family,
+    validation_size,
+)
 from shopmind.store import Workspace
 
 Log = Callable[[str], None]
@@ -72,7 +78,7 @@ def choose(
     log: Log,
     exclude_seen: bool,
     max_cases: int | None,
-    budget_seconds: float | None = None,
+    neural_seconds: float | None = None,
 ) -> tuple[str, dict[str, Any], dict, dict[str, Recommender]]:
     """Pick (model, config) on the validation split; ``name=None`` runs model selection.
 
@@ -84,7 +90,7 @@ def choose(
             log=log,
             exclude_seen=exclude_seen,
             max_cases=max_cases,
-            budget_seconds=budget_seconds,
+            neural_seconds=neural_seconds,
         )
         return (
             selection.name,
@@ -93,7 +99,7 @@ def choose(
             selection.prefitted,
         )
     model_class(name)
-    cases = subsample(split.validation, max_cases)
+    cases = subsample(split.validation, validation_size(max_cases, split.fit_data.n_items))
     if name in GRIDS and not overrides:
         config, score, _ = tune_family(name, split, cases, k, log, exclude_seen)
         return name, config, {"validation_ndcg": score}, {}
@@ -126,7 +132,7 @@ def train(
     log: Log = lambda _: None,
     max_cases: int | None = 20_000,
     test_days: float = 30.0,
-    budget_minutes: float = 12.0,
+    neural_minutes: float = 0.0,
 ) -> dict[str, Any]:
     """Choose on validation, refit on all the data, save; ``name=None`` sets the default."""
     started = time.perf_counter()
@@ -134,7 +140,7 @@ def train(
     exclude_seen = data.kind == "users"
     split = make_split(data, split_kind, test_days, exclude_seen)
     chosen, config, validation, prefitted = choose(
-        split, name, k, dict(overrides or {}), log, exclude_seen, max_cases, budget_minutes * 60
+        split, name, k, dict(overrides or {}), log, exclude_seen, max_cases, neural_minutes * 60
     )
     log(f"refit {chosen} on all {data.n_interactions} interactions")
     model = final_fit(chosen, config, data, prefitted, log)
@@ -169,7 +175,7 @@ def evaluate(
     test_days: float = 30.0,
     log: Log = lambda _: None,
     max_cases: int | None = 20_000,
-    budget_minutes: float = 12.0,
+    neural_minutes: float = 0.0,
 ) -> dict[str, Any]:
     """Tune on validation, refit on train+validation, report full-ranking test metrics."""
     started = time.perf_counter()
@@ -177,7 +183,7 @@ def evaluate(
     exclude = (data.kind == "users") if exclude_seen is None else exclude_seen
     split = make_split(data, split_kind, test_days, exclude)
     chosen, config, validation, prefitted = choose(
-        split, name, k, dict(overrides or {}), log, exclude, max_cases, budget_minutes * 60
+        split, name, k, dict(overrides or {}), log, exclude, max_cases, neural_minutes * 60
     )
     log(f"refit {chosen} on the training part; testing {len(split.test)} cases")
     fit_started = time.perf_counter()

@@ -1,0 +1,54 @@
+"""Model selection uses validation only, respects its time budget, adopts neural models."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shopmind.evaluation.splits import loo_split
+from shopmind.models.recommend.data import from_lists
+from shopmind.models.recommend.select import select_model
+from shopmind.models.recommend.workflow import final_fit
+
+
+def _chains(n_users: int = 60, n_items: int = 30, seed: int = 0):
+    """Each user walks a fixed cycle from a random start: the next item is predictable."""
+    rng = np.random.default_rng(seed)
+    sequences = []
+    for _ in range(n_users):
+        start = int(rng.integers(n_items))
+        sequences.append([f"i{(start + step) % n_items}" for step in range(8)])
+    return from_lists(sequences)
+
+
+def test_selection_prefers_sequential_models_on_sequential_data() -> None:
+    split = loo_split(_chains())
+    messages: list[str] = []
+    selection = select_model(split, k=5, log=messages.append)
+    assert selection.name in {"markov", "hybrid", "sknn"}
+    names = [row["model"] for row in selection.leaderboard]
+    assert {"popularity", "markov", "itemknn", "sknn"} <= set(names)
+    best = max(row["validation_ndcg@5"] for row in selection.leaderboard)
+    assert selection.validation_ndcg == best
+    assert any("markov" in m for m in messages)
+
+
+def test_neural_models_only_join_when_given_time() -> None:
+    split = loo_split(_chains())
+    fast = select_model(split, k=5)
+    assert "sasrec" not in {row["model"] for row in fast.leaderboard}
+    assert not fast.prefitted
+    with_neural = select_model(split, k=5, neural_seconds=60)
+    assert "sasrec" in {row["model"] for row in with_neural.leaderboard}
+    assert with_neural.prefitted["sasrec"].best_epoch_ >= 1
+
+
+def test_adopted_model_answers_from_full_histories() -> None:
+    data = _chains()
+    split = loo_split(data)
+    selection = select_model(split, k=5)
+    model = final_fit(selection.name, selection.config, data, selection.prefitted, print)
+    assert model.data_ is data
+    user = str(data.keys[0])
+    last = data.seq(0)[-1]
+    recs = model.recommend([user], k=1)[0]
+    assert recs[0][0] == f"i{(int(str(data.item_ids[last])[1:]) + 1) % 30}"
