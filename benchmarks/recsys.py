@@ -137,13 +137,25 @@ def main() -> None:
     parser.add_argument(
         "--one", nargs=3, metavar=("DATASET", "MODEL", "WORKSPACE"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--neural-minutes",
+        type=float,
+        default=0.0,
+        help="default model: also train SASRec for up to N minutes",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/recsys.json")
     args = parser.parse_args()
     if args.one:
         dataset, model, ws = args.one
         print(
             json.dumps(
-                one(dataset, model, json.loads(args.config), Path(ws) if ws != "-" else None)
+                one(
+                    dataset,
+                    model,
+                    json.loads(args.config),
+                    Path(ws) if ws != "-" else None,
+                    args.neural_minutes,
+                )
             )
         )
         return
@@ -180,6 +192,8 @@ def main() -> None:
                         ws,
                         "--config",
                         args.config,
+                        "--neural-minutes",
+                        str(args.neural_minutes),
                     ],
                     capture_output=True,
                     text=True,
