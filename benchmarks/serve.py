@@ -104,6 +104,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--query",
+        default="",
+        help="extra query, e.g. '&exclude_purchased=true' "
+        "(filters bypass the start-up cache and score online)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/serve.json")
     args = parser.parse_args()
     users = [line.split(maxsplit=1)[0] for line in args.data.read_text().splitlines() if line]
@@ -147,7 +153,9 @@ def main() -> None:
             warm = [f"/v1/users/{rng.choice(users)}/recommendations?k=10" for _ in range(200)]
             asyncio.run(load(port, warm, 200, 8))
             health = asyncio.run(load(port, ["/health"] * n, args.rate, args.connections))
-            paths = [f"/v1/users/{rng.choice(users)}/recommendations?k=10" for _ in range(n)]
+            paths = [
+                f"/v1/users/{rng.choice(users)}/recommendations?k=10{args.query}" for _ in range(n)
+            ]
             recs = asyncio.run(load(port, paths, args.rate, args.connections))
         finally:
             server.terminate()
