@@ -74,6 +74,23 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+def ingest_lines(ws: Path, path: Path, lines: list[str], fmt: str) -> None:
+    """Write ``lines`` to ``path`` and ingest them through the CLI, ids kept as they are."""
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(
+        "--workspace",
+        str(ws),
+        "ingest",
+        str(path),
+        "--format",
+        fmt,
+        "--pseudonymize",
+        "off",
+        env={"SHOPMIND_PROFILE": "dev"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def query(ws: Workspace, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with ws.connect(read_only=True) as con:
         return con.execute(sql, params or []).fetchall()

@@ -8,37 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ingest_lines, run_cli
 
 
-def _sequences(path: Path) -> Path:
+def _sequences() -> list[str]:
     lines = [f"u{i} a1 a2 a3 a4 a5 c{i % 3} d{i % 2}" for i in range(30)]
     lines += [f"v{i} b1 b2 b3 b4 b5 c{i % 3} d{i % 2}" for i in range(20)]
     lines += ["probe a1 a2 a3"]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return lines
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("rec")
     ws = root / "ws"
-    data = _sequences(root / "seq.txt")
+    ingest_lines(ws, root / "seq.txt", _sequences(), "sequences")
     env = {"SHOPMIND_PROFILE": "dev"}
-    assert (
-        run_cli(
-            "--workspace",
-            str(ws),
-            "ingest",
-            str(data),
-            "--format",
-            "sequences",
-            "--pseudonymize",
-            "off",
-            env=env,
-        ).returncode
-        == 0
-    )
     result = run_cli("--workspace", str(ws), "recommend", "train", "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert result.json()["model"] in {
@@ -155,21 +140,7 @@ def test_bad_prefix_files_name_the_line(trained: Path, content: str, message: st
 
 def test_untrained_workspace_says_how_to_train(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    data = tmp_path / "s.txt"
-    data.write_text("1 2 3\n4 5\n")
-    assert (
-        run_cli(
-            "--workspace",
-            str(ws),
-            "ingest",
-            str(data),
-            "--format",
-            "sessions",
-            "--pseudonymize",
-            "off",
-        ).returncode
-        == 0
-    )
+    ingest_lines(ws, tmp_path / "s.txt", ["1 2 3", "4 5"], "sessions")
     result = run_cli("--workspace", str(ws), "recommend", "batch", "--out", "x.csv")
     assert result.returncode != 0 and "recommend train" in result.stderr
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ingest_lines, run_cli
 
 
 def _free_port() -> int:
@@ -26,26 +26,9 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("serve")
     ws = root / "ws"
-    data = root / "seq.txt"
-    data.write_text(
-        "\n".join([f"u{i} a1 a2 a3 a4" for i in range(20)] + [f"v{i} b1 b2 b3" for i in range(10)])
-        + "\n"
-    )
+    lines = [f"u{i} a1 a2 a3 a4" for i in range(20)] + [f"v{i} b1 b2 b3" for i in range(10)]
+    ingest_lines(ws, root / "seq.txt", lines, "sequences")
     env = {"SHOPMIND_PROFILE": "dev"}
-    assert (
-        run_cli(
-            "--workspace",
-            str(ws),
-            "ingest",
-            str(data),
-            "--format",
-            "sequences",
-            "--pseudonymize",
-            "off",
-            env=env,
-        ).returncode
-        == 0
-    )
     assert (
         run_cli(
             "--workspace", str(ws), "recommend", "train", "--model", "markov", "--quiet", env=env

@@ -52,8 +52,7 @@ class Recommender(ABC):
         self.n_items_ = data.n_items
         self.item_index_ = data.item_index()
         self.key_index_ = data.key_index()
-        counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
-        self.popularity_ = counts / max(float(counts.max()), 1.0)
+        self.popularity_ = popularity(data)
         self._fit(data, validation)
         return self
 
@@ -67,8 +66,7 @@ class Recommender(ABC):
             raise RecommendError("adopt() needs the same item vocabulary the model learned.")
         self.data_ = data
         self.key_index_ = data.key_index()
-        counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
-        self.popularity_ = counts / max(float(counts.max()), 1.0)
+        self.popularity_ = popularity(data)
         return self
 
     def refit_overrides(self) -> dict[str, Any]:
@@ -221,6 +219,25 @@ class Recommender(ABC):
         for key, value in payload["state"].items():
             setattr(model, key, value)
         return model
+
+
+def popularity(data: Sequences) -> np.ndarray:
+    """Interaction counts per item, scaled so the most popular item is 1."""
+    counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
+    return counts / max(float(counts.max()), 1.0)
+
+
+def revisits_and_backfill(
+    scores: np.ndarray, history: Any, repeat: float, backfill: float, item_popularity: np.ndarray
+) -> np.ndarray:
+    """Finish neighbourhood scores in place: ``repeat`` x the row's best score x the history's
+    own (recency) weights, so re-visits can rank; then ``backfill`` x popularity, a tiny
+    term that orders the items the model has no opinion on."""
+    if repeat > 0:
+        top = scores.max(axis=1, keepdims=True)
+        scores += repeat * np.where(top > 0, top, 1.0) * history.toarray()
+    scores += backfill * item_popularity[None, :]
+    return scores
 
 
 def check_k(k: int) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from shopmind.errors import ShopmindError
 
@@ -138,16 +139,20 @@ def load_sequences(
     kind = "users" if has_user and has_user[0] else "sessions"
     collapse = (kind == "users") if collapse_repeats is None else collapse_repeats
     keep = "previous IS DISTINCT FROM item_id" if collapse else "TRUE"
+    # one item vocabulary: every interacted item plus catalogue items nobody touched yet
+    item_ids = con.execute(
+        f"SELECT item_id FROM (SELECT item_id FROM ({base}) UNION SELECT item_id FROM items) "
+        "ORDER BY item_id"
+    ).fetchnumpy()["item_id"]
+    item_ids = np.array(list(item_ids), dtype=object)
     raw = con.execute(
         f"""
         WITH kept AS (SELECT * FROM ({ordered}) WHERE {keep}),
-             vocab AS (SELECT item_id, row_number() OVER (ORDER BY item_id) - 1 AS idx
-                       FROM (SELECT item_id FROM kept UNION SELECT item_id FROM items)),
              keys AS (SELECT key, row_number() OVER (ORDER BY key) - 1 AS kdx
                       FROM (SELECT DISTINCT key FROM kept))
-        SELECT keys.kdx, vocab.idx, kept.t, kept.event_type = 'purchase' AS bought,
+        SELECT keys.kdx, kept.t, kept.event_type = 'purchase' AS bought,
                kept.key, kept.item_id
-        FROM kept JOIN vocab USING (item_id) JOIN keys USING (key)
+        FROM kept JOIN keys USING (key)
         ORDER BY keys.kdx, kept.t, kept.key
         """
     ).fetchnumpy()
@@ -158,16 +163,10 @@ def load_sequences(
             hint="Ingest events with item ids first: `shopmind ingest FILE --format ...`.",
         )
     kdx = frame["kdx"].astype(np.int64)
-    idx = frame["idx"].astype(np.int32)
+    idx = pd.Index(item_ids).get_indexer(frame["item_id"]).astype(np.int32)
     n_keys = int(kdx.max()) + 1
-    vocab = con.execute(
-        "SELECT item_id FROM (SELECT item_id FROM events WHERE item_id IS NOT NULL "
-        f"AND event_type IN ({types}) UNION SELECT item_id FROM items) ORDER BY item_id"
-    ).fetchnumpy()["item_id"]
-    len(vocab)
     keys = np.empty(n_keys, dtype=object)
     keys[kdx] = frame["key"]
-    item_ids = np.array(list(vocab), dtype=object)
     indptr = np.zeros(n_keys + 1, dtype=np.int64)
     np.add.at(indptr, kdx + 1, 1)
     indptr = np.cumsum(indptr)

@@ -13,7 +13,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from shopmind.models.recommend.base import Recommender, RecommenderConfig
+from shopmind.models.recommend.base import (
+    Recommender,
+    RecommenderConfig,
+    revisits_and_backfill,
+)
 from shopmind.models.recommend.data import Sequences, history_matrix
 
 
@@ -50,8 +54,7 @@ class ItemKNN(Recommender):
         c = self.config
         weights = history_matrix(list(histories), self.n_items_, c.history_len, c.history_decay)
         scores = (weights @ self.similarity_).toarray()
-        scores += c.backfill * self.popularity_[None, :]
-        return scores
+        return revisits_and_backfill(scores, weights, 0.0, c.backfill, self.popularity_)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
         return self.similarity_[items].toarray() + self.config.backfill * self.popularity_

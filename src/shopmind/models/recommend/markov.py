@@ -16,7 +16,11 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
-from shopmind.models.recommend.base import Recommender, RecommenderConfig
+from shopmind.models.recommend.base import (
+    Recommender,
+    RecommenderConfig,
+    revisits_and_backfill,
+)
 from shopmind.models.recommend.data import Sequences, history_matrix
 
 
@@ -75,11 +79,7 @@ class Markov(Recommender):
         c = self.config
         weights = history_matrix(list(histories), self.n_items_, c.history_len, c.history_decay)
         scores = (weights @ self.transitions_).toarray()
-        if c.repeat > 0:  # re-visits: score the history itself, recent items most
-            top = scores.max(axis=1, keepdims=True)
-            scores += c.repeat * np.where(top > 0, top, 1.0) * weights.toarray()
-        scores += c.backfill * self.popularity_[None, :]
-        return scores
+        return revisits_and_backfill(scores, weights, c.repeat, c.backfill, self.popularity_)
 
     def _item_similarity(self, items: np.ndarray) -> np.ndarray:
         return self.transitions_[items].toarray() + self.config.backfill * self.popularity_

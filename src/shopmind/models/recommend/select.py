@@ -98,12 +98,10 @@ def tune_family(
             continue  # re-visit weights only matter when seen items may be recommended
         for value in values:
             trial = {**best_config, param: value}
-            if trial == best_config or (
-                model_class(name)().config.model_dump().get(param) == value
-                and param not in best_config
-            ):
-                continue
-            model = model_class(name)(**trial).fit(split.tune_data, cases)
+            model = model_class(name)(**trial)
+            if model.config == best_model.config:
+                continue  # the setting already measured
+            model.fit(split.tune_data, cases)
             score = validation_ndcg(model, cases, k, exclude_seen)
             log(f"{name} {trial} ndcg@{k}={score:.4f}")
             if score > best:

@@ -16,7 +16,11 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
-from shopmind.models.recommend.base import Recommender, RecommenderConfig
+from shopmind.models.recommend.base import (
+    Recommender,
+    RecommenderConfig,
+    revisits_and_backfill,
+)
 from shopmind.models.recommend.data import Sequences
 
 
@@ -97,11 +101,7 @@ class SessionKNN(Recommender):
             shape=(len(histories), self.sessions_.shape[0]),
         )
         scores = (votes @ self.sessions_).toarray() * self.item_weight_[None, :]
-        if c.repeat > 0:
-            top = scores.max(axis=1, keepdims=True)
-            scores += c.repeat * np.where(top > 0, top, 1.0) * query.toarray()
-        scores += c.backfill * self.popularity_[None, :]
-        return scores
+        return revisits_and_backfill(scores, query, c.repeat, c.backfill, self.popularity_)
 
     def reason(self) -> str:
         return "in sessions like yours"
