@@ -48,8 +48,24 @@ class MissingColumnError(IngestError):
         self.found = found
 
 
+class AnalyticsError(ShopmindError):
+    """An analysis cannot run on this data (empty workspace, unknown step, ...)."""
+
+
 class QueryError(ShopmindError):
     """A read-only query was refused or failed."""
+
+
+class QueryRefusedError(QueryError):
+    """A query was refused before it ran: it is not one read-only SELECT."""
+
+    def __init__(self, message: str, *, statement: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.statement = statement
+
+
+class ModelConfigError(ShopmindError, ValueError):
+    """A model's hyperparameters are invalid (unknown name, wrong type, out of range)."""
 
 
 class NotFittedError(ShopmindError):
@@ -58,3 +74,8 @@ class NotFittedError(ShopmindError):
 
 class RecommendError(ShopmindError):
     """A recommendation request cannot be answered as asked (bad k, unknown ids...)."""
+
+
+class AssistantError(ShopmindError):
+    """A customer-service request cannot be handled as asked (bad text, unknown
+    conversation, training file without enough intents...)."""

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shopmind.analytics.backend import duckdb_tables
 from shopmind.features.point_in_time import user_features
+from shopmind.features.tables import duckdb_tables
 from shopmind.store import Workspace
 from tests.conftest import data_file, query, run_cli
 
@@ -49,7 +49,14 @@ def test_simulated_shop_purchase_propensity(sim_ws: Workspace, tmp_path: Path) -
     report = result.json()
     assert report["lightgbm"]["roc_auc"] > 0.7
     assert report["lightgbm"]["roc_auc"] > report["recency_only"]["roc_auc"] - 0.02
-    assert 0 < report["lightgbm"]["calibrated"]["log_loss"] < 0.7
+    assert 0 < report["chosen_model"]["log_loss"] < 0.7
+    # chosen on validation among LightGBM, logistic and every single feature: never below
+    # the best single feature there
+    chosen = report["chosen"]
+    validation = report["validation_roc_auc"]
+    assert validation[chosen if chosen != "feature" else "single_feature"] >= max(
+        validation.values()
+    )
     churn = run_cli(
         "--workspace",
         str(ws),
@@ -151,8 +158,14 @@ def test_bad_inputs(sim_ws: Workspace, tmp_path: Path) -> None:
         "--workspace", ws, "propensity", "train", "--cutoff", "2030-01-01T00:00:00+00:00", "--json"
     )
     assert after.returncode == 2 and "No data after the cutoff" in after.stderr
-    naive = run_cli("--workspace", ws, "propensity", "train", "--cutoff", "2025-02-01T00:00:00")
-    assert naive.returncode == 2 and "offset" in naive.stderr
+    naive = run_cli(
+        "--workspace", ws, "propensity", "train", "--cutoff", "2025-02-01T00:00:00", "--json"
+    )
+    assert naive.returncode == 0, naive.stderr
+    assert naive.json()["cutoff"] == "2025-02-01T00:00:00+00:00"
+    assert "read as UTC" in naive.json()["cutoff_note"]
+    garbled = run_cli("--workspace", ws, "propensity", "train", "--cutoff", "next tuesday")
+    assert garbled.returncode == 2 and "ISO-8601" in garbled.stderr
     constant = tmp_path / "c.csv"
     pd.DataFrame({"a": range(50), "y": 1}).to_csv(constant, index=False)
     flat = run_cli(
@@ -166,5 +179,25 @@ def test_bad_inputs(sim_ws: Workspace, tmp_path: Path) -> None:
         "y",
     )
     assert flat.returncode == 2 and "constant" in flat.stderr
-    for result in (after, naive, flat):
+    for result in (after, naive, garbled, flat):
         assert "Traceback" not in result.stderr
+
+
+def test_cutoff_defaults_to_one_horizon_before_the_last_event() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shopmind.models.propensity import resolve_cutoff
+
+    last = datetime(2011, 12, 9, 12, 50, tzinfo=UTC)
+    cutoff, note = resolve_cutoff(None, last, timedelta(days=7))
+    assert cutoff == datetime(2011, 12, 2, 12, 50, tzinfo=UTC) and "default" in note
+    dated, note = resolve_cutoff("2011-11-01", last, timedelta(days=7))
+    assert dated == datetime(2011, 11, 1, tzinfo=UTC) and "UTC" in note
+
+
+def test_reasons_never_show_impossible_values() -> None:
+    from shopmind.models.propensity import _phrase
+
+    assert "never" in _phrase("purchase_recency_days", 999.0, 0.3)
+    spend = _phrase("monetary", 1234.5, 0.2)
+    assert "never" not in spend and "1,234" in spend

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
-from shopmind.analytics.backend import duckdb_tables
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
+from shopmind.features.tables import duckdb_tables
 
 app = typer.Typer(help="Purchase and churn propensity with explanations.", no_args_is_help=True)
 
@@ -29,7 +29,10 @@ def train(
     horizon: Annotated[str, typer.Option(help="Prediction horizon: 2d, 7d, 12h...")] = "7d",
     cutoff: Annotated[
         str | None,
-        typer.Option(help="Test cutoff, ISO-8601 with offset (e.g. 2017-12-02T00:00:00+08:00)."),
+        typer.Option(
+            help="Test cutoff, ISO-8601 (2017-12-02T00:00:00+08:00; without an offset read as "
+            "UTC). Default: one horizon before the last event."
+        ),
     ] = None,
     data: Annotated[Path | None, typer.Option(help="Tabular mode: a labelled file.")] = None,
     label: Annotated[str | None, typer.Option(help="Tabular mode: the label column.")] = None,
@@ -39,11 +42,14 @@ def train(
     """Train LightGBM (+ logistic and recency baselines); report test AUC, PR-AUC, log-loss,
     calibration."""
     from shopmind.analytics.funnel import parse_window
-    from shopmind.models.propensity import PropensityConfig, PropensityModel
+    from shopmind.models.propensity import PropensityModel
 
-    config = PropensityConfig(
-        target=target, horizon_seconds=parse_window(horizon), cutoff=cutoff, seed=seed
-    )
+    settings: dict[str, Any] = {
+        "target": target,
+        "horizon_seconds": parse_window(horizon),
+        "cutoff": cutoff,
+        "seed": seed,
+    }
     with stage_progress("propensity train", enabled=not as_json) as progress:
         if data is not None:
             from shopmind.cli._input import read_table
@@ -51,12 +57,12 @@ def train(
             if not label:
                 raise ShopmindError("Tabular mode needs --label COLUMN.")
             progress("fit (tabular)")
-            model = PropensityModel(config).fit_frame(read_table(data), label)
+            model = PropensityModel(**settings).fit_frame(read_table(data), label)
             path = model.save(_path(ctx, tabular=True))
         else:
             progress("features and fit")
             with duckdb_tables(state(ctx).workspace) as tables:
-                model = PropensityModel(config).fit(tables)
+                model = PropensityModel(**settings).fit(tables)
             path = model.save(_path(ctx))
     result = {
         "model": str(path),
@@ -69,24 +75,33 @@ def train(
         print_json(result)
         return
     rows: list[list[Any]] = []
-    for name in ("lightgbm", "logistic_regression", "recency_only"):
+    for name in ("chosen_model", "lightgbm", "logistic_regression", "recency_only"):
         if name in model.report_:
             m = model.report_[name]
             rows.append([name, m.get("roc_auc"), m.get("pr_auc"), m.get("log_loss")])
     print_table(
         f"test metrics ({model.report_['rows']})", ["model", "ROC-AUC", "PR-AUC", "log-loss"], rows
     )
+    chosen = model.report_.get("chosen")
+    if chosen:
+        stdout.print(f"chosen on validation: {chosen}", highlight=False)
+    if model.report_.get("cutoff_note"):
+        stdout.print(
+            f"cutoff {model.report_['cutoff']} ({model.report_['cutoff_note']})", highlight=False
+        )
 
 
 def _score_frame(ctx: typer.Context, cutoff: str | None) -> tuple[Any, pd.DataFrame]:
-    from shopmind.models.propensity import PropensityModel
+    from shopmind.models.propensity import PropensityModel, resolve_cutoff
 
     model = PropensityModel.load(_path(ctx))
-    at = datetime.fromisoformat(cutoff) if cutoff else model.cutoff_
-    if at is None or at.tzinfo is None:
+    at = model.cutoff_
+    if cutoff:
+        at, _note = resolve_cutoff(cutoff, datetime.now(UTC), timedelta(0))
+    if at is None:
         raise ShopmindError(
-            "Scoring needs a cutoff with a UTC offset.",
-            hint="Pass --cutoff 2017-12-02T00:00:00+08:00.",
+            "This propensity model was trained on a file (tabular mode) and has no cutoff.",
+            hint="Pass --cutoff 2017-12-02T00:00:00+08:00, or train in workspace mode.",
         )
     with duckdb_tables(state(ctx).workspace) as tables:
         features = model.snapshot(tables, at, labelled=False)

@@ -70,7 +70,7 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit T-, X-, S-learners and class transformation; keep the best by validation Qini."""
-    from shopmind.models.uplift import UpliftConfig, UpliftModel
+    from shopmind.models.uplift import UpliftModel
 
     frame = read_table(data)
     _require(frame, [treatment_col, outcome, *(features or [])], data)
@@ -89,7 +89,7 @@ def train(
         raise ShopmindError("No feature columns left.", hint="Name them with --features.")
     with stage_progress("uplift train", enabled=not as_json) as progress:
         progress("model selection")
-        model = UpliftModel(UpliftConfig(seed=seed)).fit(
+        model = UpliftModel(seed=seed).fit(
             frame[chosen], frame[treatment_col], frame[outcome], list(treatment), control
         )
         path = model.save(_model_path(ctx))

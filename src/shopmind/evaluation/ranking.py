@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.models.recommend.base import top_k
+from shopmind.evaluation.topk import top_k
 
 LENGTH_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 19), (20, 10**9))
 
@@ -128,7 +128,14 @@ def evaluate_scores(
     return summarise(accumulators, cases, n_items, popularity, sampled, sampled_rank_parts)
 
 
-def summarise(accumulators, cases, n_items, popularity, sampled, sampled_rank_parts) -> dict:
+def summarise(
+    accumulators: dict[int, Any],
+    cases: Any,
+    n_items: int,
+    popularity: np.ndarray | None,
+    sampled: int | None,
+    sampled_rank_parts: list[Any],
+) -> dict[str, Any]:
     lengths = np.array([len(h) for h in cases.histories])
     result: dict = {"cases": len(cases), "n_items": n_items, "metrics": {}, "segments": {}}
     for k, acc in accumulators.items():

@@ -13,12 +13,13 @@ Test targets are never seen by tuning.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from shopmind.errors import RecommendError
 from shopmind.evaluation.ranking import Cases
-from shopmind.models.recommend.data import Sequences
+from shopmind.features.sequences import Sequences
 
 
 @dataclass
@@ -105,7 +106,7 @@ def session_split(data: Sequences, share: float = 0.1) -> Split:
     )
 
 
-def _cut_at(data: Sequences, cutoff: float, end: float, exclude_seen: bool):
+def _cut_at(data: Sequences, cutoff: float, end: float, exclude_seen: bool) -> Any:
     before, before_t, cases_h, cases_k, cases_t = [], [], [], [], []
     for i in range(data.n_keys):
         items = data.seq(i)

@@ -11,10 +11,12 @@ from datetime import datetime
 import ibis
 from ibis.expr.types import Table
 
-from shopmind.analytics.backend import Tables
+from shopmind.features.tables import Tables
 
 WINDOWS = (1, 7, 30)
 NEVER_DAYS = 999.0
+#: Features that hold ``NEVER_DAYS`` when the thing never happened before the cutoff.
+NEVER_FEATURES = frozenset({"purchase_recency_days", "cart_recency_days"})
 
 FEATURE_LABELS = {
     "recency_days": "days since last visit",
@@ -112,7 +114,7 @@ def user_features(tables: Tables, cutoff: datetime) -> Table:
 
 def _session_features(e: Table) -> Table:
     """Sessions split by a 30-minute gap (source session ids are not needed)."""
-    from shopmind.analytics.sessions import sessionize
+    from shopmind.features.sessions import sessionize
 
     s = sessionize(e.select("user_id", "event_id", "ts", "session_id"), source_ids=False)
     per = s.group_by(["user_id", "session_number"]).aggregate(

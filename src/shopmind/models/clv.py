@@ -12,38 +12,40 @@ samples the posterior (NUTS) and gives credible intervals.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from shopmind.errors import NotFittedError, ShopmindError
+from shopmind.models.base import Model, ModelConfig
 
 TIME_SCALER = {"D": 1.0, "W": 7.0}
 
 
-@dataclass(frozen=True)
-class CLVConfig:
-    """time_unit: 'D' or 'W'; calibration_end / holdout_end: ISO dates (holdout optional)."""
+class CLVConfig(ModelConfig):
+    """time_unit: 'D' or 'W'; calibration_end / holdout_end: ISO dates (holdout optional);
+    method 'map' (maximum likelihood with flat priors) or 'mcmc' (NUTS draws x chains)."""
 
     time_unit: Literal["D", "W"] = "W"
     calibration_end: str | None = None
     holdout_end: str | None = None
     transaction_model: Literal["bgnbd", "pareto"] = "bgnbd"
     method: Literal["map", "mcmc"] = "map"
-    draws: int = 500
-    chains: int = 2
-    seed: int = 0
+    draws: int = Field(500, ge=10)
+    chains: int = Field(2, ge=1)
 
 
-class CLVModel:
+class CLVModel(Model):
     """BG/NBD (or Pareto/NBD) + Gamma-Gamma on a transactions frame
-    ``(customer_id, date, amount)``."""
+    ``(customer_id, date, amount)``. Saved as a folder (NetCDF traces + parquet + JSON)."""
 
-    def __init__(self, config: CLVConfig | None = None) -> None:
-        self.config = config or CLVConfig()
+    name = "clv"
+    config_class = CLVConfig
+    train_command = "shopmind clv fit"
+    config: CLVConfig
 
     # -- fitting -----------------------------------------------------------------------
     def fit(self, transactions: pd.DataFrame) -> CLVModel:
@@ -141,7 +143,7 @@ class CLVModel:
         """Per customer: P(alive), expected purchases and spend, CLV with a 94% interval."""
         from pymc_marketing.clv.utils import rfm_summary
 
-        self._check()
+        self.check_fitted()
         tx = self.transactions_
         scaler = TIME_SCALER[self.config.time_unit]
         summary = rfm_summary(
@@ -182,7 +184,7 @@ class CLVModel:
 
     # -- persistence -------------------------------------------------------------------
     def save(self, path: Path) -> Path:
-        self._check()
+        self.check_fitted()
         path.mkdir(parents=True, exist_ok=True)
         self.transaction_model_.save(str(path / "transaction_model.nc"))
         if self.spend_model_ is not None:
@@ -190,7 +192,7 @@ class CLVModel:
         self.transactions_.to_parquet(path / "transactions.parquet", index=False)
         self.summary_.to_parquet(path / "summary.parquet", index=False)
         meta = {
-            "config": asdict(self.config),
+            "config": self.config.model_dump(),
             "params": self.params_,
             "holdout": self.holdout_,
             "observation_end": self.observation_end_.isoformat(),
@@ -199,7 +201,7 @@ class CLVModel:
         return path
 
     @classmethod
-    def load(cls, path: Path) -> CLVModel:
+    def load(cls, path: Path) -> Self:
         from pymc_marketing.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 
         meta_file = path / "clv.json"
@@ -219,10 +221,6 @@ class CLVModel:
         model.holdout_ = meta["holdout"]
         model.observation_end_ = pd.Timestamp(meta["observation_end"])
         return model
-
-    def _check(self) -> None:
-        if not hasattr(self, "transaction_model_"):
-            raise NotFittedError("The CLV model is not fitted.", hint="Call fit() first.")
 
 
 def _rebuilt(model: Any) -> Any:

@@ -11,45 +11,51 @@ Explanations are TreeSHAP contributions (Lundberg et al. 2020) in log-odds, turn
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from shopmind.errors import NotFittedError, ShopmindError
-from shopmind.features.point_in_time import FEATURE_LABELS
-from shopmind.models.shared import lightgbm, load_state, save_state
-
-
-@dataclass(frozen=True)
-class PropensityConfig:
-    target: str = "purchase"  # purchase | churn
-    horizon_seconds: int = 7 * 86_400
-    cutoff: str | None = None  # ISO-8601 with offset
-    train_snapshots: int = 8
-    seed: int = 0
+from shopmind.errors import ShopmindError
+from shopmind.features.point_in_time import FEATURE_LABELS, NEVER_DAYS, NEVER_FEATURES
+from shopmind.models.base import Model, ModelConfig
+from shopmind.models.propensity_candidates import Candidate, choose
 
 
-def _lgbm(seed: int) -> Any:
-    return lightgbm(
-        "classifier",
-        seed,
-        n_estimators=200,
-        learning_rate=0.03,
-        min_child_samples=40,
-        reg_lambda=1.0,
-    )
+class PropensityConfig(ModelConfig):
+    """target: purchase (buys within the horizon) or churn (a buyer does not buy again);
+    horizon in seconds; cutoff: ISO-8601 with offset (workspace mode); training snapshots
+    step back one day (or one horizon) each."""
+
+    target: Literal["purchase", "churn"] = "purchase"
+    horizon_seconds: int = Field(7 * 86_400, gt=0)
+    cutoff: str | None = None
+    train_snapshots: int = Field(8, ge=1)
 
 
-def _logistic() -> Any:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+def resolve_cutoff(given: str | None, last: datetime, horizon: timedelta) -> tuple[datetime, str]:
+    """The test cutoff and a note saying how it was read: by default one horizon before the
+    last event (so the test labels are observable); a time without offset is read as UTC,
+    the workspace's time zone."""
+    if not given:
+        cutoff = last - horizon
+        return cutoff, f"default: one horizon before the last event ({last.isoformat()})"
+    try:
+        cutoff = datetime.fromisoformat(given)
+    except ValueError:
+        raise ShopmindError(
+            f"--cutoff {given!r} is not an ISO-8601 date or time.",
+            hint="Write e.g. 2011-11-01 or 2017-12-02T00:00:00+08:00.",
+        ) from None
+    if cutoff.tzinfo is None:
+        return cutoff.replace(tzinfo=UTC), f"{given} has no offset: read as UTC"
+    return cutoff, "as given"
 
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -80,11 +86,14 @@ def _reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str,
     ]
 
 
-class PropensityModel:
-    cutoff_: datetime | None
+class PropensityModel(Model):
+    """Purchase / churn propensity (see the module docstring)."""
 
-    def __init__(self, config: PropensityConfig | None = None) -> None:
-        self.config = config or PropensityConfig()
+    name = "propensity"
+    config_class = PropensityConfig
+    train_command = "shopmind propensity train --target purchase --horizon 7d"
+    config: PropensityConfig
+    cutoff_: datetime | None
 
     # -- workspace (temporal) mode --------------------------------------------------------
     def snapshot(self, tables: Any, cutoff: datetime, labelled: bool = True) -> pd.DataFrame:
@@ -111,20 +120,13 @@ class PropensityModel:
                 f"Unknown target '{self.config.target}'.",
                 hint="Use --target purchase or --target churn.",
             )
-        if not self.config.cutoff:
-            raise ShopmindError(
-                "A cutoff is needed.", hint="Pass --cutoff 2017-12-02T00:00:00+08:00."
-            )
-        cutoff = datetime.fromisoformat(self.config.cutoff)
-        if cutoff.tzinfo is None:
-            raise ShopmindError(
-                f"--cutoff {self.config.cutoff} has no UTC offset.",
-                hint="Write it as ISO-8601 with an offset, e.g. ...T00:00:00+08:00.",
-            )
         events = tables.events()
         first, last = (
             pd.Timestamp(v).to_pydatetime()
             for v in events.aggregate(a=events.ts.min(), b=events.ts.max()).execute().iloc[0]
+        )
+        cutoff, self.cutoff_note_ = resolve_cutoff(
+            self.config.cutoff, last, timedelta(seconds=self.config.horizon_seconds)
         )
         horizon = timedelta(seconds=self.config.horizon_seconds)
         if last < cutoff:
@@ -152,6 +154,8 @@ class PropensityModel:
         train = pd.concat(train_parts, ignore_index=True)
         self._fit_arrays(train, val, test)
         self.cutoff_ = cutoff
+        self.report_["cutoff"] = cutoff.isoformat()
+        self.report_["cutoff_note"] = self.cutoff_note_
         return self
 
     # -- tabular mode ---------------------------------------------------------------------
@@ -196,18 +200,24 @@ class PropensityModel:
                 "Every training label is the same; nothing can be learned.",
                 hint="Use a longer --horizon or another --cutoff.",
             )
-        self.model_ = _lgbm(self.config.seed).fit(xs[0], ys[0])
-        self.baseline_ = _logistic().fit(xs[0], ys[0])
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
-            self.model_.predict_proba(xs[1])[:, 1], ys[1]
+        self.model_, validation, single = choose(
+            self.feature_names_, (xs[0], ys[0]), (xs[1], ys[1]), self.config.seed
         )
-        raw = self.model_.predict_proba(xs[2])[:, 1]
-        calibrated = self.calibrator_.predict(raw)
+        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
+            self.model_.score(xs[1]), ys[1]
+        )
+        lgbm = Candidate("lightgbm").fit(xs[0], ys[0], self.config.seed)
+        logistic = Candidate("logistic").fit(xs[0], ys[0], self.config.seed)
+        calibrated = self.calibrator_.predict(self.model_.score(xs[2]))
         report: dict[str, Any] = {
             "rows": {"train": len(ys[0]), "validation": len(ys[1]), "test": len(ys[2])},
             "positive_rate_test": float(ys[2].mean()),
-            "lightgbm": {**_metrics(ys[2], raw), "calibrated": _metrics(ys[2], calibrated)},
-            "logistic_regression": _metrics(ys[2], self.baseline_.predict_proba(xs[2])[:, 1]),
+            "chosen": self.model_.kind,
+            "validation_roc_auc": {k: round(v, 4) for k, v in validation.items()},
+            "best_single_feature": single,
+            "chosen_model": {**_metrics(ys[2], calibrated), "name": self.model_.kind},
+            "lightgbm": _metrics(ys[2], lgbm.score(xs[2])),
+            "logistic_regression": _metrics(ys[2], _sigmoid(logistic.score(xs[2]))),
             "reliability": _reliability(ys[2], calibrated),
         }
         if "recency_days" in self.feature_names_:
@@ -220,15 +230,15 @@ class PropensityModel:
 
     # -- scoring and explanations ---------------------------------------------------------
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        self._check()
+        self.check_fitted()
         x = features.reindex(columns=self.feature_names_, fill_value=0.0).to_numpy(dtype=float)
-        return self.calibrator_.predict(self.model_.predict_proba(x)[:, 1])
+        return np.asarray(self.calibrator_.predict(self.model_.score(x)))
 
     def reasons(self, features: pd.DataFrame, top: int = 3) -> list[list[dict[str, Any]]]:
         """Per row, the ``top`` features pushing the score most (TreeSHAP, log-odds)."""
-        self._check()
+        self.check_fitted()
         x = features.reindex(columns=self.feature_names_, fill_value=0.0).to_numpy(dtype=float)
-        contributions = self.model_.predict(x, pred_contrib=True)[:, :-1]
+        contributions = self.model_.contributions(x)
         out = []
         for row, values in zip(x, contributions, strict=True):
             order = np.argsort(-np.abs(values))[:top]
@@ -245,29 +255,11 @@ class PropensityModel:
             )
         return out
 
-    def save(self, path: Path) -> Path:
-        self._check()
-        return save_state(path, asdict(self.config), self.__dict__)
-
-    @classmethod
-    def load(cls, path: Path) -> PropensityModel:
-        saved = load_state(path, "propensity", "shopmind propensity train ...")
-        model = cls(PropensityConfig(**saved["config"]))
-        model.__dict__.update(saved["state"])
-        return model
-
-    def _check(self) -> None:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(
-                "The propensity model is not fitted.",
-                hint="Train one: `shopmind propensity train ...`.",
-            )
-
 
 def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
     """RFM scores from purchases before the cutoff only (0 for users without purchases)."""
-    from shopmind.analytics.backend import Tables
     from shopmind.analytics.rfm import rfm_table
+    from shopmind.features.tables import Tables
 
     events = tables["events"]
     before = Tables(tables.backend, {**tables.tables, "events": events.filter(events.ts < cutoff)})
@@ -282,5 +274,6 @@ def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
 
 def _phrase(feature: str, value: float, contribution: float) -> str:
     label = FEATURE_LABELS.get(feature, feature.replace("_", " "))
-    shown = "never" if value >= 999 else f"{value:.3g}"
+    never = feature in NEVER_FEATURES and value >= NEVER_DAYS
+    shown = "never" if never else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{label} = {shown}: {contribution:+.2f}"

@@ -15,26 +15,29 @@ are weak), or logistic regression (``base='logistic'``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from shopmind.errors import NotFittedError, ShopmindError
+from shopmind.errors import ShopmindError
 from shopmind.evaluation.uplift import qini_coefficient, uplift_at_k
-from shopmind.models.shared import lightgbm, load_state, save_state
+from shopmind.models.base import Model, ModelConfig
+from shopmind.models.shared import lightgbm
 
-LEARNERS = ("t", "x", "s", "ct")
+LearnerKind = Literal["t", "x", "s", "ct"]
+LEARNERS: tuple[LearnerKind, ...] = ("t", "x", "s", "ct")
 
 
-@dataclass(frozen=True)
-class UpliftConfig:
-    learners: tuple[str, ...] = LEARNERS
-    bases: tuple[str, ...] = ("lightgbm", "logistic")
-    validation_fraction: float = 0.3
-    seed: int = 0
+class UpliftConfig(ModelConfig):
+    """Candidate learners (t, x, s, ct) and outcome models (lightgbm, logistic); the share
+    of rows held out to choose among them by Qini."""
+
+    learners: tuple[LearnerKind, ...] = LEARNERS
+    bases: tuple[Literal["lightgbm", "logistic"], ...] = ("lightgbm", "logistic")
+    validation_fraction: float = Field(0.3, gt=0.0, lt=1.0)
 
 
 def _classifier(base: str, seed: int) -> Any:
@@ -111,11 +114,13 @@ class _Learner:
         return np.asarray(self.models[0].predict(x, p=np.full(len(x), self.propensity))).ravel()
 
 
-class UpliftModel:
+class UpliftModel(Model):
     """Per-treatment uplift with learner selection on a validation split."""
 
-    def __init__(self, config: UpliftConfig | None = None) -> None:
-        self.config = config or UpliftConfig()
+    name = "uplift"
+    config_class = UpliftConfig
+    train_command = "shopmind uplift train --data FILE --treatment-col C --outcome COL ..."
+    config: UpliftConfig
 
     def fit(
         self,
@@ -154,34 +159,16 @@ class UpliftModel:
                     u = learner.predict(x[val_idx])
                     scores[f"{kind}/{base}"] = qini_coefficient(y[val_idx], t[val_idx], u)
             best = max(scores, key=lambda key: scores[key])
-            kind, base = best.split("/")
-            self.learners_[name] = _Learner(kind, base).fit(x, t, y, self.config.seed)
+            best_kind, best_base = best.split("/")
+            self.learners_[name] = _Learner(best_kind, best_base).fit(x, t, y, self.config.seed)
             self.validation_[name] = {"chosen": best, **{k: round(v, 6) for k, v in scores.items()}}  # type: ignore[dict-item]
         return self
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """One column per treatment: predicted uplift (probability difference)."""
-        if not hasattr(self, "learners_"):
-            raise NotFittedError(
-                "The uplift model is not fitted.", hint="Train one: `shopmind uplift train ...`."
-            )
+        self.check_fitted()
         x = _encode(features, self.columns_).to_numpy(dtype=float)
         return pd.DataFrame({name: self.learners_[name].predict(x) for name in self.treatments_})
-
-    def save(self, path: Path) -> Path:
-        return save_state(path, asdict(self.config), self.__dict__)
-
-    @classmethod
-    def load(cls, path: Path) -> UpliftModel:
-        saved = load_state(path, "uplift", "shopmind uplift train ...")
-        config = saved["config"]
-        model = cls(
-            UpliftConfig(
-                **{**config, "learners": tuple(config["learners"]), "bases": tuple(config["bases"])}
-            )
-        )
-        model.__dict__.update(saved["state"])
-        return model
 
 
 def _encode(features: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

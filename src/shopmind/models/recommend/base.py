@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -18,7 +18,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from shopmind.errors import NotFittedError, RecommendError
-from shopmind.models.recommend.data import Sequences
+from shopmind.evaluation.topk import check_k, top_k
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.rules import BusinessRules, ItemCatalog, apply_rules
 
 Recommendation = list[tuple[str, float]]
@@ -38,6 +39,16 @@ class Recommender(ABC):
     config_class: ClassVar[type[RecommenderConfig]] = RecommenderConfig
     #: True when ``score`` understands histories of unknown keys (anonymous sessions).
     handles_sessions: ClassVar[bool] = True
+    #: False for models that give every user the same list (popularity, trending).
+    personalised: ClassVar[bool] = True
+
+    # -- the training workflow's protocol (set by shopmind.models.recommend.workflow) --
+    #: One-line progress messages from long fits (epochs, validation metric); None = silent.
+    progress: Callable[[str], None] | None = None
+    #: Already-fitted models by name that a composite (hybrid) adopts instead of refitting.
+    reuse: dict[str, Recommender] | None = None
+    #: Best validation metric early stopping saw (iterative models), None otherwise.
+    best_validation_: float | None = None
 
     def __init__(self, config: RecommenderConfig | None = None, **overrides: Any) -> None:
         base = config.model_dump() if config is not None else {}
@@ -238,25 +249,3 @@ def revisits_and_backfill(
         scores += repeat * np.where(top > 0, top, 1.0) * history.toarray()
     scores += backfill * item_popularity[None, :]
     return scores
-
-
-def check_k(k: int) -> None:
-    if k <= 0:
-        raise RecommendError(
-            f"k must be a positive number of items, got {k}.", hint="Ask for k >= 1."
-        )
-
-
-def top_k(
-    scores: np.ndarray, k: int, exclude: Sequence[np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the ``k`` best items per row, best first (in place masking)."""
-    if exclude is not None:
-        for row, items in enumerate(exclude):
-            if len(items):
-                scores[row, items] = -np.inf
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    values = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)

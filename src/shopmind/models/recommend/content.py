@@ -19,8 +19,8 @@ import numpy as np
 from pydantic import Field
 
 from shopmind.errors import RecommendError
+from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
-from shopmind.models.recommend.data import Sequences, history_matrix
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 

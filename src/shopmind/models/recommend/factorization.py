@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
-from shopmind.models.recommend.data import Sequences
 
 
 class ALSConfig(RecommenderConfig):

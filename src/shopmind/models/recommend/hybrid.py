@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
-from shopmind.models.recommend.data import Sequences
 from shopmind.models.recommend.registry import model_class
 
 
@@ -48,7 +48,7 @@ class Hybrid(Recommender):
     config: HybridConfig
 
     def _fit(self, data: Sequences, validation: Any) -> None:
-        reuse: dict[str, Recommender] = getattr(self, "reuse", {})
+        reuse: dict[str, Recommender] = self.reuse or {}
         self.components_: list[Recommender] = [
             reuse[c.name].adopt(data)
             if c.name in reuse
@@ -65,4 +65,4 @@ class Hybrid(Recommender):
 
     def reason(self) -> str:
         names = [c.name for c in self.config.components if c.weight > 0]
-        return "blend of " + " + ".join(names)
+        return "from your recent items (" + " + ".join(names) + ")"

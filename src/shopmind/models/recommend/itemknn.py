@@ -7,18 +7,19 @@ similarity to the history's items, recent items weighted by ``history_decay ** d
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
+from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import (
     Recommender,
     RecommenderConfig,
     revisits_and_backfill,
 )
-from shopmind.models.recommend.data import Sequences, history_matrix
 
 
 class ItemKNNConfig(RecommenderConfig):
@@ -44,7 +45,11 @@ class ItemKNN(Recommender):
             knn = BM25Recommender(K=c.neighbours, K1=c.bm25_k1, B=c.bm25_b, num_threads=1)
         else:
             knn = CosineRecommender(K=c.neighbours, num_threads=1)
-        knn.fit(data.user_item_matrix(binary=True), show_progress=False)
+        with warnings.catch_warnings():
+            # implicit's own BM25 weighting hands its item-item step a COO matrix and then
+            # warns about it ("expects CSR input"); our input is CSR, nothing to act on
+            warnings.filterwarnings("ignore", message=".*expects CSR input.*")
+            knn.fit(data.user_item_matrix(binary=True), show_progress=False)
         similarity = knn.similarity.tocsr().astype(np.float32)
         similarity.setdiag(0)
         similarity.eliminate_zeros()

@@ -16,12 +16,12 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
+from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import (
     Recommender,
     RecommenderConfig,
     revisits_and_backfill,
 )
-from shopmind.models.recommend.data import Sequences, history_matrix
 
 
 class MarkovConfig(RecommenderConfig):
@@ -35,7 +35,7 @@ class MarkovConfig(RecommenderConfig):
     backfill: float = Field(default=1e-4, ge=0, description="popularity weight for ties")
 
 
-def transition_matrix(data: Sequences, window: int, gap_decay: float, backward: float):
+def transition_matrix(data: Sequences, window: int, gap_decay: float, backward: float) -> Any:
     """Items x items weighted follow counts (within a key's sequence only)."""
     key_of = np.repeat(np.arange(data.n_keys), data.lengths())
     rows, cols, vals = [], [], []

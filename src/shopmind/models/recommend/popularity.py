@@ -8,14 +8,15 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
-from shopmind.models.recommend.data import Sequences
 
 
 class Popularity(Recommender):
     """Items ranked by how many interactions they had (the same list for everyone)."""
 
     name = "popularity"
+    personalised = False
 
     def _fit(self, data: Sequences, validation: Any) -> None:
         self.scores_ = self.popularity_.copy()

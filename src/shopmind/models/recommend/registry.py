@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from shopmind.errors import RecommendError
+
+if TYPE_CHECKING:
+    from shopmind.models.recommend.base import Recommender
 
 #: name -> "module:Class" (imported lazily: torch and implicit are heavy).
 MODELS = {
@@ -22,10 +26,12 @@ MODELS = {
 }
 
 
-def model_class(name: str):  # -> type[Recommender]
+def model_class(name: str) -> type[Recommender]:
+    """The class registered under ``name`` (its module is imported on first use)."""
     if name not in MODELS:
         raise RecommendError(
             f"Unknown recommender '{name}'.", hint=f"Choose one of: {', '.join(MODELS)}."
         )
     module, cls = MODELS[name].split(":")
-    return getattr(import_module(f"shopmind.models.recommend.{module}"), cls)
+    found: type[Recommender] = getattr(import_module(f"shopmind.models.recommend.{module}"), cls)
+    return found

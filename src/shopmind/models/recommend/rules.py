@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.errors import RecommendError
+from shopmind.evaluation.topk import top_k
 
 
 class BusinessRules(BaseModel):
@@ -64,12 +65,19 @@ class ItemCatalog:
             row = where.get(str(item))
             if row is None:
                 continue
-            category[idx] = frame["category"][row]
+            category[idx] = _text(frame["category"][row])
             value: Any = frame["price"][row]
             price[idx] = np.nan if value is None or np.ma.is_masked(value) else float(value)
             in_stock[idx] = bool(frame["in_stock"][row])
-            title[idx] = frame["title"][row]
+            title[idx] = _text(frame["title"][row])
         return cls(category, price, in_stock, title)
+
+
+def _text(value: Any) -> str | None:
+    """A text attribute, None when missing (fetchnumpy gives NULLs as masked values)."""
+    if value is None or np.ma.is_masked(value):
+        return None
+    return str(value)
 
 
 def item_mask(rules: BusinessRules, catalog: ItemCatalog | None, n_items: int) -> np.ndarray:
@@ -104,7 +112,6 @@ def apply_rules(
     purchased: Sequence[np.ndarray] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` per row after masking and the diversity re-rank (rows padded with -inf)."""
-    from shopmind.models.recommend.base import top_k
 
     scores[:, ~item_mask(rules, catalog, scores.shape[1])] = -np.inf
     if rules.exclude_purchased and purchased is not None:

@@ -18,7 +18,8 @@ import numpy as np
 
 from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
 from shopmind.evaluation.splits import Split, subsample
-from shopmind.models.recommend.base import Recommender, top_k
+from shopmind.evaluation.topk import top_k
+from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig, scaled
 from shopmind.models.recommend.registry import model_class
 

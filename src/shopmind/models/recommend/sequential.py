@@ -20,8 +20,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
-from shopmind.models.recommend.data import Sequences
 
 
 class SequentialConfig(RecommenderConfig):
@@ -66,7 +66,7 @@ def left_padded(histories: Sequence[np.ndarray], max_len: int) -> np.ndarray:
     return out
 
 
-def _network(kind: str, n_items: int, c: SequentialConfig):
+def _network(kind: str, n_items: int, c: SequentialConfig) -> Any:
     import torch
     from torch import nn
 
@@ -127,7 +127,7 @@ class _Sequential(Recommender):
         torch.manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
         device = _device(c.device)
-        log: Callable[[str], None] = getattr(self, "progress", lambda _m: None)
+        log: Callable[[str], None] = self.progress or (lambda _m: None)
         net = _network(self.kind, data.n_items, c).to(device)
         optimiser = torch.optim.Adam(
             net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay

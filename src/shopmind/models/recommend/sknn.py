@@ -16,12 +16,12 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
+from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import (
     Recommender,
     RecommenderConfig,
     revisits_and_backfill,
 )
-from shopmind.models.recommend.data import Sequences
 
 
 class SessionKNNConfig(RecommenderConfig):
@@ -36,8 +36,8 @@ class SessionKNNConfig(RecommenderConfig):
 
 def position_weights(
     histories: Sequence[np.ndarray], n_items: int, weighting: str, last_n: int | None
-):
-    from shopmind.models.recommend.data import history_matrix
+) -> Any:
+    from shopmind.features.sequences import history_matrix
 
     if weighting == "same":
         return history_matrix(list(histories), n_items, last_n, 1.0)

@@ -17,8 +17,8 @@ import numpy as np
 from shopmind.errors import NotFittedError
 from shopmind.evaluation.ranking import evaluate_scores
 from shopmind.evaluation.splits import Split, make_split, subsample
+from shopmind.features.sequences import Sequences, load_sequences
 from shopmind.models.recommend.base import Recommender
-from shopmind.models.recommend.data import Sequences, load_sequences
 from shopmind.models.recommend.registry import model_class
 from shopmind.models.recommend.select import (
     GRIDS,
@@ -104,10 +104,10 @@ def choose(
         config, score, _ = tune_family(name, split, cases, k, log, exclude_seen)
         return name, config, {"validation_ndcg": score}, {}
     model = build(name, overrides)
-    model.progress = log  # type: ignore[attr-defined]
+    model.progress = log
     model.fit(split.tune_data, cases)
     config = {**overrides, **model.refit_overrides()}
-    return name, config, {"validation_ndcg": getattr(model, "best_validation_", None)}, {}
+    return name, config, {"validation_ndcg": model.best_validation_}, {}
 
 
 def final_fit(
@@ -117,8 +117,8 @@ def final_fit(
     if name in prefitted:
         return prefitted[name].adopt(data)
     model = build(name, config)
-    model.reuse = prefitted  # type: ignore[attr-defined]
-    model.progress = log  # type: ignore[attr-defined]
+    model.reuse = prefitted
+    model.progress = log
     return model.fit(data)
 
 

@@ -1,4 +1,4 @@
-"""Where analytics run: Ibis over the workspace's DuckDB file, or over Spark.
+"""Where analytics and features run: Ibis over the workspace's DuckDB file, or over Spark.
 
 Every analytic is an Ibis expression built from canonical tables, so the same code runs on
 DuckDB (default, embedded) and on PySpark (``spark_tables``) when a shop outgrows one machine.
@@ -15,12 +15,8 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-from shopmind.errors import ShopmindError, WorkspaceError
+from shopmind.errors import AnalyticsError, WorkspaceError
 from shopmind.store import Workspace
-
-
-class AnalyticsError(ShopmindError):
-    """An analysis cannot run on this data (empty workspace, unknown step, ...)."""
 
 
 @dataclass

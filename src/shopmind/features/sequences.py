@@ -8,6 +8,7 @@ CSR-style (``indptr`` into flat ``items``/``times``) so that 10^6 events cost a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -63,7 +64,7 @@ class Sequences:
     def key_index(self) -> dict[str, int]:
         return {str(key): i for i, key in enumerate(self.keys)}
 
-    def user_item_matrix(self, binary: bool = True):  # -> scipy.sparse.csr_matrix
+    def user_item_matrix(self, binary: bool = True) -> Any:  # scipy.sparse.csr_matrix
         """Keys x items counts (or 0/1), the input of ItemKNN and matrix factorisation."""
         from scipy import sparse
 
@@ -120,13 +121,18 @@ def load_sequences(
     ``collapse_repeats`` merges immediate repeats of the same item (a reload of a page is
     not a new interest); by default only for users: in anonymous sessions a repeat is a real
     next event (9% of Diginetica's next items repeat the last one).
+    Non-product items (``item_eligibility``: postage, fees...) are left out entirely, so no
+    model learns from or recommends them.
     """
+    from shopmind.features.eligibility import excluded_items, excluded_sql
+
     types = ", ".join(f"'{t}'" for t in event_types)
+    products = f"item_id NOT IN ({excluded_sql()})" if excluded_items(con) else "TRUE"
     base = f"""
         SELECT coalesce(user_id, session_id) AS key, user_id, item_id, ts, event_id, event_type
         FROM events
         WHERE item_id IS NOT NULL AND coalesce(user_id, session_id) IS NOT NULL
-          AND event_type IN ({types})
+          AND event_type IN ({types}) AND {products}
     """
     ordered = f"""
         SELECT key, item_id, epoch(ts)::BIGINT AS t, event_type,
@@ -141,8 +147,8 @@ def load_sequences(
     keep = "previous IS DISTINCT FROM item_id" if collapse else "TRUE"
     # one item vocabulary: every interacted item plus catalogue items nobody touched yet
     item_ids = con.execute(
-        f"SELECT item_id FROM (SELECT item_id FROM ({base}) UNION SELECT item_id FROM items) "
-        "ORDER BY item_id"
+        f"SELECT item_id FROM (SELECT item_id FROM ({base}) UNION SELECT item_id FROM items "
+        f"WHERE {products}) ORDER BY item_id"
     ).fetchnumpy()["item_id"]
     item_ids = np.array(list(item_ids), dtype=object)
     raw = con.execute(
@@ -195,7 +201,7 @@ def load_sequences(
 
 def history_matrix(
     histories: list[np.ndarray], n_items: int, last_n: int | None = None, decay: float = 1.0
-):  # -> scipy.sparse.csr_matrix
+) -> Any:  # scipy.sparse.csr_matrix
     """Cases x items weights: the last item weighs 1, the one before ``decay``, and so on.
 
     Only the ``last_n`` most recent items count (all when None); a repeated item keeps its
