@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from shopmind.ingest import ingest_file
+from shopmind.simulate import SimulationConfig, simulate_shop, write_shop
 from shopmind.store import Workspace
-from shopmind.testing.simulator import SimulationConfig, simulate_shop, write_shop
 from tests.conftest import TEST_KEY, data_file, options
 
 

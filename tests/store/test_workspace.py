@@ -5,6 +5,7 @@ import pytest
 
 from shopmind.errors import WorkspaceError
 from shopmind.store import CANONICAL_TABLES, SCHEMA_VERSION, Workspace, migrate
+from shopmind.store.migrations import MIGRATIONS
 from tests.conftest import query
 
 
@@ -38,7 +39,8 @@ def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     with ws.connect() as con:
         assert migrate(con) == []
     versions = query(ws, "SELECT version FROM schema_migrations ORDER BY version")
-    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    assert versions == sorted((m.version,) for m in MIGRATIONS)
+    assert versions[-1] == (SCHEMA_VERSION,)
 
 
 def test_event_type_constraint_rejects_unknown_types(workspace: Workspace) -> None:

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
-import math
 import sys
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shopmind.jsonable import to_jsonable
+
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
-
-
-def to_jsonable(value: Any) -> Any:
-    """Values DuckDB returns, made JSON-safe (timestamps as ISO-8601, NaN as null)."""
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, uuid.UUID | Path):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return value
 
 
 def print_json(payload: Any) -> None:
@@ -58,8 +35,17 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one paragraph to stderr; return the Exit to raise."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    print_error(message)
     return typer.Exit(code)
+
+
+def print_error(line: str, payload: dict[str, Any] | None = None) -> None:
+    """``error: line`` on stderr; with ``payload`` (``--json`` given) that JSON object on
+    stdout too, so a caller parsing stdout always gets one JSON document."""
+    if payload is not None:
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    stderr.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
 
 
 @contextmanager

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
 from shopmind.cli._output import print_json, print_table, stdout
 from shopmind.cli.state import state
-from shopmind.errors import QueryError
 from shopmind.ingest import FORMATS
 from shopmind.store import CANONICAL_TABLES, SCHEMA_VERSION, Workspace
+from shopmind.store.query import run_read_only
 
 _DATE_COLUMNS = {
     "events": "ts",
@@ -95,38 +94,27 @@ def info(
     )
 
 
-def run_query(workspace: Workspace, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run a read-only query; the database is opened read-only so nothing can change."""
-    with workspace.connect(read_only=True) as con:
-        try:
-            cursor = con.execute(query)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            hint = (
-                "The workspace is opened read-only: only queries are allowed."
-                if "read-only" in str(exc).lower()
-                else "Tables: " + ", ".join(CANONICAL_TABLES) + " (see docs/schema.md)."
-            )
-            raise QueryError(f"Query failed: {first}", hint=hint) from exc
-        if cursor.description is None:
-            return [], []
-        names = [d[0] for d in cursor.description]
-        return names, cursor.fetchall()
-
-
 def sql(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='SQL query, e.g. "SELECT count(*) FROM events".')],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print a JSON list of row objects.")
     ] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=0, help="Print at most this many rows (default: all).")
+    ] = None,
 ) -> None:
-    """Read-only SQL on the workspace (DuckDB dialect)."""
-    names, rows = run_query(state(ctx).workspace, query)
+    """Read-only SQL on the workspace (DuckDB dialect): one query, no file or network access.
+
+    COPY, EXPORT, INSTALL, ATTACH, SET, PRAGMA, writes and read_csv/glob-like are refused.
+    """
+    result = run_read_only(state(ctx).workspace, query, limit=limit)
     if as_json:
-        print_json([dict(zip(names, r, strict=True)) for r in rows])
+        print_json(result.records())
         return
-    print_table(None, names, rows)
+    print_table(None, result.columns, result.rows)
+    if result.truncated:
+        stdout.print(f"(first {limit} rows shown; --limit to change)", highlight=False)
 
 
 def formats(

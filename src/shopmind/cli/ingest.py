@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob as globmod
 import os
 import sys
 from enum import StrEnum
@@ -11,14 +12,38 @@ from typing import Annotated
 import typer
 
 from shopmind.cli._output import print_json, print_table, stage_progress, stderr, stdout
-from shopmind.cli.state import state
-from shopmind.errors import IngestError
-from shopmind.ingest import FORMATS, IngestOptions, ingest_file
+from shopmind.cli.state import State, state
+from shopmind.config import DEFAULT_PROFILE
+from shopmind.errors import ConfigError, IngestError
+from shopmind.ingest import FORMATS, IngestOptions, IngestReport, ingest_file
 
 
 class OnOff(StrEnum):
     on = "on"
     off = "off"
+
+
+def workspace_key(st: State, *, required: bool = True) -> bytes | None:
+    """The pseudonymisation key for this workspace (see Settings.key_choice); says once, on
+    stderr, when a new per-workspace key was created and must be backed up."""
+    settings = st.settings
+    if settings.pseudonymize_key is None and settings.profile == DEFAULT_PROFILE:
+        st.workspace.init()  # the key file lives in the workspace folder
+    try:
+        choice = settings.key_choice(st.workspace.root)
+    except ConfigError:
+        if required:
+            raise
+        return None
+    if choice.created:
+        stderr.print(
+            f"warning: created a new pseudonymisation key for this workspace: {choice.path} "
+            "(readable by you only). Back it up apart from the workspace: without it, later "
+            "loads cannot give the same people the same pseudonyms. To use your own key, set "
+            "SHOPMIND_PSEUDONYMIZE_KEY.",
+            highlight=False,
+        )
+    return choice.key
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -56,9 +81,31 @@ def ingest(
     event_type: Annotated[
         str | None, typer.Option(help="sequences/sessions: event type of the items.")
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(help="ISO 4217 code of prices and amounts (e.g. EUR); default: the format's."),
+    ] = None,
     pseudonymize: Annotated[
         OnOff, typer.Option(help="Keyed pseudonyms for user ids; 'off' only for public data.")
     ] = OnOff.on,
+    keep_attribute: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep-attribute",
+            help="Extra column declared non-personal: stored as is in attributes (repeatable). "
+            "Other extra columns are kept only when their values look non-personal, else "
+            "hashed or dropped (SHOPMIND_PII_POLICY).",
+        ),
+    ] = None,
+    decimal: Annotated[
+        str, typer.Option(help="Decimal separator of numbers in text files: '.' or ','.")
+    ] = ".",
+    glob: Annotated[
+        bool,
+        typer.Option(
+            "--glob", help="Treat PATH as a glob pattern and load each match (else: literal)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Load PATH: extract, validate (bad rows go to quarantine with a reason), load atomically.
@@ -70,13 +117,18 @@ def ingest(
     settings = st.settings
     # Pseudonyms need the key (refused outside dev without one); with pseudonymisation off a
     # missing key only means PII columns are dropped instead of hashed.
-    key = settings.pseudonymization_key() if pseudonymize is OnOff.on else settings.optional_key()
+    key = workspace_key(st, required=pseudonymize is OnOff.on)
     pii_policy = settings.pii_policy if key else "drop"
     if pseudonymize is OnOff.on and settings.uses_dev_key() and not as_json:
         stderr.print(
             "note: using the development pseudonymisation key (SHOPMIND_PROFILE=dev); set "
             "SHOPMIND_PSEUDONYMIZE_KEY for real customer data.",
             highlight=False,
+        )
+    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+        raise IngestError(
+            f"--currency {currency!r} is not an ISO 4217 code.",
+            hint="Pass three letters, e.g. --currency GBP, EUR, USD or CNY.",
         )
     options = IngestOptions(
         format=format,
@@ -87,21 +139,45 @@ def ingest(
         timezone=timezone,
         table=table,
         event_type=event_type,
+        currency=currency.upper() if currency else None,
+        keep_attributes=tuple(keep_attribute or ()),
+        decimal=decimal,
     )
+    paths = _expand(path) if glob else [path]
     log_stages = os.environ.get("SHOPMIND_LOG_STAGES") == "1"
-    with stage_progress(f"ingest {path.name}", enabled=not as_json) as progress:
+    reports = []
+    for source in paths:
+        with stage_progress(f"ingest {source.name}", enabled=not as_json) as progress:
 
-        def step(stage: str) -> None:
-            progress(stage)
-            if log_stages:  # machine-readable stage log (used to test kills mid-load)
-                print(f"stage: {stage}", file=sys.stderr, flush=True)
+            def step(stage: str) -> None:
+                progress(stage)
+                if log_stages:  # machine-readable stage log (used to test kills mid-load)
+                    print(f"stage: {stage}", file=sys.stderr, flush=True)
 
-        report = ingest_file(st.workspace, path, options, step)
+            reports.append(ingest_file(st.workspace, source, options, step))
     if as_json:
-        print_json(report.to_dict())
+        print_json([r.to_dict() for r in reports] if glob else reports[0].to_dict())
         return
+    for report in reports:
+        _print_report(report)
+
+
+def _expand(pattern: Path) -> list[Path]:
+    """Files matching a glob pattern (``--glob``), sorted; an error when none matches."""
+    matches = sorted(Path(p) for p in globmod.glob(str(pattern), recursive=True))
+    files = [p for p in matches if p.is_file()]
+    if not files:
+        raise IngestError(
+            f"No file matches the pattern {pattern}.",
+            file=str(pattern),
+            hint="Check the pattern, or drop --glob to load one file named literally.",
+        )
+    return files
+
+
+def _print_report(report: IngestReport) -> None:
     print_table(
-        f"{path.name} -> {report.target} ({report.format})",
+        f"{Path(report.file).name} -> {report.target} ({report.format})",
         ["rows in", "loaded", "quarantined", "duplicates", "events", "seconds"],
         [
             [

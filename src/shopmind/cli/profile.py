@@ -31,7 +31,7 @@ def profile(
                 "No user profiles yet.", hint="Compute them with `shopmind analyze profiles`."
             )
         candidates = [user_id]
-        key = st.settings.optional_key()
+        key = st.settings.optional_key(ws.root)
         if key:
             candidates.append(pseudonymize(user_id, key))
         cursor = con.execute(

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli.ingest import workspace_key
 from shopmind.cli.state import state
 
 
@@ -22,14 +23,14 @@ def simulate(
     """Simulate users, a bilingual catalogue, sessions, a campaign with planted uplift, fraud
     rings and service tickets; ingest them and save the ground truth (labels table and
     raw/simulated_seedS/truth.json)."""
-    from shopmind.testing.simulator import SimulationConfig, simulate_shop, write_shop
+    from shopmind.simulate import SimulationConfig, simulate_shop, write_shop
 
     st = state(ctx)
     config = SimulationConfig(users=users, days=days, seed=seed, start=start, items=items)
     with stage_progress("simulate", enabled=not as_json) as progress:
         progress("generate")
         shop = simulate_shop(config)
-        key = st.settings.optional_key() or b""
+        key = workspace_key(st, required=False) or b""
         result = write_shop(
             st.workspace, shop, key=key, pii_policy=st.settings.pii_policy, progress=progress
         )

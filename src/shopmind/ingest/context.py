@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shopmind.ingest.extract import Extracted, quote_ident, quote_literal
-from shopmind.privacy import protect_pii_sql, pseudonymize_sql
+from shopmind.privacy import protect_pii_sql, pseudonymize_sql, redact_text_sql
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,11 @@ class IngestOptions:
     key: bytes = b""
     pii_policy: str = "hash"
     timezone: str | None = None
+    currency: str | None = None  # ISO 4217 code of money columns (default: the format's)
     table: str = "events"
     event_type: str | None = None
+    keep_attributes: tuple[str, ...] = ()  # extra columns declared non-personal
+    decimal: str = "."  # decimal separator of numbers written as text
 
 
 @dataclass
@@ -57,6 +60,9 @@ class IngestReport:
         return self.rows_in == self.rows_loaded + self.rows_quarantined + self.duplicates_skipped
 
 
+_NO_TEXT_TYPES = ("TIMESTAMP", "DATE", "TIME", "BOOLEAN")
+
+
 @dataclass
 class Context:
     """Resolved view of the source for a format's SQL: canonical name -> source column."""
@@ -70,6 +76,8 @@ class Context:
     user_columns: set[str] = field(default_factory=set)  # source columns holding user ids
     id_columns: set[str] = field(default_factory=set)  # other identifiers (device ids)
     pii_columns: dict[str, str] = field(default_factory=dict)  # source column -> kind
+    # extra (not canonical) columns -> "keep" (declared or judged non-personal), "hash", "drop"
+    undeclared: dict[str, str] = field(default_factory=dict)
 
     def has(self, canonical: str) -> bool:
         return canonical in self.resolved
@@ -105,47 +113,53 @@ class Context:
         return pseudonymize_sql(expression, self.options.key, prefix="d_")
 
     def protected(self, column: str, expression: str | None = None) -> str | None:
-        """SQL storing a source column safely (None: drop it). Used for quarantined raw rows."""
+        """SQL storing a source column safely (None: drop it): user and device ids as
+        pseudonyms, direct PII and personal-looking extra columns hashed or dropped by policy,
+        everything else through the free-text redactor."""
         q = expression or quote_ident(column)
-        if column in self.pii_columns:
-            return protect_pii_sql(q, self.options.key, self.options.pii_policy)
         if column in self.user_columns:
             return self.user_id(q)
         if column in self.id_columns:
             return self.identifier(q)
-        return q
+        if column in self.pii_columns:
+            return protect_pii_sql(q, self.options.key, self.options.pii_policy)
+        policy = self.undeclared.get(column, "keep")
+        if policy != "keep":
+            return protect_pii_sql(q, self.options.key, policy)
+        kind = self.extracted.columns.get(column, "VARCHAR").upper()
+        if kind.startswith(_NO_TEXT_TYPES):  # a date or a flag cannot hold contact details
+            return q
+        return redact_text_sql(q)
 
-    def raw_json_sql(self) -> str:
-        """JSON object of a ``_raw`` row with user ids pseudonymised and PII protected."""
+    def _source_columns(self) -> list[str]:
+        return [c for c in self.extracted.columns if not c.startswith("_")]
+
+    def _json_of(self, value_of: dict[str, str]) -> str:
         parts = []
-        for column in self.extracted.columns:
-            if column.startswith("_"):
-                continue
-            expr = self.protected(column)
+        for column, value in value_of.items():
+            expr = self.protected(column, value)
             if expr is not None:
                 parts.append(f"{quote_literal(column)}: CAST({expr} AS VARCHAR)")
-        return "CAST(to_json(MAP {" + ", ".join(parts) + "}) AS VARCHAR)" if parts else "NULL"
+        return "CAST(to_json(MAP {" + ", ".join(parts) + "}) AS VARCHAR)" if parts else "'{}'"
 
-    def rejected_line_sql(self) -> str:
-        """A rejected raw line with the fields at user-id / PII positions protected."""
-        names = [c for c in self.extracted.columns if not c.startswith("_")]
-        sensitive = {
-            i + 1: self.protected(c, "x")
-            for i, c in enumerate(names)
-            if c in self.user_columns or c in self.pii_columns or c in self.id_columns
-        }
-        if not sensitive:
-            return "raw"
-        delim = quote_literal(self.extracted.delimiter or ",")
-        cases = " ".join(
-            f"WHEN i = {i} THEN {'NULL' if expr is None else expr}" for i, expr in sensitive.items()
-        )
-        split = (
-            f"string_split(raw, {delim})"
-            if delim != "' '"
-            else "regexp_split_to_array(raw, '\\s+')"
-        )
+    def raw_json_sql(self) -> str:
+        """JSON object of a ``_raw`` row, every value protected (see :meth:`protected`)."""
+        return self._json_of({c: quote_ident(c) for c in self._source_columns()})
+
+    def raw_hash_sql(self, expression: str) -> str:
+        """Keyed hash of a rejected record's raw text: all that is kept of a record that
+        cannot be split into the file's columns."""
+        return pseudonymize_sql(expression, self.options.key, prefix="q_")
+
+    def rejected_json_sql(self) -> str:
+        """JSON for a ``_rejects`` row: its fields, protected, when the record splits into
+        exactly the file's columns in the dialect of good rows; else only a keyed hash."""
+        names = self._source_columns()
+        hashed = f"json_object('raw_hash', {self.raw_hash_sql('raw')})::VARCHAR"
+        if not self.extracted.splittable or not names:
+            return hashed
+        fields = self._json_of({c: f"fields[{i + 1}]" for i, c in enumerate(names)})
         return (
-            f"array_to_string(list_transform({split}, lambda x, i: "
-            f"coalesce(CASE {cases} ELSE x END, '')), {delim})"
+            f"CASE WHEN fields IS NOT NULL AND len(fields) = {len(names)} THEN {fields} "
+            f"ELSE {hashed} END"
         )

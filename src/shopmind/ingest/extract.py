@@ -1,20 +1,37 @@
 """Extract: read a source file into DuckDB temporary tables, losing no line.
 
-``_raw`` holds one row per parsed record with ``_row`` (1-based record number) and the
-source columns; ``_rejects`` holds the records the reader could not parse (bad encoding,
-wrong number of fields) with the raw line and the reason. Temporary tables live in memory,
-never in the workspace file, so raw identifiers are not written to disk.
+``_raw`` holds one row per parsed record with ``_row`` (the physical line number where the
+record starts) and the source columns; ``_rejects`` holds the records the reader could not
+parse (bad encoding, wrong number of fields, unclosed quote) with the raw text (invalid bytes
+escaped, see :func:`~shopmind.ingest.textscan.escape_bytes`), the reason and, when the record
+can be split in the dialect of good rows, its fields. Temporary tables live in memory (spills
+go to the load's private temporary folder), never in the workspace file.
+
+Paths are taken literally: a file called ``x?.csv`` is read through a link with a plain name,
+so DuckDB never expands it as a glob pattern.
 """
 
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shopmind.errors import IngestError
+from shopmind.ingest.textscan import (
+    Record,
+    clean_copy,
+    escape_bytes,
+    lines_at,
+    parse_fields,
+    scan_text,
+    split_records,
+)
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat", ".inter", ".tab"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -43,6 +60,8 @@ class Extracted:
     rows_rejected: int
     delimiter: str = ","
     warnings: list[str] = field(default_factory=list)
+    splittable: bool = True  # rejected lines can be split into fields like good ones
+    typical_fields: int = 0  # whitespace files: the most common number of fields per line
 
 
 def quote_ident(name: str) -> str:
@@ -53,8 +72,32 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def extract(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec) -> Extracted:
-    """Create ``_raw`` and ``_rejects`` for ``path``; raise IngestError when unreadable."""
+_GLOB_CHARS = set("*?[]{}")
+
+
+def literal_path(path: Path, workdir: Path | None) -> Path:
+    """A path DuckDB reads as exactly this one file: absolute, and through a link in the
+    private ``workdir`` when the name holds glob characters (``*?[]{}``) or a ``~``."""
+    resolved = path.resolve()
+    if not (_GLOB_CHARS & set(str(resolved)) or "~" in str(resolved)):
+        return resolved
+    if workdir is None:
+        raise IngestError(
+            f"{path}: a file name with glob characters needs a private work folder.",
+            file=str(path),
+        )
+    link = workdir / ("source" + "".join(c for c in path.suffix if c.isalnum() or c == "."))
+    link.unlink(missing_ok=True)
+    os.symlink(resolved, link)
+    return link
+
+
+def extract(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec, workdir: Path | None = None
+) -> Extracted:
+    """Create ``_raw`` and ``_rejects`` for ``path``; raise IngestError when unreadable.
+
+    ``workdir``: a private folder for links (see :func:`literal_path`)."""
     if not path.exists():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     if path.is_dir():
@@ -64,19 +107,22 @@ def extract(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec) -> Ext
             f"{path} is empty (0 bytes): nothing to load.", file=str(path), hint="Check the export."
         )
     con.execute("DROP TABLE IF EXISTS _raw; DROP TABLE IF EXISTS _rejects")
-    con.execute("CREATE TEMP TABLE _rejects (_row BIGINT, raw VARCHAR, reason VARCHAR)")
+    con.execute(
+        "CREATE TEMP TABLE _rejects (_row BIGINT, raw VARCHAR, reason VARCHAR, fields VARCHAR[])"
+    )
     suffix = path.suffix.lower()
+    source = literal_path(path, workdir)
     try:
         if spec.kind == "lines":
-            extracted = _read_lines(con, path)
+            extracted = _read_lines(con, path, source)
         elif spec.kind == "whitespace":
-            extracted = _read_whitespace(con, path, spec)
+            extracted = _read_whitespace(con, path, source, spec)
         elif suffix in PARQUET_SUFFIXES:
-            extracted = _read_parquet(con, path)
+            extracted = _read_parquet(con, path, source)
         elif suffix in JSONL_SUFFIXES:
-            extracted = _read_jsonl(con, path)
+            extracted = _read_jsonl(con, path, source)
         else:
-            extracted = _read_csv(con, path, spec)
+            extracted = _read_csv(con, path, source, spec, workdir)
     except duckdb.Error as exc:
         raise IngestError(
             f"Cannot read {path}: {_first_line(exc)}",
@@ -101,15 +147,39 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec) -> Extracted:
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    spec: ReaderSpec,
+    workdir: Path | None = None,
+) -> Extracted:
     """Delimited text without DuckDB's sniffer: the dialect is fixed (RFC 4180 quotes, the
-    delimiter guessed from the header line), so one broken line cannot derail the file."""
+    delimiter guessed from the header line), so one broken line cannot derail the file.
+
+    Files where a line has an odd number of quotes (multi-line records, broken quotes) are
+    first rewritten to a private copy with the same physical lines (multi-line records that
+    parse joined onto their first line, lines that start no good record emptied and
+    quarantined: :func:`~shopmind.ingest.textscan.clean_copy`); without a work folder they
+    are split record by record in Python. Either way DuckDB's line numbers stay physical."""
     delimiter = spec.delimiter or ("\t" if path.suffix.lower() in {".tsv", ".tab"} else None)
     delimiter = delimiter or guess_delimiter(path)
     has_header = spec.header is not False
     names = list(spec.column_names) or _header_names(path, delimiter)
     if not has_header and not spec.column_names:
         names = [f"column{i}" for i in range(len(names))]
+    header_lines = 1 if has_header else 0
+    scan = scan_text(path)
+    cleaned = None
+    if scan.odd_quote_lines and workdir is None:
+        _read_csv_exact(con, path, delimiter, names, header_lines)
+        return Extracted(
+            _columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"), delimiter
+        )
+    if scan.odd_quote_lines:
+        assert workdir is not None
+        source = workdir / "clean.csv"
+        cleaned = clean_copy(path, source, delimiter, len(names), header_lines)
     columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
     options = [
         "auto_detect = false",
@@ -121,9 +191,97 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec) -> E
         "null_padding = false",
         "strict_mode = true",
     ]
-    _scan_with_rejects(con, f"read_csv({quote_literal(str(path))}, {', '.join(options)})")
-    _renumber_to_physical_lines(con, 1 if has_header else 0)
+    _scan_with_rejects(con, f"read_csv({quote_literal(str(source))}, {', '.join(options)})")
+    _exact_rejects(con, path, lambda text: parse_fields(text, delimiter))
+    blanks = scan.blank_lines
+    if cleaned is not None:
+        _insert_rejects(
+            con,
+            [
+                (r.line, escape_bytes(r.raw), f"unreadable line: {r.reason}", r.fields)
+                for r in cleaned.rejects
+            ],
+        )
+        blanks = sorted(blanks + cleaned.continuation)
+        source.unlink()
+    _renumber_to_physical_lines(con, header_lines, blanks)
+    if cleaned is not None and cleaned.newline is not None:
+        mark = quote_literal(cleaned.newline)
+        for name in names:
+            q = quote_ident(name)
+            con.execute(
+                f"UPDATE _raw SET {q} = replace({q}, {mark}, chr(10)) WHERE contains({q}, {mark})"
+            )
     return Extracted(_columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"), delimiter)
+
+
+def _read_csv_exact(
+    con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, names: list[str], header: int
+) -> None:
+    """``_raw`` and ``_rejects`` from the quote-aware record splitter."""
+    good: list[Record] = []
+    bad: list[Record] = []
+    for record in split_records(path, delimiter, len(names), header):
+        (good if record.reason is None else bad).append(record)
+    columns: dict[str, pa.Array] = {"_row": pa.array([r.line for r in good], pa.int64())}
+    for i, name in enumerate(names):
+        values = [r.fields[i] if r.fields is not None else None for r in good]
+        columns[name] = pa.array([v if v != "" else None for v in values], pa.string())
+    con.register("_exact_raw", pa.table(columns))
+    try:
+        con.execute("CREATE TEMP TABLE _raw AS SELECT * FROM _exact_raw ORDER BY _row")
+    finally:
+        con.unregister("_exact_raw")
+    _insert_rejects(
+        con,
+        [(r.line, escape_bytes(r.raw), f"unreadable line: {r.reason}", r.fields) for r in bad],
+    )
+
+
+def _insert_rejects(
+    con: duckdb.DuckDBPyConnection, rows: list[tuple[int, str, str, list[str] | None]]
+) -> None:
+    if not rows:
+        return
+    table = pa.table(
+        {
+            "_row": pa.array([r[0] for r in rows], pa.int64()),
+            "raw": pa.array([r[1] for r in rows], pa.string()),
+            "reason": pa.array([r[2] for r in rows], pa.string()),
+            "fields": pa.array([r[3] for r in rows], pa.list_(pa.string())),
+        }
+    )
+    con.register("_new_rejects", table)
+    try:
+        con.execute("INSERT INTO _rejects SELECT * FROM _new_rejects")
+    finally:
+        con.unregister("_new_rejects")
+
+
+def _exact_rejects(
+    con: duckdb.DuckDBPyConnection, path: Path, split: Callable[[str], list[str]] | None
+) -> None:
+    """Replace the reader's copy of each rejected line (invalid bytes shown as '?') by the
+    exact bytes, escaped, and the fields they split into (``split`` None: not splittable)."""
+    rows = con.execute("SELECT _row, reason FROM _rejects ORDER BY _row").fetchall()
+    if not rows:
+        return
+    raw = lines_at(path, [int(r[0]) for r in rows])
+    fixed = []
+    for line, reason in rows:
+        data = raw.get(int(line), b"")
+        if int(line) == 1:
+            data = data.removeprefix(b"\xef\xbb\xbf")
+        text = escape_bytes(data)
+        fields = None
+        if split is not None:
+            try:
+                fields = split(text)
+            except csv.Error:
+                fields = None
+        fixed.append((int(line), text, str(reason), fields))
+    con.execute("DELETE FROM _rejects")
+    _insert_rejects(con, fixed)
 
 
 def _header_names(path: Path, delimiter: str) -> list[str]:
@@ -170,56 +328,136 @@ def _scan_with_rejects(con: duckdb.DuckDBPyConnection, scan: str) -> None:
     con.execute(
         "INSERT INTO _rejects SELECT line, trim(any_value(csv_line), chr(10) || chr(13)), "
         "'unreadable line: ' || string_agg(DISTINCT lower(CAST(error_type AS VARCHAR)), '; ') "
+        "|| CASE WHEN bool_or(error_type = 'TOO MANY COLUMNS' OR error_type = 'MISSING COLUMNS')"
+        " THEN ' (' || any_value(error_message) || ')' ELSE '' END, NULL "
         "FROM _rej_err GROUP BY line"
     )
 
 
-def _renumber_to_physical_lines(con: duckdb.DuckDBPyConnection, header_lines: int) -> None:
-    """Turn ``_row`` (n-th parsed record) into the physical line number, skipping rejects."""
-    if _count(con, "_rejects") == 0:
+def _renumber_to_physical_lines(
+    con: duckdb.DuckDBPyConnection, header_lines: int, blank_lines: list[int] | None = None
+) -> None:
+    """Turn ``_row`` (n-th parsed record) into the physical line number: the header, empty
+    lines (which the reader skips) and rejected lines are the lines that are not records."""
+    blanks = [b for b in blank_lines or [] if b > header_lines]
+    if _count(con, "_rejects") == 0 and not blanks:
         if header_lines:
             con.execute(f"UPDATE _raw SET _row = _row + {header_lines}")
         return
+    con.execute("CREATE OR REPLACE TEMP TABLE _skipped (line BIGINT)")
+    if blanks:
+        con.register("_blank_lines", pa.table({"line": pa.array(blanks, pa.int64())}))
+        try:
+            con.execute("INSERT INTO _skipped SELECT line FROM _blank_lines")
+        finally:
+            con.unregister("_blank_lines")
+    con.execute("INSERT INTO _skipped SELECT _row FROM _rejects")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _raw AS
-        WITH rj AS (SELECT _row - {header_lines} - row_number() OVER (ORDER BY _row) AS good_before,
-                           row_number() OVER (ORDER BY _row) AS n FROM _rejects),
+        WITH rj AS (SELECT line - {header_lines} - row_number() OVER (ORDER BY line)
+                           AS good_before,
+                           row_number() OVER (ORDER BY line) AS n FROM _skipped),
              shift AS (SELECT good_before, max(n) AS n FROM rj GROUP BY good_before)
         SELECT r._row + {header_lines} + coalesce(s.n, 0) AS _row, r.* EXCLUDE (_row)
         FROM _raw r ASOF LEFT JOIN shift s ON r._row > s.good_before
         ORDER BY 1
         """
     )
+    con.execute("DROP TABLE _skipped")
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> Extracted:
-    con.execute(
-        "CREATE TEMP TABLE _raw AS SELECT row_number() OVER () AS _row, * "
-        f"FROM read_parquet({quote_literal(str(path))})"
-    )
-    return Extracted(_columns(con, "_raw"), _count(con, "_raw"), 0)
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Path) -> Extracted:
+    try:
+        con.execute(
+            "CREATE TEMP TABLE _raw AS SELECT row_number() OVER () AS _row, * "
+            f"FROM read_parquet({quote_literal(str(source))})"
+        )
+    except duckdb.ConversionException:
+        _read_parquet_checked(con, source)
+    return Extracted(_columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"))
 
 
-def _read_text_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
-    """Every physical line as one VARCHAR value (no quoting, no delimiter), in file order."""
+#: Largest |value| per time unit that DuckDB's microsecond timestamps can hold.
+_EPOCH_LIMIT = {"s": (2**63 - 1) // 10**6, "ms": (2**63 - 1) // 10**3}
+
+
+def _read_parquet_checked(con: duckdb.DuckDBPyConnection, source: Path) -> None:
+    """Parquet with a timestamp DuckDB cannot convert: rows whose epoch value is out of
+    range go to ``_rejects`` with the reason; the other rows load as usual."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source)
+    bad = pa.array([False] * table.num_rows)
+    problems: dict[str, pa.Array] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_timestamp(kind) and kind.unit in _EPOCH_LIMIT:
+            ints = pc.cast(column, pa.int64())
+            out = pc.fill_null(pc.greater(pc.abs(ints), _EPOCH_LIMIT[kind.unit]), False)
+            problems[name] = out
+            bad = pc.or_(bad, out)
+    rows = pa.array(range(1, table.num_rows + 1), pa.int64())
+    good = table.filter(pc.invert(bad)).append_column("_row", rows.filter(pc.invert(bad)))
+    con.register("_parquet_good", good)
+    try:
+        names = ", ".join(quote_ident(n) for n in table.column_names)
+        con.execute(f"CREATE TEMP TABLE _raw AS SELECT _row, {names} FROM _parquet_good")
+    finally:
+        con.unregister("_parquet_good")
+    rejected = table.filter(bad)
+    numbers = rows.filter(bad).to_pylist()
+    as_text = {
+        n: pc.cast(
+            pc.cast(rejected.column(n), pa.int64()) if n in problems else rejected.column(n),
+            pa.string(),
+        ).to_pylist()
+        for n in table.column_names
+    }
+    flags = {n: problems[n].filter(bad).to_pylist() for n in problems}
+    rows_out: list[tuple[int, str, str, list[str] | None]] = []
+    for i, line in enumerate(numbers):
+        fields = [as_text[n][i] for n in table.column_names]
+        what = ", ".join(
+            f"{n} epoch value {as_text[n][i]} ({table.column(n).type.unit}) is out of range"
+            for n in problems
+            if flags[n][i]
+        )
+        raw = ",".join("" if f is None else f for f in fields)
+        rows_out.append((line, raw, f"unreadable value: {what}", fields))
+    _insert_rejects(con, rows_out)
+
+
+def _read_text_lines(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Path, table: str, split: bool = False
+) -> None:
+    """Every physical line as one VARCHAR value (no quoting, no delimiter), in file order;
+    ``_row`` is the physical line number (in this mode the reader keeps empty lines, as NULL)."""
     _scan_with_rejects(
         con,
-        f"read_csv({quote_literal(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, "
-        "delim = chr(31), quote = '', escape = '', strict_mode = false, null_padding = true)",
+        f"read_csv({quote_literal(str(source))}, columns = {{'line': 'VARCHAR'}}, "
+        "header = false, delim = chr(31), quote = '', escape = '', strict_mode = false, "
+        "null_padding = true)",
     )
     _renumber_to_physical_lines(con, 0)
+    _exact_rejects(con, path, str.split if split else None)
     if table != "_raw":
         con.execute(f"ALTER TABLE _raw RENAME TO {table}")
 
 
-def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> Extracted:
-    _read_text_lines(con, path, "_raw")
-    return Extracted({"line": "VARCHAR"}, _count(con, "_raw"), _count(con, "_rejects"), "\n")
+def _read_lines(con: duckdb.DuckDBPyConnection, path: Path, source: Path) -> Extracted:
+    _read_text_lines(con, path, source, "_raw")
+    return Extracted(
+        {"line": "VARCHAR"}, _count(con, "_raw"), _count(con, "_rejects"), "\n", splittable=False
+    )
 
 
-def _read_whitespace(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec) -> Extracted:
-    _read_text_lines(con, path, "_lines")
+def _read_whitespace(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Path, spec: ReaderSpec
+) -> Extracted:
+    _read_text_lines(con, path, source, "_lines", split=True)
     if spec.skip_header_like:
         con.execute(
             "DELETE FROM _lines WHERE _row = 1 AND regexp_matches(line, "
@@ -238,16 +476,26 @@ def _read_whitespace(con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpe
         f"CREATE TEMP TABLE _raw AS SELECT _row, {parts}, "
         "len(regexp_split_to_array(trim(line), '\\s+')) AS _fields, line AS _line FROM _lines"
     )
+    typical = con.execute(
+        "SELECT coalesce(mode(len(regexp_split_to_array(trim(line), '\\s+'))), 0) "
+        "FROM _lines WHERE trim(line) <> ''"
+    ).fetchall()
     con.execute("DROP TABLE _lines")
-    return Extracted(_columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"), " ")
+    return Extracted(
+        _columns(con, "_raw"),
+        _count(con, "_raw"),
+        _count(con, "_rejects"),
+        " ",
+        typical_fields=int(typical[0][0]),
+    )
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Extracted:
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, source: Path) -> Extracted:
     """JSON lines: each line parsed on its own, so one bad line is quarantined, not fatal."""
-    _read_text_lines(con, path, "_lines")
+    _read_text_lines(con, path, source, "_lines")
     con.execute("DELETE FROM _lines WHERE line IS NULL OR trim(line) = ''")
     con.execute(
-        "INSERT INTO _rejects SELECT _row, line, 'not a JSON object' FROM _lines "
+        "INSERT INTO _rejects SELECT _row, line, 'not a JSON object', NULL FROM _lines "
         "WHERE NOT coalesce(json_valid(line), false) OR json_type(line) <> 'OBJECT'"
     )
     con.execute("DELETE FROM _lines WHERE _row IN (SELECT _row FROM _rejects)")
@@ -270,7 +518,9 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> Extracted:
     )
     con.execute(f"CREATE TEMP TABLE _raw AS SELECT _row, {parts} FROM _lines")
     con.execute("DROP TABLE _lines")
-    return Extracted(_columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"))
+    return Extracted(
+        _columns(con, "_raw"), _count(con, "_raw"), _count(con, "_rejects"), splittable=False
+    )
 
 
 def _json_path_key(key: str) -> str:

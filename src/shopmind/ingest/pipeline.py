@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -20,16 +22,17 @@ import duckdb
 
 from shopmind.errors import IngestError, MissingColumnError
 from shopmind.ingest.context import Context, IngestOptions, IngestReport
-from shopmind.ingest.extract import extract, quote_ident
+from shopmind.ingest.extract import extract, quote_ident, quote_literal
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
-from shopmind.privacy import pii_kind
-from shopmind.privacy.pii import pii_kind_of_values
+from shopmind.privacy import pii_kind, redact_text_sql
+from shopmind.privacy.pii import looks_non_personal, pii_kind_of_values, register_redactor
 from shopmind.store import Workspace, migrate
 
 Progress = Callable[[str], None]
 
 STAGES = ("hash", "extract", "validate", "deduplicate", "load")
+_DONE = {"hash": "hashed", "drop": "dropped"}
 
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
@@ -52,6 +55,11 @@ def ingest_file(
     target = options.table if fmt.name == "generic" else fmt.target
     started = datetime.now(UTC)
     t0 = time.perf_counter()
+    if options.decimal not in (".", ","):
+        raise IngestError(
+            f"--decimal {options.decimal!r} is not a decimal separator.",
+            hint="Use --decimal . (default) or --decimal , (numbers such as 1,5).",
+        )
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     step("hash")
@@ -66,7 +74,31 @@ def ingest_file(
         started_at=started.isoformat(),
     )
     workspace.init()
+    # DuckDB spills temporary tables (raw ids before pseudonymisation) to its temp folder:
+    # a private one outside the workspace, removed when the load ends.
+    workdir = Path(tempfile.mkdtemp(prefix="shopmind-ingest-"))
+    try:
+        return _ingest(workspace, path, options, fmt, report, workdir, step, t0)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _ingest(
+    workspace: Workspace,
+    path: Path,
+    options: IngestOptions,
+    fmt: Format,
+    report: IngestReport,
+    workdir: Path,
+    step: Progress,
+    t0: float,
+) -> IngestReport:
+    sha = report.sha256
+    target = report.target
+    started = datetime.fromisoformat(report.started_at)
     with workspace.connect() as con:
+        con.execute(f"SET temp_directory = {quote_literal(str(workdir / 'spill'))}")
+        register_redactor(con)
         migrate(con)
         previous = con.execute(
             "SELECT rows_in, ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? "
@@ -81,12 +113,24 @@ def ingest_file(
             )
             return _finish(report, t0)
         step("extract")
-        extracted = extract(con, path, fmt.reader)
+        extracted = extract(con, path, fmt.reader, workdir)
         ctx = Context(path, options, extracted, sha, report.ingestion_id)
         _resolve_columns(con, fmt, ctx)
         report.pii_columns = {
-            c: f"{k} ({options.pii_policy}ed)" for c, k in ctx.pii_columns.items()
+            c: f"{k} ({_DONE[options.pii_policy]})" for c, k in ctx.pii_columns.items()
         }
+        unknown = [c for c in options.keep_attributes if c not in extracted.columns]
+        if unknown:
+            report.warnings.append(
+                f"--keep-attribute {', '.join(unknown)}: no such column in {path.name}."
+            )
+        report.pii_columns.update(
+            {
+                c: f"extra column not judged non-personal ({_DONE[p]})"
+                for c, p in ctx.undeclared.items()
+                if p != "keep"
+            }
+        )
         used = set(ctx.resolved.values())
         report.ignored_columns = [
             c for c in extracted.columns if c not in used and not c.startswith("_")
@@ -115,6 +159,7 @@ def ingest_file(
             )
         step("load")
         report.tables = _load(con, fmt, ctx, report, started)
+        step("committed")  # the marker a kill test uses: the transaction is durable now
         report.events_loaded = report.tables.get("events", 0)
     if not report.reconciles():  # pragma: no cover - guarded by tests; a bug if it fires
         raise IngestError(f"Internal error: row counts do not reconcile for {path}.")
@@ -155,10 +200,13 @@ def _resolve_columns(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) 
             raise MissingColumnError(file=str(ctx.path), column=name, found=found, fmt=fmt.name)
     if fmt.user_field and fmt.user_field in ctx.resolved:
         ctx.user_columns.add(ctx.resolved[fmt.user_field])
+    ctx.user_columns |= {c for c in fmt.raw_user_columns if c in ctx.extracted.columns}
     for name in fmt.identifier_fields:
         if name in ctx.resolved:
             ctx.id_columns.add(ctx.resolved[name])
-    _detect_pii(con, ctx, found)
+    # items describe products, not people: their extra columns are only redacted
+    target = ctx.options.table if fmt.name == "generic" else fmt.target
+    _detect_pii(con, ctx, found, judge_extra=fmt.reader.kind == "table" and target != "items")
 
 
 def _column_key(name: str) -> str:
@@ -167,22 +215,35 @@ def _column_key(name: str) -> str:
     return "".join(ch for ch in base.lower() if ch.isalnum())
 
 
-def _detect_pii(con: duckdb.DuckDBPyConnection, ctx: Context, found: list[str]) -> None:
-    """Direct PII columns by name, or by values (e-mails, phones, IPs) in a sample."""
+def _detect_pii(
+    con: duckdb.DuckDBPyConnection, ctx: Context, found: list[str], *, judge_extra: bool = True
+) -> None:
+    """Direct PII columns by name, or by values (e-mails, phones, IPs, ID and card numbers)
+    in a sample; extra columns kept only when declared (``--keep-attribute``) or judged
+    non-personal by their values, else hashed or dropped by the PII policy."""
     known = ctx.user_columns | ctx.id_columns
     known |= {source for name, source in ctx.resolved.items() if pii_kind(name) is None}
+    # columns a line reader made up (col1..colN) are positional parts the format knows
+    extra = set(found) - set(ctx.resolved.values()) if judge_extra else set()
     for column in found:
         if column in known:
             continue
-        kind = pii_kind(column)
-        if kind is None and ctx.extracted.columns[column] == "VARCHAR":
-            sample = con.execute(
+        declared = column in ctx.options.keep_attributes
+        kind = None if declared else pii_kind(column)
+        sample: list[str] | None = None
+        if kind is None and not declared:
+            rows = con.execute(
                 f"SELECT CAST({quote_ident(column)} AS VARCHAR) FROM _raw "
-                f"WHERE {quote_ident(column)} IS NOT NULL LIMIT 200"
+                f"WHERE {quote_ident(column)} IS NOT NULL LIMIT 1000"
             ).fetchall()
-            kind = pii_kind_of_values([str(r[0]) for r in sample])
+            sample = [str(r[0]) for r in rows]
+            if ctx.extracted.columns[column] == "VARCHAR":
+                kind = pii_kind_of_values(sample)
         if kind is not None:
             ctx.pii_columns[column] = kind
+        elif column in extra:
+            safe = declared or looks_non_personal(sample or [])
+            ctx.undeclared[column] = "keep" if safe else ctx.options.pii_policy
 
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
@@ -194,15 +255,25 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
             file=str(ctx.path),
             hint="Check that --format matches the file, or use --format generic with --map.",
         ) from exc
+    # Quarantined records are stored protected like good rows (pseudonyms, hashed PII,
+    # redacted text); a record that cannot be split into the columns keeps only a keyed hash.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _quarantine AS
-        SELECT r._row, {ctx.raw_json_sql()} AS raw, s._reason AS reason
-        FROM _raw r JOIN (SELECT _row, _reason FROM _staged WHERE _reason IS NOT NULL) s
-        USING (_row)
-        UNION ALL
-        SELECT _row, {ctx.rejected_line_sql()} AS raw, reason FROM _rejects
+        SELECT _row, raw, {redact_text_sql("reason")} AS reason FROM (
+            SELECT r._row, {ctx.raw_json_sql()} AS raw, s._reason AS reason
+            FROM _raw r JOIN (SELECT _row, _reason FROM _staged WHERE _reason IS NOT NULL) s
+            USING (_row)
+            UNION ALL
+            SELECT _row, {ctx.rejected_json_sql()} AS raw, reason FROM _rejects
+        )
         """
+    )
+    # A record an earlier load of this format already quarantined is a duplicate now.
+    con.execute(
+        "DELETE FROM _quarantine WHERE EXISTS (SELECT 1 FROM quarantine q WHERE q.format = ? "
+        "AND q.raw = _quarantine.raw AND q.reason = _quarantine.reason)",
+        [fmt.name],
     )
 
 
@@ -292,6 +363,7 @@ def _load(
         options = {
             "mapping": ctx.options.mapping,
             "timezone": ctx.options.timezone or fmt.timezone,
+            "currency": ctx.options.currency or fmt.currency,
             "pii_policy": ctx.options.pii_policy,
             "pii_columns": report.pii_columns,
         }

@@ -92,7 +92,9 @@ def ts_problem(col: str, parsed: str, name: str, col_type: str, timezone: str | 
         f"WHEN {parsed} IS NULL AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL "
         f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
         "pass --timezone Europe/London)' "
-        if timezone is None and col_type.upper() == "VARCHAR"
+        if timezone is None
+        and col_type.upper()
+        in {"VARCHAR", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
         else ""
     )
     return (
@@ -120,14 +122,38 @@ _NUMERIC_TYPES = {
 }
 
 
-def number_value(col: str, col_type: str = "VARCHAR") -> str:
-    """DOUBLE from text (thousands separators allowed) or a numeric column; NULL when not a
-    finite number."""
+#: Numbers with grouped thousands, per decimal separator ("1,234.5" / "1.234,5").
+_GROUPED = {
+    ".": r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$",
+    ",": r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$",
+}
+#: A comma between digits that cannot be a thousands separator: "1,5", "12,34".
+_DECIMAL_COMMA = r"^[+-]?[0-9]*,([0-9]{1,2}|[0-9]{4,})$"
+
+
+def number_value(col: str, col_type: str = "VARCHAR", decimal: str = ".") -> str:
+    """DOUBLE from text or a numeric column; NULL when not a finite number.
+
+    With ``decimal='.'`` commas are accepted only as thousands separators in groups of three
+    ("1,234.5"); "1,5" is not a number (see :func:`number_problem`). With ``decimal=','``
+    "1,5" is 1.5 and dots may group thousands ("1.234,5")."""
     if col_type.upper() in _NUMERIC_TYPES or col_type.upper().startswith("DECIMAL"):
         v = f"CAST({col} AS DOUBLE)"
     else:
         t = f"trim(CAST({col} AS VARCHAR))"
-        v = f"coalesce(TRY_CAST({t} AS DOUBLE), TRY_CAST(replace({t}, ',', '') AS DOUBLE))"
+        grouped = quote_literal(_GROUPED[decimal])
+        if decimal == ",":
+            v = (
+                f"CASE WHEN regexp_matches({t}, '^[+-]?[0-9]+(,[0-9]+)?$') "
+                f"THEN TRY_CAST(replace({t}, ',', '.') AS DOUBLE) "
+                f"WHEN regexp_matches({t}, {grouped}) "
+                f"THEN TRY_CAST(replace(replace({t}, '.', ''), ',', '.') AS DOUBLE) END"
+            )
+        else:
+            v = (
+                f"coalesce(TRY_CAST({t} AS DOUBLE), CASE WHEN regexp_matches({t}, {grouped}) "
+                f"THEN TRY_CAST(replace({t}, ',', '') AS DOUBLE) END)"
+            )
     return f"CASE WHEN isfinite({v}) THEN {v} END"
 
 
@@ -149,6 +175,11 @@ def number_problem(
     checks = []
     if required:
         checks.append(f"WHEN {col} IS NULL OR {raw} = '' THEN '{name} is missing'")
+    checks.append(
+        f"WHEN {v} IS NULL AND regexp_matches({raw}, '{_DECIMAL_COMMA}') "
+        f"THEN '{name} ''' || left({raw}, 40) || ''' is ambiguous (a decimal comma?): pass "
+        "--decimal , if commas are decimal points, or write it with a point'"
+    )
     checks.append(
         f"WHEN {col} IS NOT NULL AND {raw} <> '' AND {v} IS NULL "
         f"THEN '{name} ''' || left({raw}, 40) || ''' is not a number'"
@@ -184,6 +215,28 @@ def event_type_problem(col: str) -> str:
 
 def required_text_problem(col: str, name: str) -> str:
     return f"CASE WHEN ({text(col)}) IS NULL THEN '{name} is missing' END"
+
+
+#: Plausible window for dates of historical purchase exports (fraud_data, cdnow).
+PLAUSIBLE_SINCE = "1990-01-01"
+
+
+def plausible_date_problem(parsed: str, name: str, raw: str) -> str:
+    """Why a parsed date is implausible for a purchase export (before 1990 or after
+    tomorrow), else NULL."""
+    return (
+        f"CASE WHEN {parsed} < TIMESTAMPTZ '{PLAUSIBLE_SINCE} 00:00:00+00' "
+        f"OR {parsed} > now() + INTERVAL 1 DAY THEN '{name} ''' || coalesce({raw}, '') || "
+        f"''' is outside the plausible window ({PLAUSIBLE_SINCE} .. tomorrow)' END"
+    )
+
+
+def nested_id_problem(col: str, name: str) -> str:
+    """Why an id value is not an id: a nested JSON object or array (JSON-lines input)."""
+    return (
+        f"CASE WHEN left({col}, 1) IN ('{{', '[') AND coalesce(json_valid({col}), false) "
+        f"THEN '{name} is a nested JSON ' || lower(json_type({col})) || ', not an id' END"
+    )
 
 
 def first_problem(*problems: str) -> str:

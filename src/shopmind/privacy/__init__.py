@@ -2,5 +2,14 @@
 
 from shopmind.privacy.pii import pii_kind, protect_pii_sql, redact_text_sql
 from shopmind.privacy.pseudonymize import pseudonymize, pseudonymize_sql
+from shopmind.privacy.redact import find_pii, redact_text
 
-__all__ = ["pii_kind", "protect_pii_sql", "pseudonymize", "pseudonymize_sql", "redact_text_sql"]
+__all__ = [
+    "find_pii",
+    "pii_kind",
+    "protect_pii_sql",
+    "pseudonymize",
+    "pseudonymize_sql",
+    "redact_text",
+    "redact_text_sql",
+]

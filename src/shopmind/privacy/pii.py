@@ -1,16 +1,22 @@
 """Direct PII at the door: recognise PII columns by name and redact PII found in free text.
 
-Direct PII (e-mail, phone, person name, postal address, IP address) is never stored raw:
-a PII column is hashed (keyed, so equal values still match, e.g. shared devices in fraud
-checks) or dropped, by policy. Free-text values (search queries, quarantined raw rows) are
-scrubbed of e-mail addresses, phone numbers and IP addresses.
+Direct PII (e-mail, phone, person name, nickname, postal address, IP address, ID and card
+numbers, chat handles) is never stored raw: a PII column is hashed (keyed, so equal values
+still match, e.g. shared devices in fraud checks) or dropped, by policy. Free-text values
+(search queries, descriptions, quarantined raw rows) go through the one redactor,
+:func:`shopmind.privacy.redact.redact_text`, also inside DuckDB (:func:`redact_text_sql`).
+Extra columns nobody declared are judged by their values (:func:`looks_non_personal`).
 """
 
 from __future__ import annotations
 
 import re
 
+import duckdb
+import pyarrow as pa
+
 from shopmind.privacy.pseudonymize import pseudonymize_sql
+from shopmind.privacy.redact import CANDIDATE_RE, find_pii, redact_text
 
 # Column-name patterns, matched on the lower-cased name with separators removed.
 _PII_NAME_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -18,21 +24,28 @@ _PII_NAME_PATTERNS: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"^(phone\w*|\w*phone|mobile\w*|tel|telephone|cell\w*)$"),
     "name": re.compile(
         r"^(name|fullname|firstname|lastname|surname|givenname|familyname|customername"
-        r"|username|contactname|recipientname|billingname|shippingname)$"
+        r"|username|contactname|recipientname|billingname|shippingname|nick|nickname\w*"
+        r"|realname|displayname|receiver\w*|consignee\w*)$"
     ),
     "address": re.compile(
-        r"^(\w*address|street\w*|addressline\w*|billingaddress|shippingaddress)$"
+        r"^(\w*address|street\w*|addressline\w*|billingaddress|shippingaddress|addr"
+        r"|home|homeaddr)$"
     ),
     "ip": re.compile(r"^(ip|ipaddress|ipaddr|clientip|remoteaddr|ipv4|ipv6)$"),
+    "contact": re.compile(r"^(contact\w*|wechat\w*|weixin\w*|wx|qq\w*|whatsapp|telegram)$"),
+    "id_card": re.compile(
+        r"^(idcard\w*|idno|idnumber|nationalid|ssn|passport\w*|shenfenzheng|sfz)$"
+    ),
+    "bank_card": re.compile(r"^(bankcard\w*|cardno|cardnumber|creditcard\w*|iban|pan)$"),
 }
 
-EMAIL_RE = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
-PHONE_RE = r"(\+\d[\d ()-]{6,18}\d|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b)"
-IPV4_RE = r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b"
+#: Name of the DuckDB scalar function that runs :func:`redact_text` (see register_redactor).
+REDACT_FUNCTION = "shopmind_redact"
 
 
 def pii_kind(column: str) -> str | None:
-    """The PII kind a column name denotes ('email', 'phone', 'name', 'address', 'ip') or None."""
+    """The PII kind a column name denotes (email, phone, name, address, ip, contact, id_card,
+    bank_card) or None."""
     key = re.sub(r"[^a-z0-9]", "", column.lower())
     if key.endswith("ipaddress") or key in {"ip", "ipaddr"}:
         return "ip"
@@ -42,12 +55,39 @@ def pii_kind(column: str) -> str | None:
     return None
 
 
+def _redact_arrow(values: pa.Array) -> pa.Array:
+    return pa.array(
+        [None if v is None else redact_text(v) for v in values.to_pylist()], type=pa.string()
+    )
+
+
+def register_redactor(con: duckdb.DuckDBPyConnection) -> None:
+    """Make :func:`redact_text_sql` usable on ``con`` (idempotent)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [REDACT_FUNCTION]
+    ).fetchall()
+    if exists[0][0]:
+        return
+    con.create_function(  # type: ignore[call-overload]
+        REDACT_FUNCTION,
+        _redact_arrow,
+        ["VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        null_handling="special",
+        side_effects=False,
+    )
+
+
 def redact_text_sql(expression: str) -> str:
-    """SQL that replaces e-mails, IPs and phone numbers in a text expression by placeholders."""
-    # IPv4 is matched before phone numbers, which would otherwise swallow it.
-    out = f"regexp_replace(CAST({expression} AS VARCHAR), '{EMAIL_RE}', '<EMAIL>', 'g')"
-    out = f"regexp_replace({out}, '{IPV4_RE}', '<IP>', 'g')"
-    return f"regexp_replace({out}, '{PHONE_RE}', '<PHONE>', 'g')"
+    """SQL equal to :func:`redact_text` of a text expression (NULL stays NULL).
+
+    Values that fail the redactor's own pre-test never leave DuckDB; the others go through
+    the Python redactor (the connection needs :func:`register_redactor`)."""
+    v = f"CAST({expression} AS VARCHAR)"
+    return (
+        f"CASE WHEN regexp_matches({v}, '{CANDIDATE_RE}') THEN {REDACT_FUNCTION}({v}) ELSE {v} END"
+    )
 
 
 def protect_pii_sql(expression: str, key: bytes, policy: str) -> str | None:
@@ -57,17 +97,40 @@ def protect_pii_sql(expression: str, key: bytes, policy: str) -> str | None:
     return pseudonymize_sql(f"lower(trim(CAST({expression} AS VARCHAR)))", key, prefix="h_")
 
 
-_EMAIL_VALUE = re.compile(rf"^\s*{EMAIL_RE}\s*$")
-_PHONE_VALUE = re.compile(rf"^\s*{PHONE_RE}\s*$")
-_IP_VALUE = re.compile(rf"^\s*{IPV4_RE}\s*$")
-
-
 def pii_kind_of_values(values: list[str]) -> str | None:
-    """PII kind when most non-empty sample values are e-mails, phone numbers or IPs."""
-    present = [v for v in values if v and v.strip()]
+    """PII kind when most non-empty sample values are one e-mail, phone number, IP, ID-card or
+    bank-card number each (as recognised by the redactor)."""
+    present = [v.strip() for v in values if v and v.strip()]
     if not present:
         return None
-    for kind, pattern in (("email", _EMAIL_VALUE), ("ip", _IP_VALUE), ("phone", _PHONE_VALUE)):
-        if sum(1 for v in present if pattern.match(v)) >= 0.5 * len(present):
+    kinds: dict[str, int] = {}
+    for value in present:
+        spans = find_pii(value)
+        if len(spans) == 1 and spans[0][1] == 0 and spans[0][2] == len(value):
+            kinds[spans[0][0]] = kinds.get(spans[0][0], 0) + 1
+    for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        if count >= 0.5 * len(present):
             return kind
     return None
+
+
+_NUMBER = re.compile(r"^[+-]?(\d{1,5}(\.\d+)?|\.\d+)$")
+_BOOLEAN = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1"}
+
+
+def looks_non_personal(values: list[str]) -> bool:
+    """Whether an undeclared column's sample values look safe to store as they are.
+
+    Safe: yes/no flags, small numbers (at most 5 integer digits: scores, counts, ages, not
+    account numbers), and categories (every value repeated: at most one distinct value per
+    three rows, 50 at most), with no personal value found by the redactor. Anything else
+    (names, handles, addresses, long numbers) counts as personal."""
+    present = [v.strip() for v in values if v is not None and v.strip()]
+    if not present:
+        return True
+    if any(find_pii(v) for v in present):
+        return False
+    if all(v.lower() in _BOOLEAN for v in present) or all(_NUMBER.match(v) for v in present):
+        return True
+    distinct = len(set(present))
+    return distinct <= 50 and distinct * 3 <= len(present)

@@ -41,7 +41,10 @@ class Format(ABC):
     write_disposition: ClassVar[WriteDisposition] = "append"
     target: ClassVar[str] = "events"
     timezone: ClassVar[str | None] = None
+    currency: ClassVar[str | None] = None  # ISO 4217 code of money columns, when known
     user_field: ClassVar[str | None] = "user_id"
+    #: reader columns holding user ids when no field resolves to them (quarantine protection)
+    raw_user_columns: ClassVar[tuple[str, ...]] = ()
     identifier_fields: ClassVar[tuple[str, ...]] = ()
 
     def disposition(self, ctx: Context) -> WriteDisposition:

@@ -13,7 +13,12 @@ from shopmind.ingest.context import Context
 from shopmind.ingest.extract import ReaderSpec
 from shopmind.ingest.formats.base import Format
 from shopmind.ingest.formats.event_tables import load_event_tables
-from shopmind.ingest.sqlparts import first_problem, number_problem, number_value
+from shopmind.ingest.sqlparts import (
+    first_problem,
+    number_problem,
+    number_value,
+    plausible_date_problem,
+)
 
 
 class Cdnow(Format):
@@ -22,9 +27,12 @@ class Cdnow(Format):
     reader = ReaderSpec(kind="whitespace", skip_header_like=r"^\s*[A-Za-z_]")
     primary_key = "event_id"
     timezone = "UTC"
+    raw_user_columns = ("col1",)
 
     def staged_sql(self, ctx: Context) -> str:
-        width = max((int(c[3:]) for c in ctx.extracted.columns if c.startswith("col")), default=0)
+        # the layout (master: 4 fields, sample: 5) is the one most lines have, so one line
+        # with an extra field is quarantined instead of changing how the file is read
+        width = ctx.extracted.typical_fields or 4
         if width >= 5:
             user, date, cds, dollars = "col1", "col3", "col4", "col5"
         else:
@@ -39,6 +47,7 @@ class Cdnow(Format):
             "_fields END",
             f"CASE WHEN day IS NULL THEN 'date ''' || coalesce({date}, '') || ''' is not "
             "YYYYMMDD' END",
+            plausible_date_problem("timezone('UTC', CAST(day AS TIMESTAMP))", "date", date),
             number_problem(cds, "number_of_cds", parsed="cds", required=True, low=0, high=1e5),
             number_problem(
                 dollars, "dollar_value", parsed="dollars", required=True, low=0, high=1e7

@@ -17,6 +17,7 @@ from shopmind.ingest.sqlparts import (
     first_problem,
     number_problem,
     number_value,
+    plausible_date_problem,
     required_text_problem,
     text,
 )
@@ -65,6 +66,8 @@ class FraudData(Format):
                 "coalesce(signup_raw, '') || ''' is not a date-time' END",
                 "CASE WHEN ts IS NULL THEN 'purchase_time ''' || coalesce(ts_raw, '') || "
                 "''' is not a date-time' END",
+                plausible_date_problem("signup_ts", "signup_time", "signup_raw"),
+                plausible_date_problem("ts", "purchase_time", "ts_raw"),
                 "CASE WHEN ts < signup_ts THEN 'purchase_time is before signup_time' END",
                 number_problem(
                     "price_raw", "purchase_value", parsed="price", required=True, low=0, high=1e7

@@ -22,6 +22,7 @@ from shopmind.ingest.sqlparts import (
     event_type_problem,
     event_type_value,
     first_problem,
+    nested_id_problem,
     number_problem,
     number_value,
     required_text_problem,
@@ -161,6 +162,11 @@ def _tz(ctx: Context) -> str | None:
     return ctx.options.timezone
 
 
+def _num(ctx: Context, name: str) -> str:
+    """A number read with the declared decimal separator (``--decimal``)."""
+    return number_value(ctx.col(name), decimal=ctx.options.decimal)
+
+
 def _events_sql(ctx: Context) -> str:
     if not (ctx.has("user_id") or ctx.has("session_id")):
         found = ", ".join(c for c in ctx.extracted.columns if not c.startswith("_"))
@@ -183,6 +189,16 @@ def _events_sql(ctx: Context) -> str:
     )
     key = "event_id_in" if ctx.has("event_id") else ctx.content_key("ev_", *key_cols)
     problems = first_problem(
+        *(
+            nested_id_problem(c, n)
+            for c, n in (
+                ("event_id_in", "event_id"),
+                ("user_id", "user_id"),
+                ("session_id", "session_id"),
+                ("item_id", "item_id"),
+                ("order_id", "order_id"),
+            )
+        ),
         "CASE WHEN user_id IS NULL AND session_id IS NULL THEN "
         "'user_id and session_id are both missing' END",
         event_type_problem("event_type_raw"),
@@ -213,38 +229,41 @@ def _events_sql(ctx: Context) -> str:
                {event_type_value(ctx.col("event_type"))} AS event_type,
                {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("quantity")} AS quantity_raw,
-               {number_value(ctx.col("quantity"))} AS quantity,
-               {ctx.col("price")} AS price_raw, {number_value(ctx.col("price"))} AS price,
+               {_num(ctx, "quantity")} AS quantity,
+               {ctx.col("price")} AS price_raw, {_num(ctx, "price")} AS price,
                {text(ctx.col("order_id"))} AS order_id,
                {redact_text_sql(text(ctx.col("query")))} AS query,
                {text(ctx.col("source"))} AS source,
-               {ctx.col("rating")} AS rating_raw, {number_value(ctx.col("rating"))} AS rating
+               {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating
         FROM _raw
     )
     """
 
 
 def _attributes_sql(ctx: Context) -> str:
-    """JSON of source columns that are not canonical fields (PII hashed as <col>_hash)."""
+    """JSON of source columns that are not canonical fields: direct PII and extra columns not
+    judged non-personal as keyed hashes ``<col>_hash`` (or dropped, by policy); the others
+    through the free-text redactor."""
     used = set(ctx.resolved.values())
     parts = []
     for column in ctx.extracted.columns:
         if column in used or column.startswith("_"):
             continue
-        if column in ctx.pii_columns:
+        policy = ctx.undeclared.get(column, "keep")
+        if column in ctx.pii_columns or policy != "keep":
             protected = protect_pii_sql(
                 quote_ident(column), ctx.options.key, ctx.options.pii_policy
             )
             if protected is not None:
                 parts.append(f"{quote_literal(column + '_hash')}, {protected}")
             continue
-        parts.append(f"{quote_literal(column)}, {text(quote_ident(column))}")
+        parts.append(f"{quote_literal(column)}, {redact_text_sql(text(quote_ident(column)))}")
     return f"json_object({', '.join(parts)})" if parts else "NULL::JSON"
 
 
 def _dimension_sql(ctx: Context, table: str) -> str:
     key = KEYS[table]
-    problems = [required_text_problem(key, key)]
+    problems = [nested_id_problem(key, key), required_text_problem(key, key)]
     if table == "users":
         ts = ts_value(ctx.col("signup_ts"), ctx.col_type("signup_ts"), _tz(ctx))
         problems += [
@@ -258,15 +277,15 @@ def _dimension_sql(ctx: Context, table: str) -> str:
         select = f"""{text(ctx.col("user_id"))} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
                {ts} AS signup_ts, {text(ctx.col("country"))} AS country,
                {text(ctx.col("gender"))} AS gender, {ctx.col("age")} AS age_raw,
-               TRY_CAST({number_value(ctx.col("age"))} AS INTEGER) AS age"""
+               TRY_CAST({_num(ctx, "age")} AS INTEGER) AS age"""
         out = "user_id, signup_ts, country, gender, age, attributes"
     elif table == "items":
         problems.append(number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE))
         select = f"""{text(ctx.col("item_id"))} AS item_id, {text(ctx.col("title"))} AS title,
                {text(ctx.col("title_zh"))} AS title_zh,
-               {text(ctx.col("description"))} AS description,
+               {redact_text_sql(text(ctx.col("description")))} AS description,
                {text(ctx.col("category"))} AS category, {text(ctx.col("brand"))} AS brand,
-               {ctx.col("price")} AS price_raw, {number_value(ctx.col("price"))} AS price,
+               {ctx.col("price")} AS price_raw, {_num(ctx, "price")} AS price,
                TRY_CAST({text(ctx.col("in_stock"))} AS BOOLEAN) AS in_stock"""
         out = "item_id, title, title_zh, description, category, brand, price, in_stock, attributes"
     else:
@@ -277,7 +296,7 @@ def _dimension_sql(ctx: Context, table: str) -> str:
         ]
         select = f"""{text(ctx.col("order_id"))} AS order_id,
                {text(ctx.col("user_id"))} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
-               {ctx.col("amount")} AS amount_raw, {number_value(ctx.col("amount"))} AS amount,
+               {ctx.col("amount")} AS amount_raw, {_num(ctx, "amount")} AS amount,
                coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
                {text(ctx.col("currency"))} AS currency,
                {text(ctx.col("parent_order_id"))} AS parent_order_id,

@@ -11,7 +11,10 @@ Real dirt, handled as a shop would want it:
 * lines without CustomerID are kept as anonymous purchases (``user_id`` NULL);
 * exact duplicate lines are counted as duplicates, not loaded twice;
 * stock adjustments (negative quantity on a normal invoice, zero-price lines without a
-  customer) and bad-debt adjustments (negative price) are not sales: quarantined with reasons.
+  customer) and bad-debt adjustments (negative price) are not sales: quarantined with reasons;
+* non-product lines (postage, carriage, fees, manual adjustments, discounts, samples, bank
+  charges, gift vouchers: ``NON_PRODUCT_CODES``) stay in the sales figures but are marked
+  not eligible in ``item_eligibility`` (never recommended, not best-selling products).
 """
 
 from __future__ import annotations
@@ -33,6 +36,22 @@ from shopmind.ingest.sqlparts import (
     ts_value,
 )
 
+#: StockCode patterns (SQL ILIKE) of lines that are not products, with the reason.
+NON_PRODUCT_CODES = (
+    ("POST", "postage"),
+    ("DOT", "postage (dotcom)"),
+    ("C2", "carriage"),
+    ("M", "manual adjustment"),
+    ("D", "discount"),
+    ("S", "samples"),
+    ("B", "bad-debt adjustment"),
+    ("BANK CHARGES", "bank charges"),
+    ("AMAZONFEE", "marketplace fee"),
+    ("CRUK", "charity commission"),
+    ("PADS", "placeholder line"),
+    ("gift\\_0001\\_%", "gift voucher"),
+)
+
 
 class OnlineRetail(Format):
     name = "online_retail"
@@ -49,6 +68,7 @@ class OnlineRetail(Format):
     )
     primary_key = "event_id"
     timezone = "Europe/London"
+    currency = "GBP"
 
     def staged_sql(self, ctx: Context) -> str:
         tz = ctx.options.timezone or self.timezone
@@ -121,6 +141,7 @@ class OnlineRetail(Format):
         tables = load_event_tables(con, ctx)
         tables["orders"] += _add_refund_orders(con, ctx)
         _mark_refunded_orders(con)
+        _mark_non_products(con)
         return tables
 
 
@@ -179,5 +200,23 @@ def _mark_refunded_orders(con: duckdb.DuckDBPyConnection) -> None:
         FROM (SELECT order_id, sum(quantity * price) AS refunded FROM events
               WHERE event_type = 'refund' AND event_id LIKE 'or_%' GROUP BY order_id) r
         WHERE orders.order_id = r.order_id AND orders.status <> 'refund'
+        """
+    )
+
+
+def _mark_non_products(con: duckdb.DuckDBPyConnection) -> None:
+    """Record non-product lines seen in this load as not eligible (once per item)."""
+    cases = " ".join(
+        f"WHEN item_id ILIKE '{pattern}' ESCAPE '\\' THEN '{reason}'"
+        for pattern, reason in NON_PRODUCT_CODES
+    )
+    con.execute(
+        f"""
+        INSERT INTO item_eligibility
+        SELECT item_id, FALSE, reason, 'format:online_retail', now()
+        FROM (SELECT DISTINCT item_id, CASE {cases} END AS reason FROM _fresh) f
+        WHERE reason IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM item_eligibility e
+            WHERE e.item_id = f.item_id AND e.source = 'format:online_retail')
         """
     )

@@ -55,6 +55,7 @@ class Sequences(Format):
     description = "one line per user: 'uid i1 i2 ...' in time order (timestamps synthesised)"
     reader = ReaderSpec(kind="lines")
     primary_key = "line content (user id + items)"
+    raw_user_columns = ("line",)  # the line starts with the user id
 
     def staged_sql(self, ctx: Context) -> str:
         _event_type(ctx, "purchase")

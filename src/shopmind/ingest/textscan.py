@@ -1,0 +1,253 @@
+"""Physical-line facts about a text file, and an exact record splitter for hard CSV files.
+
+DuckDB's CSV reader is fast but counts a record as one line and skips empty lines, and an
+unclosed quote makes it swallow the rest of the file. One cheap pass over the bytes tells
+whether that can matter: where the empty lines are (so record numbers map back to physical
+line numbers) and whether any line has an odd number of quote characters (a multi-line record
+or a broken quote). Files with such a line are split here instead, record by record: a record
+that spans lines is accepted only when it parses into the expected number of fields; otherwise
+only its first line is rejected and reading resumes on the next line.
+
+Rejected bytes are kept exactly: :func:`escape_bytes` writes invalid UTF-8 bytes as ``\\xNN``
+and doubles backslashes (valid text is unchanged when it holds no backslash).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CHUNK = 1 << 22
+#: bytes.translate table that deletes everything but quotes and newlines
+_NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
+_BLANK = re.compile(rb"\n(?=\r?\n)")
+_QUOTE = re.compile(rb'"')
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class TextScan:
+    """What one pass over the bytes found."""
+
+    lines: int = 0  # physical lines (a last line without a newline counts)
+    blank_lines: list[int] = field(default_factory=list)  # 1-based numbers of empty lines
+    odd_quote_lines: bool = False  # some line has an odd number of '"'
+
+
+def scan_text(path: Path, *, quotes: bool = True) -> TextScan:
+    """One pass in 4 MiB blocks: line count, empty lines, lines with an odd number of quotes."""
+    scan = TextScan()
+    carry = b""
+    first = True
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(_CHUNK)
+            if not block:
+                break
+            data = carry + block
+            if first:
+                data = data.removeprefix(BOM)
+                first = False
+            cut = data.rfind(b"\n") + 1
+            region, carry = data[:cut], data[cut:]
+            if region:
+                _scan_region(scan, region, quotes)
+    if carry:
+        _scan_region(scan, carry + b"\n", quotes)
+    return scan
+
+
+def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
+    """``region`` holds whole lines, each ending in a newline."""
+    base = scan.lines
+    if region[:1] == b"\n" or region[:2] == b"\r\n" or b"\n\n" in region or b"\n\r\n" in region:
+        padded = b"\n" + region
+        pos, count = 0, 0
+        for m in _BLANK.finditer(padded):
+            count += padded.count(b"\n", pos, m.start())
+            pos = m.start()
+            scan.blank_lines.append(base + count + 1)
+    scan.lines += region.count(b"\n")
+    if quotes and not scan.odd_quote_lines and b'"' in region:
+        # keep only quotes and newlines: each line's quotes are then one run; removing pairs
+        # leaves a quote exactly where a line had an odd number of them
+        skeleton = region.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
+        scan.odd_quote_lines = b'"' in skeleton
+
+
+def odd_quote_lines(data: bytes) -> list[int]:
+    """0-based numbers of the lines of ``data`` with an odd number of quotes."""
+    skeleton = data.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
+    found, line, pos = [], 0, 0
+    for m in _QUOTE.finditer(skeleton):
+        line += skeleton.count(b"\n", pos, m.start())
+        pos = m.start()
+        found.append(line)
+    return found
+
+
+def escape_bytes(raw: bytes) -> str:
+    """Text for ``raw`` that loses nothing: invalid UTF-8 bytes as ``\\xNN``; when there are
+    any, backslashes are doubled so that the escaping can be undone."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.replace(b"\\", b"\\\\").decode("utf-8", errors="backslashreplace")
+
+
+def lines_at(path: Path, numbers: Iterable[int]) -> dict[int, bytes]:
+    """The physical lines with these 1-based numbers (without their line end)."""
+    wanted = sorted(set(numbers))
+    found: dict[int, bytes] = {}
+    if not wanted:
+        return found
+    line = 1  # number of the line the next byte belongs to
+    carry = b""
+    with path.open("rb") as handle:
+        while wanted and (block := handle.read(_CHUNK)):
+            data = carry + block
+            cut = data.rfind(b"\n") + 1
+            region, carry = data[:cut], data[cut:]
+            last = line + region.count(b"\n") - 1  # lines complete in this region
+            if wanted[0] <= last:
+                for i, text in enumerate(region.split(b"\n")[:-1]):
+                    if line + i == wanted[0]:
+                        found[wanted.pop(0)] = text.rstrip(b"\r")
+                        if not wanted:
+                            break
+            line = last + 1
+    if wanted and wanted[0] == line and carry:
+        found[wanted.pop(0)] = carry.rstrip(b"\r")
+    return found
+
+
+def parse_fields(text: str, delimiter: str) -> list[str]:
+    """Fields of one record in the CSV dialect of good rows (RFC 4180 quotes, '""')."""
+    if delimiter == " ":
+        return text.split()
+    reader = csv.reader([text], delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    row = next(reader, [])
+    return list(row)
+
+
+@dataclass
+class Record:
+    """One record of a hard file: its first physical line, fields or the reason it failed."""
+
+    line: int
+    raw: bytes
+    fields: list[str] | None
+    reason: str | None = None
+
+
+def split_records(path: Path, delimiter: str, width: int, skip_lines: int) -> Iterator[Record]:
+    """Records of a delimited file, quote-aware, surviving unclosed quotes (see module doc).
+
+    ``width`` is the expected number of fields; ``skip_lines`` physical lines (the header)
+    are not records."""
+    data = path.read_bytes().removeprefix(BOM)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    n = len(lines)
+    i = skip_lines
+    while i < n:
+        line = lines[i].rstrip(b"\r")
+        if not line:
+            i += 1
+            continue
+        end = i
+        if line.count(b'"') % 2:
+            parity = 1
+            while parity and end + 1 < n:
+                end += 1
+                parity = (parity + lines[end].count(b'"')) % 2
+            if parity:  # the quote is never closed: only this line is bad
+                yield _record(i, line, delimiter, width, "unclosed quote")
+                i += 1
+                continue
+        raw = b"\n".join(x.rstrip(b"\r") for x in lines[i : end + 1])
+        record = _record(i, raw, delimiter, width)
+        if record.reason is not None and end > i:  # a multi-line record that does not fit
+            yield _record(i, line, delimiter, width, "unclosed quote")
+            i += 1
+            continue
+        yield record
+        i = end + 1
+
+
+def _record(index: int, raw: bytes, delimiter: str, width: int, problem: str = "") -> Record:
+    """A record from its bytes; ``reason`` says why it is rejected (None: good)."""
+    text = escape_bytes(raw)
+    reasons = [problem] if problem else []
+    if text.encode() != raw:
+        reasons.append("invalid UTF-8 (bytes kept escaped as \\xNN)")
+    fields: list[str] | None
+    try:
+        fields = parse_fields(text, delimiter)
+    except csv.Error as exc:
+        fields = None
+        reasons.append(f"malformed quotes ({exc})")
+    if fields is not None and len(fields) != width:
+        reasons.append(f"expected {width} fields, found {len(fields)}")
+    return Record(index + 1, raw, fields, "; ".join(reasons) or None)
+
+
+@dataclass
+class Cleaned:
+    """A copy of a hard file that DuckDB can read line by line (see :func:`clean_copy`)."""
+
+    rejects: list[Record]  # lines that start no good record (blanked in the copy)
+    continuation: list[int]  # physical lines that continue a multi-line record (blank now)
+    newline: str | None  # stands for a newline inside joined records (None: none joined)
+
+
+_PLACEHOLDERS = (b"\x1e", b"\x1d", b"\x1c")
+
+
+def _emptied(line: bytes) -> bytes:
+    """An empty line with the file's line ending (CRLF files stay CRLF throughout)."""
+    return b"\r" if line.endswith(b"\r") else b""
+
+
+def clean_copy(path: Path, out: Path, delimiter: str, width: int, skip_lines: int) -> Cleaned:
+    """Write ``out``: ``path`` with the same physical lines, where every multi-line record
+    that parses is joined onto its first line (its inner newlines replaced by a placeholder,
+    the lines it continued left empty) and every line that starts no good record (see
+    :func:`split_records`) is left empty. DuckDB then reads ``out`` at full speed and
+    its line numbers stay physical."""
+    data = path.read_bytes().removeprefix(BOM)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    placeholder = next((p for p in _PLACEHOLDERS if p not in data), None)
+    cleaned = Cleaned([], [], None)
+    odd = [i for i in odd_quote_lines(data) if i >= skip_lines]
+    # parity flips only on odd lines: a record opened on one closes on the next one
+    k = 0
+    while k < len(odd):
+        i = odd[k]
+        record = None
+        if k + 1 < len(odd) and placeholder is not None:
+            end = odd[k + 1]
+            raw = b"\n".join(x.rstrip(b"\r") for x in lines[i : end + 1])
+            record = _record(i, raw, delimiter, width)
+        if record is None or record.reason is not None:
+            cleaned.rejects.append(
+                _record(i, lines[i].rstrip(b"\r"), delimiter, width, "unclosed quote")
+            )
+            lines[i] = _emptied(lines[i])
+            k += 1
+            continue
+        assert placeholder is not None
+        lines[i] = placeholder.join(lines[i : end + 1])
+        for j in range(i + 1, end + 1):
+            lines[j] = _emptied(lines[j])
+            cleaned.continuation.append(j + 1)
+        cleaned.newline = placeholder.decode()
+        k += 2
+    out.write_bytes(b"\n".join(lines) + b"\n")
+    return cleaned
