@@ -19,7 +19,7 @@ export XDG_CACHE_HOME := $(CURDIR)/.cache
 export PYTENSOR_FLAGS := base_compiledir=$(CURDIR)/.cache/pytensor
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: install system-deps demo test lint format bench clean
+.PHONY: install system-deps demo test test-slow test-all lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ system-deps:
 	fi
 
 SM := $(BIN)/shopmind --workspace $(WORKSPACE)
+# Runs a step only when it applies to the data (else prints one line saying why); a step that
+# applies and fails stops the demo. Steps: src/shopmind/analytics/applicability.py.
+STEP = $(BIN)/python scripts/demo_step.py $(WORKSPACE)
+CAMPAIGN ?= email_campaign_1
+BUDGET ?= 1000
 
 demo: $(STAMP)
 	@if [ -n "$(DATA)" ]; then \
@@ -49,35 +54,46 @@ demo: $(STAMP)
 	  $(SM) simulate --users $(USERS) --days $(DAYS) --seed $(SEED); \
 	fi
 	$(SM) info
-	-$(SM) analyze funnel --steps view,cart,purchase --window 1d
-	-$(SM) analyze rfm
-	-$(SM) clv fit
-	-$(SM) analyze profiles
-	-$(if $(DATA),true,$(SM) propensity train --target purchase --horizon 7d --cutoff 2025-03-18T00:00:00+00:00)
-	-$(SM) abtest analyze --campaign email_campaign_1
-	-$(SM) recommend train --quiet
-	-$(SM) recommend batch --k 10 --out $(WORKSPACE)/reports/recommendations.csv
-	-$(SM) campaign plan --budget 1000 --cost 1 --value 30 --out $(WORKSPACE)/reports/audience.csv
+	$(SM) analyze summary
+	@$(STEP) funnel -- $(SM) analyze funnel --steps view,cart,purchase --window 1d
+	@$(STEP) rfm -- $(SM) analyze rfm
+	@$(STEP) clv -- $(SM) clv fit
+	@$(STEP) profiles -- $(SM) analyze profiles
+	@$(STEP) propensity -- $(SM) propensity train --target purchase --horizon 7d
+	@$(STEP) abtest --campaign $(CAMPAIGN) -- $(SM) abtest analyze --campaign $(CAMPAIGN)
+	@$(STEP) recommend -- $(SM) recommend train --quiet
+	@$(STEP) recommend -- $(SM) recommend batch --k 10 --out $(WORKSPACE)/reports/recommendations.csv
+	@$(STEP) campaign -- $(SM) campaign plan --budget $(BUDGET) --cost 1 --value 30 \
+	  --out $(WORKSPACE)/reports/audience.csv
 	$(SM) report
 	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb; report: $(WORKSPACE)/reports/report.html"
 
+# `make test`: the fast tests (a few minutes); `make test-slow`: the slow and real-data ones;
+# CI (.ci/run) runs both. `make test-all` runs everything in one pytest session.
 test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m "not slow and not realdata"
+
+test-slow: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m "slow or realdata"
+
+test-all: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/marketing.py
 	$(BIN)/python benchmarks/recsys.py
+	$(BIN)/python benchmarks/assistant.py
 	$(BIN)/python benchmarks/serve.py --data ../shared/data/amazon_beauty/Beauty.txt
 
 clean:

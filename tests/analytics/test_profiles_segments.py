@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from shopmind.analytics.backend import duckdb_tables
 from shopmind.analytics.profiles import build_profiles
 from shopmind.analytics.segments import segment_users
 from shopmind.analytics.store import write_profiles
+from shopmind.features.tables import duckdb_tables
 from shopmind.store import Workspace
 from tests.conftest import query, scalar
 

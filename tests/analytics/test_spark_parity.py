@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shopmind.analytics.backend import duckdb_tables, export_parquet, spark_tables
 from shopmind.analytics.funnel import FunnelQuery, funnel_levels
 from shopmind.analytics.retention import retention_counts
 from shopmind.analytics.rfm import rfm_table
+from shopmind.features.tables import duckdb_tables, export_parquet, spark_tables
 from shopmind.store import Workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]

@@ -19,7 +19,18 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-CHARTS = {"funnel", "retention", "trends", "rfm", "clv", "segments", "calibration", "qini"}
+CHARTS = {
+    "funnel",
+    "retention",
+    "trends",
+    "rfm",
+    "clv",
+    "segments",
+    "calibration",
+    "qini",
+    "risk_scores",
+    "oos_tradeoff",
+}
 
 
 @pytest.mark.slow
@@ -42,6 +53,12 @@ def test_report_charts_are_drawn_and_chinese_renders(sim_ws: Workspace, tmp_path
         "--json",
     )
     assert trained.returncode == 0, trained.stderr
+    for stage in (
+        ["risk", "train", "--json"],
+        ["assistant", "train", "--encoder", "none", "--oos-label", "other", "--json"],
+    ):
+        done = run_cli("--workspace", str(ws), *stage)
+        assert done.returncode == 0, done.stderr
     out = tmp_path / "report.html"
     result = run_cli("--workspace", str(ws), "report", "--out", str(out), "--json")
     assert result.returncode == 0, result.stderr

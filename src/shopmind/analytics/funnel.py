@@ -26,7 +26,8 @@ import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
-from shopmind.analytics.backend import AnalyticsError, Tables
+from shopmind.errors import AnalyticsError
+from shopmind.features.tables import Tables
 
 FunnelOrder = Literal["ordered", "strict", "unordered"]
 ITEM_BREAKDOWNS = ("category", "brand")

@@ -10,8 +10,9 @@ from typing import Any
 
 import ibis
 
-from shopmind.analytics.backend import AnalyticsError, Tables
-from shopmind.analytics.sessions import sessionize
+from shopmind.errors import AnalyticsError
+from shopmind.features.sessions import sessionize
+from shopmind.features.tables import Tables
 
 
 def paths(

@@ -15,8 +15,8 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from shopmind.analytics.backend import Tables
 from shopmind.analytics.rfm import rfm_table
+from shopmind.features.tables import Tables
 
 NEW_DAYS, ACTIVE_DAYS, AT_RISK_DAYS = 30, 30, 90
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

@@ -15,7 +15,7 @@ import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
-from shopmind.analytics.backend import Tables
+from shopmind.features.tables import Tables
 
 Period = Literal["day", "week", "month"]
 _UNIT = {"day": "D", "week": "W", "month": "M"}
@@ -69,22 +69,38 @@ def retention(
     recurring: bool = False,
     periods: int = 8,
 ) -> dict[str, Any]:
-    """The cohort x period matrix with counts and rates."""
+    """The cohort x period matrix with counts and rates.
+
+    A cell whose period starts after the data ends cannot be observed yet: its count and rate
+    are None (not 0). The period holding the last event is usually partial
+    (``last_period_partial``); each cohort's ``partial_offset`` names its cell in that period.
+    """
     counts = retention_counts(tables, start, return_, period, recurring, periods).execute()
     matrix = counts.pivot_table(
         index="cohort", columns="offset", values="users", aggfunc="sum", fill_value=0
     )
     matrix = matrix.reindex(columns=range(periods + 1), fill_value=0).sort_index()
+    events = tables.events()
+    last = pd.Timestamp(events.ts.max().execute())
+    if last.tzinfo is not None:
+        last = last.tz_convert("UTC").tz_localize(None)
+    last_period = _bucket_start(last, period)
+    last_partial = bool(_bucket_start(last + pd.Timedelta(microseconds=1), period) == last_period)
     cohorts = []
     for cohort, row in matrix.iterrows():
+        begin = pd.Timestamp(cohort)
         size = int(row[0])
-        values = [int(v) for v in row.tolist()]
+        observable = _periods_between(begin, last_period, period)
+        values = [int(v) if n <= observable else None for n, v in enumerate(row.tolist())]
         cohorts.append(
             {
-                "cohort": pd.Timestamp(cohort).date().isoformat(),
+                "cohort": begin.date().isoformat(),
                 "size": size,
                 "retained": values,
-                "rates": [round(v / size, 6) if size else None for v in values],
+                "rates": [
+                    None if v is None else (round(v / size, 6) if size else None) for v in values
+                ],
+                "partial_offset": observable if last_partial and observable <= periods else None,
             }
         )
     return {
@@ -92,5 +108,23 @@ def retention(
         "start": start,
         "return": return_,
         "mode": "recurring" if recurring else "first_time",
+        "last_period": last_period.date().isoformat(),
+        "last_period_partial": last_partial,
         "cohorts": cohorts,
     }
+
+
+def _bucket_start(ts: pd.Timestamp, period: Period) -> pd.Timestamp:
+    day = ts.normalize()
+    if period == "month":
+        return day.replace(day=1)
+    if period == "week":
+        return day - pd.Timedelta(days=day.weekday())
+    return day
+
+
+def _periods_between(cohort: pd.Timestamp, later: pd.Timestamp, period: Period) -> int:
+    if period == "month":
+        return (later.year - cohort.year) * 12 + later.month - cohort.month
+    days = (later - cohort).days
+    return days // 7 if period == "week" else days

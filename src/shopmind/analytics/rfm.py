@@ -19,7 +19,8 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-from shopmind.analytics.backend import AnalyticsError, Tables
+from shopmind.errors import AnalyticsError
+from shopmind.features.tables import Tables
 
 #: (segment, R range, FM range): the first match wins.
 SEGMENT_RULES: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (

@@ -11,7 +11,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from shopmind.analytics.backend import AnalyticsError, Tables
+from shopmind.errors import AnalyticsError
+from shopmind.features.tables import Tables
 
 FEATURES = {
     "views": "views",

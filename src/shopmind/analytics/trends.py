@@ -1,46 +1,53 @@
-"""Trends per day or week: revenue, orders, active users, conversion (buyers / active users)."""
+"""Trends: one business metric per day, week or month (definitions in analytics/metrics.py).
+
+``revenue`` is net revenue (refunds netted, by order date unless ``refunds_by="refund"``).
+Each point says whether its period is partial; ``best`` is the best complete period.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-import ibis
+from shopmind.analytics.metrics import (
+    INTERVALS,
+    MONEY,
+    PERIOD_METRICS,
+    best_period,
+    metrics_by_period,
+)
+from shopmind.errors import AnalyticsError
+from shopmind.features.tables import Tables
 
-from shopmind.analytics.backend import AnalyticsError, Tables
-
-Metric = Literal["revenue", "orders", "active_users", "conversion"]
-METRICS = ("revenue", "orders", "active_users", "conversion")
+ALIASES = {"revenue": "net_revenue", "active_customers": "customers"}
+METRICS = ("revenue", *PERIOD_METRICS, "active_customers")
 
 
-def trends(tables: Tables, metric: str = "revenue", interval: str = "day") -> dict[str, Any]:
+def trends(
+    tables: Tables, metric: str = "revenue", interval: str = "day", refunds_by: str = "order"
+) -> dict[str, Any]:
+    """Points ``{period, end, partial, value}`` in time order, the best complete one, currency."""
     if metric not in METRICS:
         raise AnalyticsError(
             f"Unknown metric '{metric}'.", hint=f"Use one of {', '.join(METRICS)}."
         )
-    if interval not in ("day", "week"):
-        raise AnalyticsError(f"Unknown interval '{interval}'.", hint="Use day or week.")
-    events = tables.events()
-    t = events.mutate(period=events.ts.truncate("D" if interval == "day" else "W").date())
-    buy = t.event_type == "purchase"
-    amount = ibis.coalesce(t.quantity, 1) * t.price
-    if metric == "revenue":
-        agg = t.group_by("period").aggregate(value=ibis.ifelse(buy, amount, 0).sum())
-    elif metric == "orders":
-        order_key = ibis.coalesce(t.order_id, t.event_id)
-        agg = t.group_by("period").aggregate(value=ibis.ifelse(buy, order_key, None).nunique())
-    elif metric == "active_users":
-        agg = t.group_by("period").aggregate(value=t.user_id.nunique())
-    else:
-        agg = t.group_by("period").aggregate(
-            buyers=ibis.ifelse(buy, t.user_id, None).nunique(), active=t.user_id.nunique()
+    if interval not in INTERVALS:
+        raise AnalyticsError(
+            f"Unknown interval '{interval}'.", hint=f"Use one of {', '.join(INTERVALS)}."
         )
-        agg = agg.select("period", value=agg.buyers / ibis.greatest(agg.active, 1))
-    frame = agg.order_by("period").execute()
+    name = ALIASES.get(metric, metric)
+    result = metrics_by_period(tables, interval, refunds_by)  # type: ignore[arg-type]
+    points = [
+        {"period": p["period"], "end": p["end"], "partial": p["partial"], "value": p[name]}
+        for p in result["points"]
+    ]
+    best = best_period(points, "value")
     return {
         "metric": metric,
+        "measure": name,
         "interval": interval,
-        "points": [
-            {"period": str(p)[:10], "value": None if v != v else float(v)}
-            for p, v in zip(frame["period"], frame["value"], strict=True)
-        ],
+        "refunds_by": refunds_by if name in ("net_revenue", "refunds", "aov") else None,
+        "currency": result["currency"] if name in MONEY else None,
+        "points": points,
+        "best": best,
+        "partial_periods": [p["period"] for p in points if p["partial"]],
     }

@@ -7,9 +7,10 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from shopmind.analytics.backend import duckdb_tables
+from shopmind.analytics.metrics import MONEY
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
 from shopmind.cli.state import state
+from shopmind.features.tables import duckdb_tables
 
 app = typer.Typer(
     help="Behaviour analytics: funnels, retention, paths, trends, RFM, segments.",
@@ -34,9 +35,9 @@ def funnel(
     as_json: JsonOpt = False,
 ) -> None:
     """Unique users per step, conversion and median time to convert (windowFunnel semantics)."""
-    from shopmind.analytics.backend import AnalyticsError
     from shopmind.analytics.funnel import FunnelOrder, FunnelQuery, parse_window
     from shopmind.analytics.funnel import funnel as run_funnel
+    from shopmind.errors import AnalyticsError
 
     if order not in ("ordered", "strict", "unordered"):
         raise AnalyticsError(f"Unknown --order {order}.", hint="Use ordered, strict or unordered.")
@@ -95,8 +96,8 @@ def retention(
     as_json: JsonOpt = False,
 ) -> None:
     """Cohort x period retention matrix."""
-    from shopmind.analytics.backend import AnalyticsError
     from shopmind.analytics.retention import retention as run
+    from shopmind.errors import AnalyticsError
 
     if period not in ("day", "week", "month"):
         raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
@@ -108,7 +109,26 @@ def retention(
     print_table(
         f"retention ({result['mode']}, {period})",
         ["cohort", "size", *[str(i) for i in range(1, periods + 1)]],
-        [[c["cohort"], c["size"], *[_pct(r) for r in c["rates"][1:]]] for c in result["cohorts"]],
+        [
+            [
+                c["cohort"],
+                f"{c['size']:,}",
+                *[
+                    _pct(r) + ("*" if n == c["partial_offset"] and r is not None else "")
+                    for n, r in enumerate(c["rates"][1:], start=1)
+                ],
+            ]
+            for c in result["cohorts"]
+        ],
+    )
+    stdout.print(
+        f"{len(result['cohorts'])} cohorts; blank: not observable yet"
+        + (
+            f"; * the {period} of {result['last_period']} is partial (data ends in it)"
+            if result["last_period_partial"]
+            else ""
+        ),
+        highlight=False,
     )
 
 
@@ -139,24 +159,91 @@ def paths(
 def trends(
     ctx: typer.Context,
     metric: Annotated[
-        str, typer.Option(help="revenue | orders | active_users | conversion.")
+        str,
+        typer.Option(
+            help="revenue (net) | gross_revenue | refunds | orders | order_lines | aov | "
+            "active_users | customers | new_customers | returning_customers | conversion."
+        ),
     ] = "revenue",
-    interval: Annotated[str, typer.Option(help="day | week.")] = "day",
+    interval: Annotated[str, typer.Option(help="day | week | month.")] = "day",
+    refunds_by: Annotated[
+        str, typer.Option(help="Date refunds by the refunded order (order) or by the refund.")
+    ] = "order",
     as_json: JsonOpt = False,
 ) -> None:
-    """A metric per day or week."""
+    """A business metric per period; partial periods flagged (definitions: docs/metrics.md)."""
     from shopmind.analytics.trends import trends as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(tables, metric, interval)
+        result = run(tables, metric, interval, refunds_by)
     if as_json:
         print_json(result)
         return
+    unit = f" ({result['currency'] or 'currency unknown'})" if result["measure"] in MONEY else ""
     print_table(
-        f"{metric} per {interval}",
-        ["period", "value"],
-        [[p["period"], p["value"]] for p in result["points"]],
+        f"{metric} per {interval}{unit}",
+        ["period", "value", ""],
+        [
+            [
+                p["period"],
+                human(p["value"], result["measure"]),
+                "partial" if p["partial"] else "",
+            ]
+            for p in result["points"]
+        ],
     )
+    best = result["best"]
+    if best:
+        stdout.print(
+            f"best complete {interval}: {best['period']} "
+            f"({human(best['value'], result['measure'])}"
+            f"{' ' + (result['currency'] or '') if result['measure'] in MONEY else ''})",
+            highlight=False,
+        )
+
+
+@app.command()
+def summary(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Headline business figures: orders, revenue net of refunds, AOV, customers."""
+    from shopmind.analytics.metrics import summary as run
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        result = run(tables)
+    if as_json:
+        print_json(result)
+        return
+    cur = result["currency"] or "currency unknown"
+    rows = [
+        [name, human(result[name], name) + (f" {cur}" if name in MONEY else "")]
+        for name in (
+            "orders",
+            "order_lines",
+            "customers",
+            "gross_revenue",
+            "refunds",
+            "net_revenue",
+            "aov",
+            "active_users",
+            "conversion",
+        )
+    ]
+    print_table(
+        f"summary {result['first'][:10]} .. {result['last'][:10]}", ["metric", "value"], rows
+    )
+    stdout.print("definitions: docs/metrics.md", highlight=False)
+
+
+def human(value: float | int | None, metric: str) -> str:
+    """A figure for people: money to cents, counts with separators, ratios as percent."""
+    from shopmind.analytics.metrics import MONEY
+
+    if value is None:
+        return ""
+    if metric in MONEY:
+        return f"{value:,.2f}"
+    if metric == "conversion":
+        return _pct(value)
+    return f"{value:,.0f}"
 
 
 @app.command()
@@ -172,22 +259,32 @@ def rfm(
     from shopmind.analytics.rfm import rfm as run
 
     reference = datetime.fromisoformat(as_of) if as_of else None
+    from shopmind.analytics.metrics import currency
+
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(tables, reference)
+        result["currency"] = currency(tables)
     if as_json:
         print_json(result)
         return
     print_table(
         f"RFM segments ({result['customers']:,} customers)",
-        ["segment", "customers", "share", "recency d", "frequency", "monetary"],
+        [
+            "segment",
+            "customers",
+            "share",
+            "recency d",
+            "orders",
+            f"spend ({result['currency'] or 'currency unknown'})",
+        ],
         [
             [
                 s["name"],
-                s["customers"],
+                f"{s['customers']:,}",
                 _pct(s["share"]),
-                s["mean_recency_days"],
-                s["mean_frequency"],
-                s["mean_monetary"],
+                f"{s['mean_recency_days']:,.0f}",
+                f"{s['mean_frequency']:,.1f}",
+                f"{s['mean_monetary']:,.2f}",
             ]
             for s in result["segments"]
         ],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from shopmind.analytics.backend import duckdb_tables
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
 from shopmind.cli.state import state
+from shopmind.features.tables import duckdb_tables
+from shopmind.jsonable import to_jsonable
+from shopmind.store import Workspace
 
 app = typer.Typer(help="Campaign planning with uplift.", no_args_is_help=True)
 
@@ -45,6 +48,7 @@ def plan_command(
     audience.to_csv(out, index=False)
     summary["segment_mix"] = segment_mix(audience[["user_id"]], segments)
     summary["out"] = str(out)
+    save_plan(state(ctx).workspace, summary)  # the report shows the plan the user made
     if as_json:
         print_json(summary)
         return
@@ -60,6 +64,14 @@ def plan_command(
         highlight=False,
     )
     print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
+
+
+def save_plan(workspace: Workspace, summary: dict[str, Any]) -> Path:
+    """Keep the latest plan in ``reports/campaign_plan.json`` (read by ``shopmind report``)."""
+    path = workspace.reports_dir / "campaign_plan.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_jsonable(summary)), encoding="utf-8")
+    return path
 
 
 def register(root: typer.Typer) -> None:

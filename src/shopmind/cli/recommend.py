@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ import typer
 from shopmind.cli._output import print_json, print_table, stderr, stdout
 from shopmind.cli.state import state
 from shopmind.errors import RecommendError
+from shopmind.models.recommend.registry import MODELS
 
 app = typer.Typer(help="Train, evaluate and serve recommenders.", no_args_is_help=True)
 
@@ -20,14 +22,13 @@ ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model",
-        help="popularity, trending, itemknn, sknn, markov, als, bpr, "
-        "sasrec, gru4rec, content, hybrid. Default: chosen on validation.",
+        help=f"{', '.join(MODELS)}. Default: chosen on validation.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _log(enabled: bool):
+def _log(enabled: bool) -> Callable[[str], None]:
     def log(message: str) -> None:
         if enabled:
             stderr.print(f"[dim]{message}[/]", highlight=False)
@@ -65,23 +66,43 @@ def train(
         str | None, typer.Option(help='Hyperparameters as JSON: {"window": 3}')
     ] = None,
     neural_minutes: NeuralOption = 0.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="duckdb, or spark (als, itemknn, popularity, trending; no tuning: the "
+            "defaults plus --config; master from SHOPMIND_SPARK_MASTER)."
+        ),
+    ] = "duckdb",
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Tune on a validation split, refit on all data and save (default: pick the best model)."""
-    from shopmind.models.recommend.base import check_k
+    from shopmind.evaluation.topk import check_k
     from shopmind.models.recommend.workflow import train as run_train
 
     check_k(k)
-    summary = run_train(
-        state(ctx).workspace,
-        model,
-        split_kind=split,
-        k=k,
-        overrides=_overrides(config, epochs, device),
-        log=_log(not quiet),
-        neural_minutes=neural_minutes,
-    )
+    if engine not in ("duckdb", "spark"):
+        raise RecommendError(f"Unknown engine '{engine}'.", hint="Use duckdb or spark.")
+    if engine == "spark":
+        from shopmind.models.recommend.spark import SparkSettings, train_spark
+
+        summary = train_spark(
+            state(ctx).workspace,
+            model,
+            settings=SparkSettings(master=state(ctx).settings.spark_master),
+            overrides=_overrides(config, epochs, device),
+            log=_log(not quiet),
+        )
+    else:
+        summary = run_train(
+            state(ctx).workspace,
+            model,
+            split_kind=split,
+            k=k,
+            overrides=_overrides(config, epochs, device),
+            log=_log(not quiet),
+            neural_minutes=neural_minutes,
+        )
     if as_json:
         print_json(summary)
         return
@@ -125,7 +146,7 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Full-ranking test metrics (HR, recall, NDCG, MRR, coverage, novelty, per segment)."""
-    from shopmind.models.recommend.base import check_k
+    from shopmind.evaluation.topk import check_k
     from shopmind.models.recommend.workflow import evaluate as run_evaluate
 
     check_k(k)
@@ -171,29 +192,61 @@ def _write(out: Path, header: list[str], rows: Any) -> int:
 @app.command()
 def batch(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="CSV: user_id,rank,item_id,score.")],
+    out: Annotated[
+        Path, typer.Option(help="CSV: user_id,rank,item_id,score,title,category,reason.")
+    ],
     model: ModelOption = None,
     k: Annotated[int, typer.Option(help="Items per user.")] = 10,
     include_seen: Annotated[bool, typer.Option(help="Keep items the user already has.")] = False,
+    reasons: Annotated[
+        bool,
+        typer.Option(help="Explain each item (about 1 ms per user); --no-reasons leaves it blank."),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Top-k recommendations for every known user."""
-    from shopmind.models.recommend.base import check_k
+    """Top-k recommendations for every known user, with title, category and a reason.
+
+    Non-product items (`shopmind items list`) are never recommended.
+    """
+    from shopmind.evaluation.topk import check_k
+    from shopmind.features.eligibility import excluded_items
+    from shopmind.models.recommend.explain import Explainer
+    from shopmind.models.recommend.rules import ItemCatalog
     from shopmind.models.recommend.workflow import load_model
 
     check_k(k)
-    recommender = load_model(state(ctx).workspace, model)
+    ws = state(ctx).workspace
+    recommender = load_model(ws, model)
+    with ws.connect(read_only=True) as con:
+        catalog = ItemCatalog.load(con, recommender.data_.item_ids)
+        blocked = set(excluded_items(con)) & set(recommender.item_index_)
+    explainer = Explainer.for_model(recommender, catalog)
     users = [str(u) for u in recommender.data_.keys]
+    wide = k + len(blocked)  # items excluded after training are dropped here
 
-    def rows():
+    def rows() -> Iterator[list[Any]]:
         for start in range(0, len(users), 4096):
             part = users[start : start + 4096]
-            recs = recommender.recommend(part, k, exclude_seen=not include_seen)
+            recs = recommender.recommend(part, wide, exclude_seen=not include_seen)
             for user, rec in zip(part, recs, strict=True):
-                for rank, (item, score) in enumerate(rec, start=1):
-                    yield [user, rank, item, f"{score:.6g}"]
+                kept = [(i, s) for i, s in rec if i not in blocked][:k]
+                why_list = (
+                    explainer.reasons(user, [i for i, _ in kept]) if reasons else [""] * len(kept)
+                )
+                for rank, ((item, score), why) in enumerate(zip(kept, why_list, strict=True), 1):
+                    index = recommender.item_index_[item]
+                    yield [
+                        user,
+                        rank,
+                        item,
+                        f"{score:.6g}",
+                        catalog.title[index] or "",
+                        catalog.category[index] or "",
+                        why,
+                    ]
 
-    n = _write(out, ["user_id", "rank", "item_id", "score"], rows())
+    header = ["user_id", "rank", "item_id", "score", "title", "category", "reason"]
+    n = _write(out, header, rows())
     summary = {"model": recommender.name, "users": len(users), "rows": n, "out": str(out)}
     print_json(summary) if as_json else stdout.print(
         f"{n} recommendations for {len(users)} users ({recommender.name}) -> {out}"
@@ -237,7 +290,7 @@ def next_items(
     as_json: JsonOption = False,
 ) -> None:
     """Next items for anonymous sessions (nothing excluded: repeats are real)."""
-    from shopmind.models.recommend.base import check_k
+    from shopmind.evaluation.topk import check_k
     from shopmind.models.recommend.workflow import load_model
 
     check_k(k)
@@ -246,7 +299,7 @@ def next_items(
     if dropped:
         stderr.print(f"note: {dropped} unknown item ids were left out of the prefixes")
 
-    def rows():
+    def rows() -> Iterator[list[Any]]:
         for start in range(0, len(prefixes), 2048):
             recs = recommender.recommend_next(prefixes[start : start + 2048], k)
             for case, rec in enumerate(recs, start=start + 1):

@@ -18,7 +18,8 @@ def report(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """One self-contained HTML page: funnel, retention, trends, RFM, CLV, segments."""
+    """One self-contained HTML page: funnel, retention, trends, RFM, CLV, segments, uplift,
+    recommendations, risk and the assistant (docs/report.md)."""
     from shopmind.reports.html import write_report
 
     with stage_progress("report", enabled=not as_json) as progress:

@@ -89,7 +89,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], xlabel: str) -> st
     return _svg(fig)
 
 
-def histogram(values: Sequence[float], xlabel: str) -> str:
+def histogram(values: Sequence[float], xlabel: str, ylabel: str = "customers") -> str:
     fig, ax = plt.subplots(figsize=(6, 2.8))
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
@@ -97,7 +97,7 @@ def histogram(values: Sequence[float], xlabel: str) -> str:
     if data.size and data.max() > 20 * max(np.median(data), 1e-9):
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("customers")
+    ax.set_ylabel(ylabel)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
 
@@ -119,5 +119,24 @@ def reliability_chart(predicted: Sequence[float], observed: Sequence[float]) -> 
     ax.plot(list(predicted), list(observed), color=PALETTE[3], marker="o")
     ax.set_xlabel("predicted probability")
     ax.set_ylabel("observed rate")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def tradeoff_chart(
+    thresholds: Sequence[float],
+    accuracy: Sequence[float],
+    recall: Sequence[float],
+    chosen: float | None = None,
+) -> str:
+    """In-scope accuracy and out-of-scope recall against the confidence threshold."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(list(thresholds), list(accuracy), color=PALETTE[0], label="in-scope accuracy")
+    ax.plot(list(thresholds), list(recall), color=PALETTE[3], label="out-of-scope recall")
+    if chosen is not None:
+        ax.axvline(chosen, color=PALETTE[9], linestyle="--", label=f"chosen {chosen:.2f}")
+    ax.set_xlabel("confidence threshold")
+    ax.set_ylim(0, 1.02)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)

@@ -8,7 +8,7 @@ import pytest
 
 from shopmind.evaluation.ranking import Cases, evaluate_scores
 from shopmind.evaluation.splits import loo_split, subsample
-from shopmind.models.recommend.data import from_lists
+from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.registry import model_class
 from tests.conftest import data_file
 

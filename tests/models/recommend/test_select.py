@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from shopmind.evaluation.splits import loo_split
-from shopmind.models.recommend.data import from_lists
+from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.select import select_model
 from shopmind.models.recommend.workflow import final_fit
 

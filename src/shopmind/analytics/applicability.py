@@ -1,0 +1,79 @@
+"""Which pipeline steps apply to the data in a workspace, and why not when they do not.
+
+``make demo`` runs each step only when it applies (a failing step that applies stops the
+demo); a skipped step prints one line with the reason. A sales log without browsing has no
+funnel; a log without a randomised campaign has nothing to learn uplift from.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from shopmind.store import Workspace
+
+STEPS = (
+    "funnel",
+    "rfm",
+    "clv",
+    "profiles",
+    "propensity",
+    "abtest",
+    "recommend",
+    "campaign",
+    "report",
+)
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0] or 0)
+
+
+def why_not(workspace: Workspace, step: str, campaign: str | None = None) -> str | None:
+    """None when ``step`` applies to the workspace's data, else the reason in one line."""
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
+    with workspace.connect(read_only=True) as con:
+        types = {r[0] for r in con.execute("SELECT DISTINCT event_type FROM events").fetchall()}
+        buyers = _one(
+            con,
+            "SELECT count(DISTINCT user_id) FROM events "
+            "WHERE event_type = 'purchase' AND user_id IS NOT NULL",
+        )
+        if step == "funnel":
+            steps = [t for t in ("view", "cart", "purchase") if t in types]
+            if len(steps) < 2:
+                return (
+                    f"the data has {', '.join(sorted(types)) or 'no'} events; a funnel needs "
+                    "two of view, cart, purchase"
+                )
+        elif step in ("rfm", "propensity"):
+            if not buyers:
+                return "no purchases by known users"
+        elif step == "clv":
+            repeat = _one(
+                con,
+                "SELECT count(*) FROM (SELECT user_id FROM events WHERE event_type = 'purchase' "
+                "AND user_id IS NOT NULL AND price IS NOT NULL GROUP BY user_id "
+                "HAVING count(DISTINCT CAST(ts AS DATE)) > 1)",
+            )
+            if repeat < 10:
+                return f"{repeat} customers bought on more than one day; CLV needs repeat buyers"
+        elif step == "profiles":
+            if not types:
+                return "no events"
+        elif step in ("abtest", "campaign"):
+            where = "WHERE campaign_id = ?" if campaign else ""
+            n = con.execute(
+                f"SELECT count(*) FROM campaign_assignments {where}", [campaign] if campaign else []
+            ).fetchall()[0][0]
+            if not n:
+                named = f"campaign '{campaign}'" if campaign else "randomised campaign"
+                return f"no {named} in the workspace (campaign_assignments is empty)"
+        elif step == "recommend":
+            items = _one(
+                con, "SELECT count(DISTINCT item_id) FROM events WHERE item_id IS NOT NULL"
+            )
+            if items < 2:
+                return "no item interactions to learn from"
+    return None

@@ -1,0 +1,308 @@
+"""Business metrics, defined once (docs/metrics.md): the CLI, the report and the API read these.
+
+* an **order line** is one ``purchase`` event; an **order** is one distinct order id among
+  purchase events (a purchase without an order id is its own order). Refund invoices are not
+  orders.
+* **gross revenue** is the sum of ``quantity x price`` over order lines (quantity defaults
+  to 1); **refunds** the same sum over ``refund`` events; **net revenue** = gross - refunds.
+  Per period, refunds are dated by the refund (``refunds_by="refund"``, as a ledger books
+  them) or by the refunded order (``"order"``, so a cancelled order nets to zero in its own
+  period; a refund without a known order keeps its own date).
+* **average order value** (AOV) = net revenue / orders.
+* **customers**: known users (``user_id`` not NULL) with at least one order line; in a
+  period, **active customers** bought in it, **new** ones bought for the first time ever in
+  it, **returning** ones had bought before it. **Active users** had any event.
+* **conversion** = active customers / active users, only when the data has browsing events
+  (view, cart, ...); a log of sales alone has no conversion (None).
+* money is rounded to cents after summing and carries the workspace's **currency** (recorded
+  at ingest: ``--currency`` or the format's default; None when unknown).
+* a period is **partial** when the data starts after its first day or ends before its end;
+  partial periods are flagged and never ranked best.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import ibis
+import pandas as pd
+from ibis.expr.types import Table
+
+from shopmind.errors import AnalyticsError
+from shopmind.features.tables import Tables
+
+Interval = Literal["day", "week", "month"]
+RefundsBy = Literal["order", "refund"]
+INTERVALS = ("day", "week", "month")
+_UNIT = {"day": "D", "week": "W", "month": "M"}
+#: Metrics per period (``metrics_by_period``); money ones carry the currency.
+PERIOD_METRICS = (
+    "net_revenue",
+    "gross_revenue",
+    "refunds",
+    "orders",
+    "order_lines",
+    "aov",
+    "active_users",
+    "customers",
+    "new_customers",
+    "returning_customers",
+    "conversion",
+)
+MONEY = frozenset({"net_revenue", "gross_revenue", "refunds", "aov"})
+#: Event types that are sales records, not browsing (conversion needs something else).
+_SALES_TYPES = frozenset({"purchase", "refund"})
+
+
+def money(value: float | None) -> float | None:
+    """A summed amount rounded to cents (sums of floats carry noise like 503767.750000012)."""
+    if value is None or value != value:
+        return None
+    return round(float(value), 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def currency(tables: Tables) -> str | None:
+    """The currency of money figures: the orders' own, else the one recorded at ingest."""
+    orders = tables["orders"]
+    found = (
+        orders.filter(orders.currency.notnull())
+        .group_by("currency")
+        .aggregate(n=lambda t: t.count())
+        .order_by(ibis.desc("n"))
+        .limit(1)
+        .execute()
+    )
+    if len(found):
+        return str(found["currency"].iloc[0])
+    try:
+        ingestions = tables.backend.table("ingestions")
+    except Exception:  # a backend without the ingest log (Spark exports)
+        return None
+    code = ingestions.options.cast("json")["currency"].cast("string")
+    rows = (
+        ingestions.select(code=code, started_at=ingestions.started_at)
+        .filter(lambda t: t.code.notnull() & (t.code != "null"))
+        .order_by(ibis.desc("started_at"))
+        .limit(1)
+        .execute()
+    )
+    if not len(rows):
+        return None
+    value = str(rows["code"].iloc[0]).strip('"')
+    return value if value and value != "null" else None
+
+
+def order_lines(tables: Tables) -> Table:
+    """One row per order line: ``order_key, user_id, ts, amount``."""
+    e = tables.events()
+    lines = e.filter(e.event_type == "purchase")
+    return lines.select(
+        order_key=ibis.coalesce(lines.order_id, lines.event_id),
+        user_id=lines.user_id,
+        ts=lines.ts,
+        amount=ibis.coalesce(lines.quantity, 1) * ibis.coalesce(lines.price, 0),
+    )
+
+
+def refund_lines(tables: Tables) -> Table:
+    """One row per refund: ``ts`` (refund time), ``order_ts`` (its order's time, else its own)
+    and ``amount`` (positive)."""
+    e = tables.events()
+    refunds = e.filter(e.event_type == "refund")
+    refunds = refunds.select(
+        order_key=refunds.order_id,
+        ts=refunds.ts,
+        amount=ibis.coalesce(refunds.quantity, 1) * ibis.coalesce(refunds.price, 0),
+    )
+    lines = order_lines(tables)
+    placed = lines.group_by("order_key").aggregate(placed=lines.ts.min())
+    joined = refunds.left_join(placed, refunds.order_key == placed.order_key)
+    return joined.select(
+        ts=joined.ts, order_ts=ibis.coalesce(joined.placed, joined.ts), amount=joined.amount
+    )
+
+
+def _has_browsing(tables: Tables) -> bool:
+    return bool(tables.event_types() - _SALES_TYPES)
+
+
+def summary(
+    tables: Tables, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    """Headline figures over ``[start, end)`` (default: all data); refunds by refund date."""
+    lines = order_lines(tables)
+    refunds = refund_lines(tables)
+    events = tables.events()
+    if start is not None:
+        lines, refunds = lines.filter(lines.ts >= start), refunds.filter(refunds.ts >= start)
+        events = events.filter(events.ts >= start)
+    if end is not None:
+        lines, refunds = lines.filter(lines.ts < end), refunds.filter(refunds.ts < end)
+        events = events.filter(events.ts < end)
+    sold = (
+        lines.aggregate(
+            order_lines=lines.count(),
+            orders=lines.order_key.nunique(),
+            customers=lines.user_id.nunique(),
+            gross=lines.amount.sum(),
+        )
+        .execute()
+        .iloc[0]
+    )
+    refunded = refunds.aggregate(n=refunds.count(), amount=refunds.amount.sum()).execute().iloc[0]
+    seen = (
+        events.aggregate(
+            users=events.user_id.nunique(), first=events.ts.min(), last=events.ts.max()
+        )
+        .execute()
+        .iloc[0]
+    )
+    gross = money(sold["gross"]) or 0.0
+    refund_total = money(refunded["amount"]) or 0.0
+    net = money(gross - refund_total) or 0.0
+    orders = int(sold["orders"])
+    customers = int(sold["customers"])
+    users = int(seen["users"])
+    return {
+        "currency": currency(tables),
+        "first": _iso(seen["first"]),
+        "last": _iso(seen["last"]),
+        "order_lines": int(sold["order_lines"]),
+        "orders": orders,
+        "customers": customers,
+        "gross_revenue": gross,
+        "refunds": refund_total,
+        "refund_lines": int(refunded["n"]),
+        "net_revenue": net,
+        "aov": money(net / orders) if orders else None,
+        "active_users": users,
+        "conversion": customers / users if users and _has_browsing(tables) else None,
+        "definitions": "docs/metrics.md",
+    }
+
+
+def metrics_by_period(
+    tables: Tables, interval: Interval = "week", refunds_by: RefundsBy = "order"
+) -> dict[str, Any]:
+    """Every metric of ``PERIOD_METRICS`` per day, week (ISO, Monday) or month, in UTC."""
+    if interval not in INTERVALS:
+        raise AnalyticsError(
+            f"Unknown interval '{interval}'.", hint=f"Use one of {', '.join(INTERVALS)}."
+        )
+    if refunds_by not in ("order", "refund"):
+        raise AnalyticsError(f"Unknown refunds_by '{refunds_by}'.", hint="Use order or refund.")
+    unit = _UNIT[interval]
+
+    def period(ts: Any) -> Any:
+        return ts.truncate(unit).date()
+
+    lines = order_lines(tables)
+    sold = (
+        lines.mutate(period=period(lines.ts))
+        .group_by("period")
+        .aggregate(
+            order_lines=lambda t: t.count(),
+            orders=lambda t: t.order_key.nunique(),
+            customers=lambda t: t.user_id.nunique(),
+            gross_revenue=lambda t: t.amount.sum(),
+        )
+    )
+    refunds = refund_lines(tables)
+    dated = refunds.ts if refunds_by == "refund" else refunds.order_ts
+    back = (
+        refunds.mutate(period=period(dated))
+        .group_by("period")
+        .aggregate(refunds=lambda t: t.amount.sum())
+    )
+    firsts = lines.filter(lines.user_id.notnull())
+    firsts = firsts.group_by("user_id").aggregate(first=firsts.ts.min())
+    new = (
+        firsts.mutate(period=period(firsts["first"]))
+        .group_by("period")
+        .aggregate(new_customers=lambda t: t.count())
+    )
+    events = tables.events()
+    active = (
+        events.mutate(period=period(events.ts))
+        .group_by("period")
+        .aggregate(active_users=lambda t: t.user_id.nunique())
+    )
+    frame = active.execute()
+    for part in (sold, back, new):
+        frame = frame.merge(part.execute(), on="period", how="outer")
+    frame = frame.sort_values("period").reset_index(drop=True)
+    bounds = events.aggregate(first=events.ts.min(), last=events.ts.max()).execute().iloc[0]
+    first, last = pd.Timestamp(bounds["first"]), pd.Timestamp(bounds["last"])
+    browsing = _has_browsing(tables)
+    points = []
+    for row in frame.itertuples(index=False):
+        begin = pd.Timestamp(row.period)
+        finish = _next(begin, interval)
+        gross = _num(row.gross_revenue)
+        refunded = _num(row.refunds)
+        orders = int(_num(row.orders))
+        customers = int(_num(row.customers))
+        new_customers = int(_num(row.new_customers))
+        users = int(_num(row.active_users))
+        net = money(gross - refunded) or 0.0
+        points.append(
+            {
+                "period": begin.date().isoformat(),
+                "end": finish.date().isoformat(),
+                "partial": _partial(begin, finish, first, last),
+                "net_revenue": net,
+                "gross_revenue": money(gross) or 0.0,
+                "refunds": money(refunded) or 0.0,
+                "orders": orders,
+                "order_lines": int(_num(row.order_lines)),
+                "aov": money(net / orders) if orders else None,
+                "active_users": users,
+                "customers": customers,
+                "new_customers": new_customers,
+                "returning_customers": customers - new_customers,
+                "conversion": customers / users if users and browsing else None,
+            }
+        )
+    return {
+        "interval": interval,
+        "refunds_by": refunds_by,
+        "currency": currency(tables),
+        "first": _iso(first),
+        "last": _iso(last),
+        "points": points,
+    }
+
+
+def best_period(points: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
+    """The complete period with the highest ``metric`` (partial periods never rank)."""
+    complete = [p for p in points if not p["partial"] and p.get(metric) is not None]
+    return max(complete, key=lambda p: p[metric]) if complete else None
+
+
+def _num(value: Any) -> float:
+    return 0.0 if value is None or value != value else float(value)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or value != value:
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def _next(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
+    if interval == "month":
+        return begin + pd.offsets.MonthBegin(1)
+    return begin + timedelta(days=7 if interval == "week" else 1)
+
+
+def _partial(
+    begin: pd.Timestamp, finish: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp
+) -> bool:
+    """Partial: the data starts after the period's first day or ends before its end."""
+    if first.tzinfo is not None:
+        first, last = (
+            first.tz_convert("UTC").tz_localize(None),
+            last.tz_convert("UTC").tz_localize(None),
+        )
+    return bool(begin < first.normalize() or finish > last + timedelta(microseconds=1))

@@ -1,0 +1,40 @@
+"""12-month customer lifetime value from the model saved by ``shopmind clv fit``."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from shopmind.reports import charts
+from shopmind.reports.fragments import chart
+from shopmind.store import Workspace
+
+TITLE = "Customer lifetime value"
+ANCHOR = "clv"
+NOTE = "No CLV model yet: run <code>shopmind clv fit</code>."
+
+
+def build(workspace: Workspace) -> str | None:
+    from shopmind.analytics.store import clv_model_dir
+    from shopmind.models.clv import CLVModel
+
+    if not (clv_model_dir(workspace) / "clv.json").exists():
+        return None
+    model = CLVModel.load(clv_model_dir(workspace))
+    frame = model.predict(12)
+    if "clv" not in frame:
+        return "<p>The CLV model has no spend model (too few repeat buyers).</p>"
+    values = np.sort(frame["clv"].to_numpy())[::-1]
+    top = values[: max(1, len(values) // 10)].sum() / max(values.sum(), 1e-9)
+    lead = (
+        f"<p class='lead'>Expected value of the next 12 months: {values.sum():,.0f} over "
+        f"{len(values):,} customers; the top 10% hold {100 * top:.0f}% of it.</p>"
+    )
+    params = model.params_
+    detail = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in params.items())
+    return (
+        lead
+        + chart(charts.histogram(values.tolist(), "12-month CLV"), "clv")
+        + f"<ul>{detail}</ul>"
+    )

@@ -1,0 +1,48 @@
+"""Best-selling products by order lines; non-product lines (item_eligibility) left out."""
+
+from __future__ import annotations
+
+import ibis
+
+from shopmind.features.tables import Tables
+from shopmind.reports.fragments import table
+
+TITLE = "Best-selling items"
+ANCHOR = "items"
+NOTE = "No purchases yet."
+
+
+def build(tables: Tables) -> str | None:
+    from shopmind.features.eligibility import excluded_items
+
+    e = tables.events()
+    items = tables["items"]
+    bought = e.filter(e.event_type == "purchase")
+    note = ""
+    con = getattr(tables.backend, "con", None)
+    excluded = sorted(excluded_items(con)) if con is not None else []
+    if excluded:
+        bought = bought.filter(~bought.item_id.isin(excluded))
+        note = (
+            f"<p class='note'>{len(excluded)} non-product lines (postage, fees, adjustments, "
+            "vouchers: <code>shopmind items list</code>) are not counted.</p>"
+        )
+    top = bought.group_by("item_id").aggregate(
+        units=ibis.coalesce(bought.quantity, 1).sum(), orders=bought.count()
+    )
+    joined = top.left_join(items, top.item_id == items.item_id)
+    frame = (
+        joined.select("item_id", "units", "orders", "title", "title_zh", "category")
+        .order_by([ibis.desc("orders"), "item_id"])
+        .limit(10)
+        .execute()
+    )
+    if frame.empty:
+        return None
+    return note + table(
+        ["item", "units", "order lines", "title", "标题 (title in Chinese)", "category"],
+        [
+            [r.item_id, f"{r.units:,.0f}", f"{int(r.orders):,}", r.title, r.title_zh, r.category]
+            for r in frame.itertuples()
+        ],
+    )

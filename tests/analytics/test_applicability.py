@@ -1,0 +1,52 @@
+"""`make demo` steps: run when they apply, skipped with one line when not, errors stop it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopmind.analytics.applicability import STEPS, why_not
+from tests.analytics.small_retail import small_retail
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def shop(tmp_path: Path):
+    return small_retail(tmp_path)
+
+
+def test_a_sales_log_has_no_funnel_and_no_campaign(shop) -> None:
+    assert "needs two of view, cart, purchase" in (why_not(shop, "funnel") or "")
+    assert "campaign_assignments is empty" in (why_not(shop, "campaign") or "")
+    assert "campaign 'spring'" in (why_not(shop, "abtest", "spring") or "")
+    assert "repeat buyers" in (why_not(shop, "clv") or "")
+    for step in ("rfm", "profiles", "propensity", "recommend", "report"):
+        assert why_not(shop, step) is None, step
+    assert len(STEPS) == 9
+
+
+def _step(ws: Path, step: str, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts/demo_step.py"), str(ws), step, "--", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_demo_step_skips_with_a_reason_and_stops_on_real_errors(shop) -> None:
+    skipped = _step(shop.root, "funnel", "false")
+    assert skipped.returncode == 0
+    assert skipped.stdout.startswith("skipped funnel: the data has purchase, refund events")
+    failed = _step(shop.root, "rfm", "false")  # applies, and the command fails: make stops
+    assert failed.returncode == 1
+    ran = _step(shop.root, "rfm", "true")
+    assert ran.returncode == 0 and ran.stdout.startswith("+ true")
+
+
+def test_the_makefile_demo_has_no_ignored_steps() -> None:
+    recipe = (REPO / "Makefile").read_text().split("\ndemo:")[1].split("\n\n")[0]
+    assert not [line for line in recipe.splitlines() if line.startswith("\t-")]

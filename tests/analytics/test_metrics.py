@@ -1,0 +1,94 @@
+"""Business metrics on a hand-made Online Retail file whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shopmind.analytics.metrics import best_period, metrics_by_period, money, summary
+from shopmind.analytics.retention import retention
+from shopmind.analytics.trends import trends
+from shopmind.features.tables import duckdb_tables
+from shopmind.store import Workspace
+from tests.analytics.small_retail import small_retail
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Workspace:
+    return small_retail(tmp_path)
+
+
+def test_summary_follows_the_definitions(shop: Workspace) -> None:
+    with duckdb_tables(shop) as tables:
+        got = summary(tables)
+    assert got["currency"] == "GBP"  # the format's default, recorded at ingest
+    assert (got["order_lines"], got["orders"], got["customers"]) == (5, 4, 2)
+    assert (got["gross_revenue"], got["refunds"], got["net_revenue"]) == (58.0, 20.0, 38.0)
+    assert got["aov"] == 9.5
+    assert got["conversion"] is None  # a sales log has no browsing to convert from
+
+
+def test_refunds_dated_by_order_or_by_refund(shop: Workspace) -> None:
+    with duckdb_tables(shop) as tables:
+        by_order = metrics_by_period(tables, "week", "order")["points"]
+        by_refund = metrics_by_period(tables, "week", "refund")["points"]
+    assert [p["period"] for p in by_order] == ["2024-01-01", "2024-01-08", "2024-01-15"]
+    assert [p["net_revenue"] for p in by_order] == [13.0, 5.0, 20.0]
+    assert [p["net_revenue"] for p in by_refund] == [33.0, -15.0, 20.0]
+    assert [p["partial"] for p in by_order] == [True, False, True]
+    assert [(p["new_customers"], p["returning_customers"]) for p in by_order] == [
+        (2, 0),
+        (0, 1),
+        (0, 0),
+    ]
+    assert [p["orders"] for p in by_order] == [2, 1, 1]
+
+
+def test_partial_periods_never_rank_best(shop: Workspace) -> None:
+    with duckdb_tables(shop) as tables:
+        result = trends(tables, "revenue", "week")
+    assert result["currency"] == "GBP"
+    assert result["partial_periods"] == ["2024-01-01", "2024-01-15"]
+    assert result["best"]["period"] == "2024-01-08"  # the partial weeks earn more
+    assert best_period([{"partial": True, "value": 1.0}], "value") is None
+
+
+def test_unobservable_retention_cells_are_blank_not_zero(shop: Workspace) -> None:
+    with duckdb_tables(shop) as tables:
+        result = retention(tables, "purchase", "purchase", "week", periods=4)
+    (cohort,) = result["cohorts"]
+    assert cohort["retained"] == [2, 1, 0, None, None]
+    assert cohort["rates"][3:] == [None, None]
+    assert result["last_period_partial"] and cohort["partial_offset"] == 2
+
+
+def test_currency_option_overrides_the_format_default(tmp_path: Path) -> None:
+    ws = small_retail(tmp_path, currency="EUR")
+    with duckdb_tables(ws) as tables:
+        assert summary(tables)["currency"] == "EUR"
+
+
+def test_money_is_rounded_to_cents() -> None:
+    assert money(503767.750000012) == 503767.75
+    assert money(-0.0) == 0.0 and money(None) is None
+
+
+def test_cli_shows_currency_and_rounds_for_people(shop: Workspace) -> None:
+    ws = str(shop.root)
+    table = run_cli("--workspace", ws, "analyze", "trends", "--interval", "week")
+    assert table.returncode == 0, table.stderr
+    assert "GBP" in table.stdout and "partial" in table.stdout
+    assert "best complete week: 2024-01-08" in table.stdout
+    data = run_cli("--workspace", ws, "analyze", "summary", "--json").json()
+    assert data["net_revenue"] == 38.0 and data["currency"] == "GBP"
+
+
+def test_ingest_refuses_a_currency_that_is_not_a_code(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("user_id,item_id,event_type,ts\nu,i,view,2024-01-01T00:00:00Z\n")
+    result = run_cli(
+        "--workspace", str(tmp_path / "ws"), "ingest", str(path), "--currency", "pounds"
+    )
+    assert result.returncode == 2 and "ISO 4217" in result.stderr

@@ -1,0 +1,83 @@
+"""The report's figures are the documented metrics, with currency, partial periods and blank
+retention cells; best-sellers leave non-product lines out; the plan shown is the user's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shopmind.cli.campaign import save_plan
+from shopmind.features.tables import duckdb_tables
+from shopmind.marketing.campaign import CampaignBudget
+from shopmind.reports.html import build_report
+from shopmind.reports.sections.uplift import build as uplift_section
+from shopmind.store import Workspace
+from tests.analytics.small_retail import small_retail
+
+
+def _text(page: str) -> str:
+    page = re.sub(r"<svg.*?</svg>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def test_report_shows_business_figures_with_currency(tmp_path: Path) -> None:
+    text = _text(build_report(small_retail(tmp_path)))
+    assert "placed 4 orders (5 order lines): net revenue 38.00 GBP after 20.00 GBP" in text
+    assert "average order value 9.50 GBP" in text
+    assert "the best complete week started 2024-01-08" in text
+    assert "Partial weeks" in text and "2024-01-15" in text
+    assert "Blank cells cannot be observed yet" in text and "All 2 cohorts shown" in text
+    best = text.split("Best-selling items")[1].split("Recommendations")[0]
+    assert "non-product lines" in best and "POSTAGE" not in best and "MUG" in best
+    assert " nan " not in text and " None " not in text
+    assert "Risk No workspace risk model yet: run shopmind risk train" in text
+    assert "Customer-service assistant No assistant model yet" in text
+
+
+def test_report_uses_the_plan_the_user_made(
+    sim_ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    shutil.copytree(sim_ws.root, ws.root, ignore=shutil.ignore_patterns("campaign_plan.json"))
+    asked: list[CampaignBudget] = []
+
+    def fake_plan(tables: object, budget: CampaignBudget, *args: object) -> tuple[None, dict]:
+        asked.append(budget)  # the uplift model itself is tested in tests/marketing
+        return None, {
+            **PLAN,
+            "budget": budget.budget,
+            "cost": budget.cost,
+            "value": budget.value,
+            "audience": 150,
+        }
+
+    monkeypatch.setattr("shopmind.marketing.campaign.plan", fake_plan)
+    with duckdb_tables(ws) as tables:
+        users = int(tables["events"].user_id.nunique().execute())
+        assumed = _text(uplift_section(tables, ws) or "")
+    assert "No plan made yet" in assumed and "assumed here" in assumed
+    assert asked[0].budget == users // 10
+    assert f"budget {users // 10:,.2f} CNY, 1.00 CNY per contact, 30.00 CNY" in assumed
+    # what `shopmind campaign plan --budget 777 --cost 2 --value 40` saves
+    save_plan(ws, {**PLAN, "budget": 777.0, "cost": 2.0, "value": 40.0, "audience": 388})
+    with duckdb_tables(ws) as tables:
+        shown = _text(uplift_section(tables, ws) or "")
+    assert "The plan made with shopmind campaign plan on 2025-03-01T10:00" in shown
+    assert "budget 777.00 CNY, 2.00 CNY per contact, 40.00 CNY per conversion" in shown
+    assert "Contacting 388 users should bring about 19 extra conversions" in shown
+
+
+PLAN = {
+    "campaign_learned_from": "email_campaign_1",
+    "held_out_check": {
+        "share": 0.2,
+        "uplift": 0.05,
+        "qini_coefficient": 0.1,
+        "qini_curve": {"x": [0.0, 0.5, 1.0], "y": [0.0, 3.0, 4.0]},
+    },
+    "expected_incremental_conversions": {"estimate": 19.4, "low": 10.0, "high": 29.0},
+    "scored_at": "2025-03-01T10:00:00+00:00",
+}
