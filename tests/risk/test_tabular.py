@@ -1,0 +1,164 @@
+"""Tabular mode: the train/score contract, column kinds, honest sharing features, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopmind.features.risk import RiskDataError, TabularRiskFeatures
+from shopmind.models.risk import risk_metrics
+from shopmind.risk.tabular import score_tabular, train_tabular
+from tests.conftest import run_cli
+from tests.risk.conftest import fraud_like
+
+
+def test_column_kinds(fraud_frame: pd.DataFrame) -> None:
+    features = TabularRiskFeatures(label="class").fit(fraud_frame)
+    kinds = {p.name: p.kind for p in features.plans_}
+    assert kinds["signup_time"] == kinds["purchase_time"] == "timestamp"
+    assert kinds["device_id"] == "id" and kinds["user_id"] == "id"
+    assert kinds["source"] == "category" and kinds["purchase_value"] == "numeric"
+    assert features.decision_time_ == "purchase_time"
+    x = features.transform(fraud_frame, training=True)
+    assert "signup_time->purchase_time:seconds" in x.columns
+    assert {"purchase_time:hour", "purchase_time:weekday", "device_id:rows"} <= set(x.columns)
+    assert not any(c.startswith("device_id=") for c in x.columns)  # no one-hot of ids
+    assert x["signup_time->purchase_time:seconds"].min() >= 0
+
+
+def test_sharing_counts_use_training_and_scoring_rows_only() -> None:
+    train = pd.DataFrame(
+        {
+            "device_id": [f"d{i}" for i in range(300)] + ["x"] * 3,
+            "v": range(303),
+            "label": [0] * 300 + [1] * 3,
+        }
+    )
+    features = TabularRiskFeatures(label="label").fit(train)
+    x = features.transform(train, training=True)
+    assert x["device_id:rows"].tolist()[-3:] == [3, 3, 3]
+    # known-bad among the *other* rows: the row's own label never counts
+    assert x["device_id:known_bad"].tolist()[-1] == 2
+    score = pd.DataFrame({"device_id": ["x", "new", "new"], "v": [1, 2, 3]})
+    s = features.transform(score)
+    assert s["device_id:rows"].tolist() == [4, 2, 2]  # training rows + the file's own rows
+    assert s["device_id:known_bad"].tolist()[0] == 3
+    assert s["device_id:known_bad"].tolist()[1] == 0  # no labelled row shares it
+
+
+def test_point_in_time_counts_only_look_back(fraud_frame: pd.DataFrame) -> None:
+    features = TabularRiskFeatures(label="class").fit(fraud_frame)
+    x = features.transform(fraud_frame, training=True)
+    ring = fraud_frame["device_id"] == "RING00"
+    before = x.loc[ring, "device_id:rows_before"].sort_values().to_numpy()
+    assert before[0] == 0 and (np.diff(before) == 1).all()
+
+
+def test_train_and_score_in_input_order(fraud_frame: pd.DataFrame) -> None:
+    risk = train_tabular(fraud_frame.iloc[:2000], "class")
+    test = fraud_frame.iloc[2000:].drop(columns="class").sample(frac=1.0, random_state=1)
+    out = score_tabular(risk, test)
+    assert list(out.columns[:3]) == ["row", "risk_score", "decision"]
+    assert out["row"].tolist() == list(range(len(test)))
+    assert out["risk_score"].between(0, 100).all()
+    assert set(out["decision"]) <= {"allow", "review", "block"}
+    y = fraud_frame.iloc[2000:].loc[test.index, "class"].to_numpy()
+    assert risk_metrics(y, out["risk_score"].to_numpy())["roc_auc"] > 0.8
+    assert all(isinstance(r, str) and r for r in out["reasons"])
+    # one row scored alone gets the same score as inside the batch when it shares nothing
+    alone = score_tabular(risk, test.iloc[[0]])
+    assert alone["row"].tolist() == [0]
+
+
+def test_anonymised_numeric_file_trains_and_scores(anonymised_frame: pd.DataFrame) -> None:
+    risk = train_tabular(anonymised_frame.iloc[:2000], "Class")
+    kinds = {p.name: p.kind for p in risk.features.plans_}
+    assert kinds["Time"] == "numeric" and kinds["V1"] == "numeric"
+    out = score_tabular(risk, anonymised_frame.iloc[2000:])
+    y = anonymised_frame["Class"].iloc[2000:].to_numpy()
+    assert risk_metrics(y, out["risk_score"].to_numpy())["roc_auc"] > 0.85
+
+
+def test_errors_are_clear(fraud_frame: pd.DataFrame) -> None:
+    with pytest.raises(RiskDataError, match="one class"):
+        train_tabular(fraud_frame.assign(**{"class": 0}), "class")
+    with pytest.raises(RiskDataError, match="Label column 'fraud' is not in the file"):
+        train_tabular(fraud_frame, "fraud")
+    risk = train_tabular(fraud_frame, "class")
+    with pytest.raises(RiskDataError, match=r"lacks column.*device_id"):
+        score_tabular(risk, fraud_frame.drop(columns=["device_id"]))
+
+
+@pytest.mark.slow
+def test_cli_contract(tmp_path: Path) -> None:
+    frame = fraud_like(1500)
+    frame.iloc[:1000].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[1000:].drop(columns="class").to_csv(tmp_path / "test.csv", index=False)
+    ws = str(tmp_path / "ws")
+    trained = run_cli(
+        "--workspace",
+        ws,
+        "risk",
+        "train",
+        "--data",
+        str(tmp_path / "train.csv"),
+        "--label",
+        "class",
+        "--id-col",
+        "user_id",
+        "--json",
+    )
+    assert trained.returncode == 0, trained.stderr
+    scored = run_cli(
+        "--workspace",
+        ws,
+        "risk",
+        "score",
+        "--data",
+        str(tmp_path / "test.csv"),
+        "--out",
+        str(tmp_path / "scores.csv"),
+    )
+    assert scored.returncode == 0, scored.stderr
+    out = pd.read_csv(tmp_path / "scores.csv")
+    assert list(out.columns[:3]) == ["row", "risk_score", "decision"]
+    assert out["row"].tolist() == list(range(500))
+    # a scoring file without a training column: exit 2, one clear line, nothing written
+    frame.iloc[1000:].drop(columns=["class", "browser"]).to_csv(tmp_path / "bad.csv", index=False)
+    bad = run_cli(
+        "--workspace",
+        ws,
+        "risk",
+        "score",
+        "--data",
+        str(tmp_path / "bad.csv"),
+        "--out",
+        str(tmp_path / "bad_scores.csv"),
+    )
+    assert bad.returncode == 2 and "browser" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad_scores.csv").exists()
+    frame.assign(**{"class": 1}).to_csv(tmp_path / "one.csv", index=False)
+    one = run_cli(
+        "--workspace", ws, "risk", "train", "--data", str(tmp_path / "one.csv"), "--label", "class"
+    )
+    assert one.returncode == 2 and "one class" in one.stderr
+
+
+def test_rules_decide_at_scoring(fraud_frame: pd.DataFrame, tmp_path: Path) -> None:
+    risk = train_tabular(fraud_frame.iloc[:2000], "class")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - name: opera\n    when: browser == 'Chrome' and score < 50\n    action: review\n"
+        "  - name: burst\n    when: signup_time->purchase_time:seconds < 60\n    action: block\n"
+        "otherwise: allow\n"
+    )
+    test = fraud_frame.iloc[2000:].drop(columns="class")
+    out = score_tabular(risk, test, rules=rules)
+    chrome = (test["browser"] == "Chrome").to_numpy() & (out["risk_score"] < 50).to_numpy()
+    assert (out.loc[chrome, "decision"] == "review").all()
+    assert (out.loc[chrome, "rule"] == "opera").all()
+    assert set(out.loc[~chrome, "decision"]) <= {"allow", "block"}
