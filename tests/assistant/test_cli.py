@@ -1,0 +1,126 @@
+"""The contract outside checks use: ``assistant train`` then ``assistant classify`` through the
+real command (default encoders), and clear errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.assistant.conftest import labelled
+from tests.conftest import run_cli
+
+
+def _cli(ws: Path, *args: str) -> object:
+    return run_cli("--workspace", str(ws), "assistant", *args)
+
+
+@pytest.mark.slow
+def test_train_then_classify_contract(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    train = tmp_path / "train.csv"
+    labelled(with_oos=True).rename(columns={"intent": "label"}).to_csv(train, index=False)
+    result = _cli(
+        ws,
+        "train",
+        "--data",
+        str(train),
+        "--text-col",
+        "text",
+        "--label-col",
+        "label",
+        "--oos-label",
+        "oos",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["intents"] == 3 and report["oos_rows"] == 10
+    assert report["encoders"] == ["minilm", "e5"]
+    oos = report["out_of_scope"]
+    assert {"threshold", "in_scope_accuracy", "oos_recall"} <= set(oos)
+
+    test = tmp_path / "test.csv"
+    texts = ["where is my parcel?", "我要退款", "tell me a joke", "change my shipping address"]
+    pd.DataFrame({"id": range(4), "text": texts}).to_csv(test, index=False)
+    out = tmp_path / "preds.csv"
+    result = _cli(ws, "classify", "--data", str(test), "--text-col", "text", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    header = out.read_text().splitlines()[0]
+    assert header.startswith("row,intent,confidence")
+    preds = pd.read_csv(out)
+    assert preds["row"].tolist() == [0, 1, 2, 3]
+    assert preds["intent"].tolist() == ["order_status", "refund_request", "oos", "change_address"]
+    assert preds["confidence"].between(0, 1).all()
+
+
+def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    one = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["refund please", "money back"], "intent": ["refund", "refund"]}).to_csv(
+        one, index=False
+    )
+    result = _cli(ws, "train", "--data", str(one), "--encoder", "none")
+    assert result.returncode == 2
+    assert "1 intent(s)" in result.stderr and "at least 2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+    good = tmp_path / "good.csv"
+    labelled(languages=("en",)).to_csv(good, index=False)
+    result = _cli(ws, "train", "--data", str(good), "--label-col", "category", "--encoder", "none")
+    assert result.returncode == 2 and "'category' not in" in result.stderr
+    assert "--label-col" in result.stderr
+
+    result = _cli(ws, "train", "--data", str(good), "--encoder", "none")
+    assert result.returncode == 0, result.stderr
+
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["where is my order", "", "x" * 100_000]}).to_csv(bad, index=False)
+    result = _cli(ws, "classify", "--data", str(bad), "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 2 and "Empty text in row(s) 1" in result.stderr
+    big = tmp_path / "big.csv"
+    pd.DataFrame({"text": ["where is my order", "x" * 100_000]}).to_csv(big, index=False)
+    result = _cli(ws, "classify", "--data", str(big), "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 2 and "longer than 10,000 characters in row(s) 1" in result.stderr
+    result = _cli(ws, "classify", "--data", str(good), "--text-col", "body", "--out", "p.csv")
+    assert result.returncode == 2 and "'body' not in" in result.stderr
+
+    result = _cli(tmp_path / "fresh", "classify", "--data", str(good), "--out", "p.csv")
+    assert result.returncode == 2 and "assistant train" in result.stderr
+
+
+def test_ask_and_agent_reply_from_the_command_line(shop_ws: Path, tmp_path: Path) -> None:
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(shop_ws, ws)
+    result = _cli(ws, "ask", "--conversation", "c-1", "--user", "u0000003", "hello")
+    assert result.returncode == 0, result.stderr
+    assert "reply:" in result.stdout and "handoff: false" in result.stdout
+    result = _cli(ws, "ask", "--conversation", "c-404", "where is my order")
+    assert result.returncode == 2 and "Unknown conversation 'c-404'" in result.stderr
+    result = _cli(ws, "ask", "--conversation", "c-1", "   ")
+    assert result.returncode == 2 and "Empty message" in result.stderr
+    result = _cli(ws, "ask", "--conversation", "c-1", "I want to talk to a human", "--json")
+    assert result.json()["handoff"] is True
+    result = _cli(
+        ws,
+        "reply",
+        "--conversation",
+        "c-1",
+        "--agent",
+        "alice",
+        "--intent",
+        "greeting",
+        "Hi, Alice here",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    result = _cli(ws, "conversations", "--status", "handoff", "--json")
+    assert [c["conversation_id"] for c in result.json()] == ["c-1"]
+    result = _cli(ws, "export", "--out", str(tmp_path / "pairs.csv"), "--json")
+    assert result.json()["labelled"] == 1
+    pairs = pd.read_csv(tmp_path / "pairs.csv")
+    assert (
+        pairs.loc[0, "text"] == "I want to talk to a human" and pairs.loc[0, "intent"] == "greeting"
+    )

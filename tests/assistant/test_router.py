@@ -1,0 +1,79 @@
+"""The assistant router on a bare FastAPI app: answers, 4xx for bad input."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from shopmind.assistant.engine import Assistant, AssistantConfig
+from shopmind.serving.routes import assistant as routes
+from shopmind.store import Workspace
+
+
+def test_message_endpoint_and_errors(shop: Workspace) -> None:
+    with shop.connect(read_only=True) as con:
+        user, order = con.execute(
+            "SELECT user_id, min(order_id) FROM orders GROUP BY 1 LIMIT 1"
+        ).fetchone()
+    app = FastAPI()
+    app.include_router(routes.router, prefix="/v1")
+    with Assistant.open(shop, config=AssistantConfig(faq_embeddings=False)) as assistant:
+        routes.install(app, assistant=assistant)
+        client = TestClient(app)
+        post = lambda body: client.post("/v1/assistant/messages", json=body)  # noqa: E731
+        ok = post({"conversation_id": "r1", "user_id": user, "text": f"where is order {order}?"})
+        assert ok.status_code == 200, ok.text
+        body = ok.json()
+        assert {"reply", "intent", "confidence", "handoff"} <= set(body)
+        assert body["intent"] == "order_status" and order in body["reply"] and not body["handoff"]
+        follow = post({"conversation_id": "r1", "text": "I want to speak to a human"})
+        assert follow.status_code == 200 and follow.json()["handoff"] is True
+
+        assert post({"conversation_id": "r1", "text": ""}).status_code == 422
+        assert post({"conversation_id": "r1", "text": "   "}).status_code == 422
+        assert post({"conversation_id": "r1", "text": "x" * 100_000}).status_code == 422
+        assert post({"conversation_id": "", "text": "hi"}).status_code == 422
+        unknown = post({"conversation_id": "nope", "text": "hi"})
+        assert unknown.status_code == 404 and "Unknown conversation" in unknown.text
+        assert (
+            post({"conversation_id": "r1", "user_id": "someone-else", "text": "hi"}).status_code
+            == 403
+        )
+
+        agent = client.post(
+            "/v1/assistant/conversations/r1/agent-replies",
+            json={"agent": "bob", "text": "Bob here", "intent": "human_agent", "release": True},
+        )
+        assert agent.status_code == 200 and agent.json()["status"] == "open"
+        assert (
+            client.post(
+                "/v1/assistant/conversations/zzz/agent-replies", json={"agent": "bob", "text": "x"}
+            ).status_code
+            == 404
+        )
+        got = client.get("/v1/assistant/conversations/r1").json()
+        assert [m["role"] for m in got["messages"]][-1] == "agent"
+        assert client.get("/v1/assistant/conversations/zzz").status_code == 404
+        listed = client.get("/v1/assistant/conversations", params={"status": "open"}).json()
+        assert [c["conversation_id"] for c in listed] == ["r1"]
+        assert client.get("/v1/assistant/conversations", params={"status": "x"}).status_code == 422
+
+
+def test_router_builds_the_assistant_from_the_workspace(shop: Workspace) -> None:
+    with shop.connect(read_only=True) as con:
+        user = con.execute("SELECT min(user_id) FROM orders").fetchone()[0]
+    app = FastAPI()
+    app.include_router(routes.router, prefix="/v1")
+    client = TestClient(app)
+    assert (
+        client.post(
+            "/v1/assistant/messages", json={"conversation_id": "w1", "user_id": user, "text": "hi"}
+        ).status_code
+        == 503
+    )
+    routes.install(app, workspace=shop)
+    reply = client.post(
+        "/v1/assistant/messages", json={"conversation_id": "w1", "user_id": user, "text": "hi"}
+    )
+    assert reply.status_code == 200 and reply.json()["action"] == "greet"
+    app.state.assistant.close()
