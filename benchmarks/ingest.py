@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 
 from shopmind.ingest import IngestOptions, ingest_file
+from shopmind.simulate import SimulationConfig, simulate_shop
 from shopmind.store import Workspace
-from shopmind.testing.simulator import SimulationConfig, simulate_shop
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from shopmind.analytics.backend import duckdb_tables
+from shopmind.features.tables import duckdb_tables
 from shopmind.models.propensity import PropensityConfig, PropensityModel
+from shopmind.simulate import SimulationConfig, simulate_shop, write_shop
 from shopmind.store import Workspace
-from shopmind.testing.simulator import SimulationConfig, simulate_shop, write_shop
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,7 +35,7 @@ DATA = Path(os.environ.get("SHOPMIND_SHARED_DATA", ROOT.parent / "shared" / "dat
 
 def _beauty():
     from shopmind.evaluation.splits import loo_split
-    from shopmind.models.recommend.data import from_lists
+    from shopmind.features.sequences import from_lists
 
     lines = [ln.split() for ln in (DATA / "amazon_beauty/Beauty.txt").read_text().splitlines()]
     data = from_lists([ln[1:] for ln in lines], [ln[0] for ln in lines])
@@ -46,7 +46,7 @@ def _beauty():
 def _diginetica():
     from shopmind.evaluation.ranking import Cases
     from shopmind.evaluation.splits import session_split
-    from shopmind.models.recommend.data import from_lists
+    from shopmind.features.sequences import from_lists
 
     folder = DATA / "diginetica"
     data = from_lists(

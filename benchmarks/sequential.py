@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shopmind.evaluation.ranking import evaluate_scores
 from shopmind.evaluation.splits import loo_split, subsample
-from shopmind.models.recommend.data import from_lists
+from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.registry import model_class
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
 from shopmind.evaluation.splits import loo_split, session_split, temporal_split
-from shopmind.models.recommend.data import from_lists
+from shopmind.features.sequences import from_lists
 
 
 def test_metrics_match_hand_computed_values() -> None:

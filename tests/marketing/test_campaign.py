@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from shopmind.simulate import SimulationConfig, simulate_shop, write_shop
 from shopmind.store import Workspace
-from shopmind.testing.simulator import SimulationConfig, simulate_shop, write_shop
 from tests.conftest import TEST_KEY, query, run_cli
 
 

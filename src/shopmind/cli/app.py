@@ -9,27 +9,41 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from shopmind import __version__
 from shopmind.cli import (
     abtest,
     analyze,
+    assistant,
+    audit,
+    audited,
     campaign,
     clv,
     info,
     ingest,
+    items,
+    keys,
     profile,
     propensity,
     recommend,
     report,
+    risk,
     serve,
     simulate,
     uplift,
 )
-from shopmind.cli._output import fail
+from shopmind.cli._errors import (
+    BUG,
+    CliError,
+    from_exception,
+    json_requested,
+    settings_error,
+    usage_error,
+)
+from shopmind.cli._output import print_error
 from shopmind.cli.state import State
 from shopmind.config import Settings
-from shopmind.errors import ShopmindError
 
 app = typer.Typer(
     name="shopmind",
@@ -64,7 +78,10 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options shared by every command."""
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a bad SHOPMIND_* variable: name it and the fix
+        raise settings_error(exc) from None
     if workspace is not None:
         settings = settings.model_copy(update={"workspace": workspace})
     ctx.obj = State(settings=settings)
@@ -82,39 +99,42 @@ abtest.register(app)
 propensity.register(app)
 campaign.register(app)
 recommend.register(app)
+assistant.register(app)
+items.register(app)
 serve.register(app)
+risk.register(app)
+keys.register(app)
+audit.register(app)
 
 
 def main() -> None:
-    """Entry point: runs the app; user errors print one paragraph, never a traceback."""
+    """Entry point: runs the app; every failure prints one line naming the fix, no traceback.
+
+    With ``--json`` anywhere on the command line the error is also printed as one JSON object
+    on stdout, ``{"error": {"type", "message", "hint", "exit_code"}}`` (see docs/cli-errors.md).
+    """
+    as_json = json_requested(sys.argv[1:])
     try:
-        app(standalone_mode=False)
-    except ShopmindError as exc:
-        raise SystemExit(_report(str(exc), 2)) from None
+        code = audited.run(app, sys.argv[1:])  # audits the commands of cli/audited.py
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except (typer.Abort, KeyboardInterrupt):
-        raise SystemExit(
-            _report("interrupted; nothing was committed by the interrupted step.", 130)
-        ) from None
-    except Exception as exc:  # usage errors (they can show themselves) and the unexpected
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        if os.environ.get("SHOPMIND_DEBUG"):
+        raise SystemExit(_report(from_exception(KeyboardInterrupt()), as_json)) from None
+    except Exception as exc:
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # usage errors
+            if not as_json:
+                exc.show()
+                raise SystemExit(exc.exit_code) from None
+            raise SystemExit(_report(usage_error(exc), as_json)) from None
+        error = from_exception(exc)
+        if error.exit_code == BUG and os.environ.get("SHOPMIND_DEBUG"):
             traceback.print_exc()
-        raise SystemExit(
-            _report(
-                f"unexpected {type(exc).__name__}: {exc}. Rerun with SHOPMIND_DEBUG=1 for the "
-                "traceback and report it.",
-                1,
-            )
-        ) from None
+        raise SystemExit(_report(error, as_json)) from None
+    # typer.Exit(code) raised inside a command comes back as the return value
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        raise SystemExit(code)
 
 
-def _report(message: str, code: int) -> int:
-    try:
-        raise fail(message, code)
-    except typer.Exit as exit_:
-        sys.stderr.flush()
-        return int(exit_.exit_code)
+def _report(error: CliError, as_json: bool) -> int:
+    print_error(error.line(), error.to_dict() if as_json else None)
+    return error.exit_code

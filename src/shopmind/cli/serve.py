@@ -1,13 +1,59 @@
-"""``shopmind serve``: the recommendation API under uvicorn (127.0.0.1 by default)."""
+"""``shopmind serve``: the one secured API under uvicorn (127.0.0.1 by default)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from shopmind.cli._output import stderr
 from shopmind.cli.state import state
+from shopmind.errors import WorkspaceError
+from shopmind.store import Workspace
+
+
+class Pseudonymize(StrEnum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+def _workspace_pseudonymises(workspace: Workspace) -> bool:
+    """Whether the latest event load pseudonymised user ids (True for a new workspace)."""
+    with workspace.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT pseudonymized FROM ingestions WHERE target = 'events' "
+            "ORDER BY finished_at DESC LIMIT 1"
+        ).fetchall()
+    return bool(rows[0][0]) if rows else True
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, exiting 0 after a graceful stop on SIGTERM/SIGINT (uvicorn
+        re-raises the signal, which would skip the clean-up after ``run``)."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            signals = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def serve(
@@ -17,32 +63,83 @@ def serve(
         str, typer.Option(help="Interface to bind (loopback by default).")
     ] = "127.0.0.1",
     model: Annotated[str | None, typer.Option(help="Model name (default: the chosen one).")] = None,
+    rate_limit: Annotated[
+        float, typer.Option(help="Requests per second per API key (0: no limit).")
+    ] = 1000.0,
+    max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = 1 << 20,
+    max_pending_events: Annotated[
+        int, typer.Option(help="Events waiting to be written before 503s.")
+    ] = 50_000,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(help="Allow browser calls from this origin (repeatable; none by default)."),
+    ] = None,
+    pseudonymize: Annotated[
+        Pseudonymize,
+        typer.Option(help="User ids of posted events: auto follows the workspace's last load."),
+    ] = Pseudonymize.auto,
 ) -> None:
-    """Serve recommendations over HTTP: /v1/users/{id}/recommendations, /v1/items/{id}/similar,
-    POST /v1/sessions/recommendations, /health, /docs."""
+    """Serve the API: recommendations, events, sessions, analytics, admin (and risk and the
+    assistant when installed) under /v1 with API keys (`shopmind keys create`); /health and
+    /docs are open. The service holds the workspace while it runs; stop it with SIGTERM
+    (Ctrl-C): pending events are written before it exits."""
     import uvicorn
 
-    from shopmind.models.recommend.rules import ItemCatalog
-    from shopmind.models.recommend.workflow import load_model
+    _Server = _server_class()
+    from shopmind.serving import runfile
     from shopmind.serving.app import create_app
+    from shopmind.serving.service import ServeOptions, Service
+    from shopmind.store.audit import AuditEntry, cli_principal
 
-    workspace = state(ctx).workspace
-    recommender = load_model(workspace, model)
-    with workspace.connect(read_only=True) as con:
-        has_items = con.execute("SELECT count(*) FROM items").fetchone()
-        catalog = (
-            ItemCatalog.load(con, recommender.data_.item_ids)
-            if has_items and has_items[0]
-            else None
+    st = state(ctx)
+    workspace = st.workspace
+    blocked = runfile.service_error(workspace, "Use the running service")
+    if blocked is not None:
+        raise blocked
+    if not workspace.exists():
+        raise WorkspaceError(
+            f"No workspace at {workspace.root}.",
+            hint="Create one with `shopmind ingest FILE --format NAME` or `shopmind simulate`, "
+            "or point --workspace at an existing one.",
         )
-    stderr.print(f"serving {recommender.name} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(
-        create_app(recommender, catalog),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
+    on = pseudonymize is Pseudonymize.on or (
+        pseudonymize is Pseudonymize.auto and _workspace_pseudonymises(workspace)
     )
+    key = st.settings.pseudonymization_key(workspace.root) if on else None
+    options = ServeOptions(
+        model=model,
+        pseudonymize_key=key,
+        rate_limit=rate_limit,
+        max_body_bytes=max_body,
+        max_pending_events=max_pending_events,
+        cors_origins=tuple(cors_origin or ()),
+    )
+    service = Service(workspace, options)
+    service.writer.audit(
+        AuditEntry(cli_principal(), "local", "serve start", f"{host}:{port}", "ok")
+    )
+    if service.recommending is None:
+        stderr.print(
+            "note: no recommender trained; recommendation routes answer 503 until "
+            "`shopmind recommend train` and a restart.",
+            highlight=False,
+        )
+    name = service.recommending.model.name if service.recommending else "no model"
+    stderr.print(f"serving {name} on http://{host}:{port} (docs at /docs)", highlight=False)
+    runfile.write(workspace, host, port)
+    try:
+        config = uvicorn.Config(
+            create_app(service),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+        _Server(config).run()
+    finally:
+        runfile.remove(workspace)
+        service.close()  # a no-op after a normal shutdown (the app's lifespan closed it)
 
 
 def register(root: typer.Typer) -> None:

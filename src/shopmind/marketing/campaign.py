@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.analytics.backend import Tables
 from shopmind.errors import ShopmindError
 from shopmind.features.point_in_time import user_features
+from shopmind.features.tables import Tables
 from shopmind.models.uplift import UpliftConfig, UpliftModel
 
 

@@ -1,1 +1,1 @@
-"""HTTP serving: a FastAPI app over a workspace's trained recommender."""
+"""HTTP serving: one secured FastAPI application over a workspace (docs/service.md)."""

@@ -1,119 +1,154 @@
-"""The recommendation API: users, similar items, anonymous sessions, health, OpenAPI.
+"""The one FastAPI application: every capability under ``/v1`` behind API keys.
 
-Bad input answers 4xx with a ``detail`` saying what to fix (never a 500): ``k`` outside
-1..1000 and empty sessions are 422, unknown items 404 (similar) or 422 (a session with no
-known item). An unknown user gets the popular list with ``fallback`` saying so.
+``create_app(service)`` mounts the route modules (recommendations, events, analytics, admin
+and, when their modules are installed, risk and the assistant), each behind one permission
+of :data:`shopmind.security.PERMISSIONS`; ``/health`` and the offline ``/docs`` are open.
+Every error answers ``{"error": {"code", "message", "details"?}}`` (see ``errors.py``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
-import numpy as np
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
-from shopmind.models.recommend.base import Recommender
-from shopmind.models.recommend.rules import BusinessRules, ItemCatalog
-from shopmind.serving.schemas import (
-    Health,
-    ScoredItem,
-    SessionRecommendations,
-    SessionRequest,
-    SimilarItems,
-    UserRecommendations,
-)
+from shopmind.security import roles_for
+from shopmind.serving import errors
+from shopmind.serving.auth import check_routes, require, route_permissions
+from shopmind.serving.errors import ERROR_RESPONSES
+from shopmind.serving.events import Landed
+from shopmind.serving.middleware import Guard
+from shopmind.serving.schemas import Health
+from shopmind.serving.service import Service
 
-K = Annotated[int, Query(ge=1, le=1000, description="number of items")]
+log = logging.getLogger("shopmind.serving")
 
+#: Route modules written elsewhere, mounted when importable: module -> permission.
+OPTIONAL_ROUTERS = {
+    "shopmind.serving.routes.risk": "risk",
+    "shopmind.serving.routes.assistant": "assistant",
+}
 
-#: Lists kept per user when answers are precomputed at start-up (deeper asks are computed).
-CACHED_K = 100
-
-
-def precompute(model: Recommender, max_users: int) -> dict[str, list[tuple[str, float]]]:
-    """Every known user's unfiltered top-``CACHED_K`` list, scored in batches at start-up
-    (the model is a fixed snapshot, so the answers are too); skipped above ``max_users``."""
-    users = list(model.key_index_)
-    if len(users) > max_users:
-        return {}
-    cache: dict[str, list[tuple[str, float]]] = {}
-    for start in range(0, len(users), 2048):
-        part = users[start : start + 2048]
-        cache.update(zip(part, model.recommend(part, CACHED_K), strict=True))
-    return cache
+DESCRIPTION = """Every `/v1` route needs `Authorization: Bearer <key>` (create one with
+`shopmind keys create --role ROLE`); the role decides which routes answer (403 otherwise).
+Errors always read `{"error": {"code": ..., "message": ..., "details": [...]}}`. Request
+bodies are limited in size (413), keys in request rate (429 with Retry-After)."""
 
 
-def create_app(
-    model: Recommender, catalog: ItemCatalog | None = None, precompute_users: int = 500_000
-) -> FastAPI:
-    app = FastAPI(title="shopmind recommendations", version="1")
-    cache = precompute(model, precompute_users)
-    order = np.argsort(-model.popularity_, kind="stable")
-    popular = [(str(model.data_.item_ids[i]), float(model.popularity_[i])) for i in order[:1000]]
-    reason = model.reason()
-    categories = {str(c) for c in catalog.category if c is not None} if catalog else set()
+def _optional_module(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise  # the module exists but something it needs does not: a real error
+        return None
 
-    def items(pairs: list[tuple[str, float]], why: str) -> list[ScoredItem]:
-        return [ScoredItem(item_id=i, score=s, reason=why) for i, s in pairs]
 
-    @app.get("/health", response_model=Health)
+def _target(service: Service) -> Any:
+    def target(path: str, params: dict[str, Any]) -> str | None:
+        parts = []
+        for name, value in params.items():
+            text = str(value)
+            if name == "user_id":
+                text = service.stored_user_id(text)  # no raw customer id in the audit trail
+            parts.append(f"{name}={text[:120]}")
+        return " ".join(parts) or None
+
+    return target
+
+
+def _document_permissions(app: FastAPI) -> None:
+    """Each ``/v1`` operation in the OpenAPI schema names its permission and roles."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for (method, path), permission in route_permissions(app).items():
+                operation = schema["paths"][path][method.lower()]
+                operation["x-permission"] = permission
+                operation["x-roles"] = sorted(roles_for(permission))
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def feed_risk(state: Any, landed: Landed) -> None:
+    """Committed cart and refund events count in the risk scorer's velocities at once
+    (when the risk routes have built a scorer)."""
+    scorer = getattr(state, "risk_scorer", None)
+    if scorer is None:
+        return
+    for user_id, event_type, ts in landed.user_events:
+        scorer.record_event(user_id, event_type, ts.timestamp())
+
+
+def create_app(service: Service) -> FastAPI:
+    from shopmind.serving.routes import admin, analytics, events, recommend
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            service.close()
+
+    app = FastAPIOffline(
+        title="shopmind",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        favicon_url=None,
+    )
+    app.state.service = service
+    service.writer.listeners.append(partial(feed_risk, app.state))
+    errors.install(app)
+
+    @app.get("/health", response_model=Health, tags=["health"])
     async def health() -> Health:
+        rec = service.recommending
+        if rec is None:
+            return Health(status="ok", model=None, items=0, users=0)
+        model = rec.model
         return Health(
             status="ok", model=model.name, items=model.n_items_, users=len(model.key_index_)
         )
 
-    @app.get("/v1/users/{user_id}/recommendations", response_model=UserRecommendations)
-    async def user_recommendations(
-        user_id: str, k: K = 10, category: str | None = None, exclude_purchased: bool = False
-    ) -> UserRecommendations:
-        rules = BusinessRules(
-            categories=[category] if category else [], exclude_purchased=exclude_purchased
+    for module in (recommend, events, analytics, admin):
+        app.include_router(module.router, prefix="/v1")
+    for name, permission in OPTIONAL_ROUTERS.items():
+        module = _optional_module(name)
+        if module is not None:
+            if hasattr(module, "install"):  # hands the module the workspace it serves
+                module.install(app, service.workspace)
+            app.include_router(
+                module.router,
+                prefix="/v1",
+                dependencies=[require(permission)],
+                responses=ERROR_RESPONSES,
+            )
+    check_routes(app)
+    _document_permissions(app)
+    if service.options.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(service.options.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
         )
-        if category and (catalog is None or category not in categories):
-            raise HTTPException(
-                422,
-                f"No item has category '{category}'; known categories "
-                f"are {sorted(categories)[:20]} (ingest an items table "
-                "with categories and restart the server).",
-            )
-        if user_id not in model.key_index_:
-            allowed = popular
-            if category:
-                assert catalog is not None
-                idx = model.item_index_
-                allowed = [p for p in popular if catalog.category[idx[p[0]]] == category]
-            return UserRecommendations(
-                user_id=user_id,
-                model=model.name,
-                fallback="unknown user: popular items",
-                items=items(allowed[:k], "popular"),
-            )
-        if not category and not exclude_purchased and k <= CACHED_K and user_id in cache:
-            rec = cache[user_id][:k]
-        else:
-            rec = model.recommend([user_id], k, rules=rules, catalog=catalog)[0]
-        return UserRecommendations(user_id=user_id, model=model.name, items=items(rec, reason))
-
-    @app.get("/v1/items/{item_id}/similar", response_model=SimilarItems)
-    async def similar(item_id: str, k: K = 10) -> SimilarItems:
-        if item_id not in model.item_index_:
-            raise HTTPException(404, f"Unknown item id '{item_id}'.")
-        rec = model.similar_items([item_id], k)[0]
-        return SimilarItems(item_id=item_id, model=model.name, items=items(rec, "similar"))
-
-    @app.post("/v1/sessions/recommendations", response_model=SessionRecommendations)
-    async def session(body: SessionRequest) -> SessionRecommendations:
-        known = [i for i in body.items if i in model.item_index_]
-        ignored = [i for i in body.items if i not in model.item_index_]
-        if not known:
-            raise HTTPException(
-                422,
-                "None of the session's item ids is known to the model; "
-                "send ids of catalogue items.",
-            )
-        rec = model.recommend_next([known], body.k)[0]
-        return SessionRecommendations(
-            model=model.name, items=items(rec, reason), ignored_items=ignored
-        )
-
+    app.add_middleware(
+        Guard,
+        max_body_bytes=service.options.max_body_bytes,
+        audit=service.writer.audit,
+        target=_target(service),
+    )
     return app

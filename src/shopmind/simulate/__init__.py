@@ -7,7 +7,7 @@ lead to customer-service tickets. The truth (segments, uplift, fraud labels) is 
 that models can be checked against it.
 """
 
-from shopmind.testing.simulator.shop import SimulatedShop, SimulationConfig, simulate_shop
-from shopmind.testing.simulator.write import write_shop
+from shopmind.simulate.shop import SimulatedShop, SimulationConfig, simulate_shop
+from shopmind.simulate.write import write_shop
 
 __all__ = ["SimulatedShop", "SimulationConfig", "simulate_shop", "write_shop"]

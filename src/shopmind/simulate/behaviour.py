@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from shopmind.testing.simulator.catalogue import CATEGORIES, Catalogue
-from shopmind.testing.simulator.population import Population
+from shopmind.simulate.catalogue import CATEGORIES, Catalogue
+from shopmind.simulate.population import Population
 
 WEEKDAY_WEIGHT = np.array([0.9, 0.9, 0.95, 1.0, 1.1, 1.35, 1.3])  # Monday .. Sunday
 BASE_CART_RATE = 0.10

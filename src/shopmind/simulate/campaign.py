@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from shopmind.testing.simulator.behaviour import _items_for
-from shopmind.testing.simulator.catalogue import Catalogue
-from shopmind.testing.simulator.population import Population
+from shopmind.simulate.behaviour import _items_for
+from shopmind.simulate.catalogue import Catalogue
+from shopmind.simulate.population import Population
 
 CAMPAIGN_ID = "email_campaign_1"
 WINDOW_DAYS = 14

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from shopmind.testing.simulator.catalogue import Catalogue
+from shopmind.simulate.catalogue import Catalogue
 
 RING_SIZE = 5
 

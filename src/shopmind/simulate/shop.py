@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.testing.simulator.behaviour import simulate_sessions
-from shopmind.testing.simulator.campaign import CAMPAIGN_ID, EFFECTS, WINDOW_DAYS, run_campaign
-from shopmind.testing.simulator.catalogue import CATEGORIES, make_catalogue
-from shopmind.testing.simulator.fraud import fraud_rings
-from shopmind.testing.simulator.population import make_population
-from shopmind.testing.simulator.tickets import make_tickets
+from shopmind.simulate.behaviour import simulate_sessions
+from shopmind.simulate.campaign import CAMPAIGN_ID, EFFECTS, WINDOW_DAYS, run_campaign
+from shopmind.simulate.catalogue import CATEGORIES, make_catalogue
+from shopmind.simulate.fraud import fraud_rings
+from shopmind.simulate.population import make_population
+from shopmind.simulate.tickets import make_tickets
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import pandas as pd
 
 from shopmind.errors import ShopmindError
 from shopmind.ingest import IngestOptions, IngestReport, ingest_file
+from shopmind.simulate.shop import SimulatedShop
 from shopmind.store import Workspace
-from shopmind.testing.simulator.shop import SimulatedShop
 
 
 def write_shop(

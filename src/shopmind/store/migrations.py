@@ -154,13 +154,106 @@ CREATE TABLE user_profiles (
 );
 """
 
+_V5_SERVICE = """
+CREATE TABLE api_keys (
+    key_id     VARCHAR PRIMARY KEY,
+    key_hash   VARCHAR NOT NULL,
+    role       VARCHAR NOT NULL,
+    name       VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ,
+    revoked_at TIMESTAMPTZ,
+    created_by VARCHAR,
+    rate_limit DOUBLE
+);
+CREATE TABLE audit_log (
+    seq       BIGINT NOT NULL,
+    ts        TIMESTAMPTZ NOT NULL,
+    principal VARCHAR NOT NULL,
+    role      VARCHAR,
+    action    VARCHAR NOT NULL,
+    target    VARCHAR,
+    outcome   VARCHAR NOT NULL,
+    prev_hash VARCHAR NOT NULL,
+    hash      VARCHAR NOT NULL
+);
+"""
+
+_V7_ITEM_ELIGIBILITY = """
+CREATE TABLE item_eligibility (
+    item_id    VARCHAR NOT NULL,
+    eligible   BOOLEAN NOT NULL,
+    reason     VARCHAR,
+    source     VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+_V4_ASSISTANT = """
+CREATE TABLE conversations (
+    conversation_id VARCHAR PRIMARY KEY,
+    user_id         VARCHAR NOT NULL,
+    language        VARCHAR,
+    state           JSON,
+    status          VARCHAR NOT NULL,
+    handoff         BOOLEAN NOT NULL,
+    summary         VARCHAR,
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    assigned_agent  VARCHAR,
+    CHECK (status IN ('open', 'handoff', 'closed'))
+);
+CREATE TABLE messages (
+    conversation_id VARCHAR NOT NULL,
+    seq             INTEGER NOT NULL,
+    role            VARCHAR NOT NULL,
+    text            VARCHAR NOT NULL,
+    intent          VARCHAR,
+    confidence      DOUBLE,
+    ts              TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (conversation_id, seq),
+    CHECK (role IN ('customer', 'assistant', 'agent'))
+);
+CREATE TABLE faq (
+    faq_id    VARCHAR NOT NULL,
+    question  VARCHAR NOT NULL,
+    answer    VARCHAR NOT NULL,
+    language  VARCHAR NOT NULL,
+    source    VARCHAR,
+    loaded_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+_V3_RISK = """
+CREATE TABLE risk_reviews (
+    review_id  VARCHAR PRIMARY KEY,
+    entity     VARCHAR NOT NULL,
+    entity_id  VARCHAR NOT NULL,
+    user_id    VARCHAR,
+    score      DOUBLE NOT NULL,
+    decision   VARCHAR NOT NULL,
+    reasons    VARCHAR,
+    status     VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    decided_by VARCHAR,
+    decided_at TIMESTAMPTZ,
+    note       VARCHAR,
+    CHECK (status IN ('open', 'confirmed', 'cleared')),
+    CHECK (decision IN ('allow', 'review', 'block'))
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _V1_CANONICAL),
     Migration(2, "user profiles", _V2_PROFILES),
+    Migration(3, "risk review queue", _V3_RISK),
+    Migration(4, "assistant conversations, messages and FAQ", _V4_ASSISTANT),
+    Migration(5, "api keys and audit trail", _V5_SERVICE),
+    Migration(7, "item eligibility (non-product lines)", _V7_ITEM_ELIGIBILITY),
 )
 
 #: Schema version this shopmind writes.
-SCHEMA_VERSION = MIGRATIONS[-1].version
+SCHEMA_VERSION = max(m.version for m in MIGRATIONS)
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -181,8 +274,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
     )
     applied = []
-    for migration in MIGRATIONS:
-        if migration.version <= current_version(con):
+    done = {int(r[0]) for r in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+        if migration.version in done:  # versions may land out of order: apply each once
             continue
         con.execute("BEGIN TRANSACTION")
         try:

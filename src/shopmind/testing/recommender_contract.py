@@ -3,6 +3,10 @@
 A test class sets ``model_name`` (and optionally ``config``) and inherits the checks:
 fit/recommend, the known answer on a two-group "checkerboard", exclude-seen, similar items,
 save/load round trip, determinism under a seed, and a clear error before fitting.
+
+The known answer is *not* the most popular unseen item (group B is larger), so only a model
+that uses the user's history finds it. Models that give everyone the same list declare
+``personalised = False`` and are checked for exactly that instead.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ import numpy as np
 import pytest
 
 from shopmind.errors import NotFittedError
+from shopmind.features.sequences import Sequences, from_lists
 from shopmind.models.recommend.base import Recommender
-from shopmind.models.recommend.data import Sequences, from_lists
 from shopmind.models.recommend.registry import model_class
 
 GROUP_A = [f"a{i}" for i in range(1, 6)]
@@ -27,13 +31,16 @@ TEXTS = {
 
 
 def checkerboard() -> Sequences:
-    """30 users walk a1..a5 in order, 20 walk b1..b5; user 'probe' has a1..a4.
+    """30 users walk a1..a5 in order, 20 walk b1..b5 and 20 more only touch b1; user 'probe'
+    has a1..a4.
 
-    Whatever the model family, the probe's best unseen item is a5.
+    For any model that reads the probe's history, the best unseen item is a5; the most
+    popular unseen item is b1 (40 users against 30), so a popularity ranking gets it wrong.
     """
     sequences = [list(GROUP_A) for _ in range(30)] + [list(GROUP_B) for _ in range(20)]
+    sequences += [["b1"] for _ in range(20)]
     sequences.append(GROUP_A[:4])
-    keys = [f"u{i}" for i in range(50)] + ["probe"]
+    keys = [f"u{i}" for i in range(70)] + ["probe"]
     data = from_lists(sequences, keys)
     index = data.item_index()
     data.texts = {index[i]: t for i, t in TEXTS.items()}
@@ -55,7 +62,16 @@ class RecommenderContract:
 
     def test_known_answer_comes_first(self, fitted: Recommender) -> None:
         recs = fitted.recommend(["probe"], k=3)[0]
-        assert recs[0][0] == "a5", recs
+        if fitted.personalised:
+            assert recs[0][0] == "a5", recs
+        else:  # the same list for everyone: the most popular unseen item, not a5
+            assert recs[0][0] == "b1", recs
+
+    def test_non_personalised_models_say_so(self, fitted: Recommender) -> None:
+        probe = fitted.score([fitted.encode(GROUP_A[:4])])
+        other = fitted.score([fitted.encode(GROUP_B[:2])])
+        same = bool(np.allclose(probe, other))
+        assert same == (not fitted.personalised), "declare personalised = False" if same else ""
 
     def test_returns_k_unseen_items_best_first(self, fitted: Recommender) -> None:
         recs = fitted.recommend(["u0", "probe"], k=4)

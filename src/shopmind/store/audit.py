@@ -1,0 +1,346 @@
+"""The audit trail: an append-only, hash-chained ``audit_log`` table.
+
+Every row stores ``hash = sha256(prev_hash + canonical(row))`` where ``canonical`` is the
+compact JSON of ``[seq, ts (epoch microseconds), principal, role, action, target,
+outcome]`` and the first row's ``prev_hash`` is 64 zeros. Editing a row breaks its hash,
+deleting one breaks the next row's link and the ``seq`` run; the newest ``(seq, hash)``
+is also kept in ``audit.head`` beside the database so that cutting off the newest rows is
+seen too. :func:`record` is the one call a command makes to append an entry.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shopmind.store.migrations import migrate
+from shopmind.store.workspace import Workspace
+
+GENESIS = "0" * 64
+HEAD_FILENAME = "audit.head"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TEXT = 300  # characters kept of a principal, action or target
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited act: who (principal, role) did what (action) to what (target), and how it
+    ended (outcome: an HTTP status, 'ok', 'error', 'denied')."""
+
+    principal: str
+    role: str | None
+    action: str
+    target: str | None
+    outcome: str
+    ts: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else value[:MAX_TEXT]
+
+
+def epoch_us(ts: datetime) -> int:
+    return (ts - _EPOCH) // timedelta(microseconds=1)
+
+
+def canonical(seq: int, ts_us: int, e: dict[str, Any]) -> str:
+    values = [seq, ts_us, e["principal"], e["role"], e["action"], e["target"], e["outcome"]]
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def link(prev_hash: str, row_canonical: str) -> str:
+    return hashlib.sha256((prev_hash + row_canonical).encode()).hexdigest()
+
+
+def head_path(workspace: Workspace) -> Path:
+    return workspace.root / HEAD_FILENAME
+
+
+class AuditChain:
+    """Appends entries on one write connection, continuing the stored chain.
+
+    Only one process writes a workspace at a time (DuckDB's lock), so the chain read at start
+    stays the tail while this object is used. Call :meth:`append` inside the caller's
+    transaction and :meth:`commit_head` after it commits.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, head: Path) -> None:
+        self.head = head
+        rows = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
+        self.seq, self.hash = (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
+        self._committed = (self.seq, self.hash)
+
+    def append(self, con: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        columns: dict[str, list[Any]] = {
+            k: [] for k in ("seq", "ts", "principal", "role", "action", "target", "outcome")
+        }
+        columns["prev_hash"], columns["hash"] = [], []
+        seq, prev = self.seq, self.hash
+        for entry in entries:
+            seq += 1
+            ts = entry.ts.astimezone(UTC)
+            row = {
+                "principal": _clip(entry.principal) or "-",
+                "role": _clip(entry.role),
+                "action": _clip(entry.action) or "-",
+                "target": _clip(entry.target),
+                "outcome": _clip(entry.outcome) or "-",
+            }
+            digest = link(prev, canonical(seq, epoch_us(ts), row))
+            for name, value in (("seq", seq), ("ts", ts), *row.items()):
+                columns[name].append(value)
+            columns["prev_hash"].append(prev)
+            columns["hash"].append(digest)
+            prev = digest
+        batch = pa.table(
+            {
+                **{k: v for k, v in columns.items() if k != "ts"},
+                "ts": pa.array(columns["ts"], type=pa.timestamp("us", tz="UTC")),
+            }
+        )
+        con.register("_audit_batch", batch)
+        try:
+            con.execute(
+                "INSERT INTO audit_log SELECT seq, ts, principal, role, action, target, outcome, "
+                "prev_hash, hash FROM _audit_batch"
+            )
+        finally:
+            con.unregister("_audit_batch")
+        self.seq, self.hash = seq, prev
+
+    def rollback(self) -> None:
+        """Forget appends of a transaction that was rolled back."""
+        self.seq, self.hash = self._committed
+
+    def commit_head(self) -> None:
+        """Remember the committed tail in ``audit.head`` (written atomically)."""
+        self._committed = (self.seq, self.hash)
+        tmp = self.head.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"seq": self.seq, "hash": self.hash}))
+        os.replace(tmp, self.head)
+
+
+def cli_principal() -> str:
+    """Who runs a CLI command: ``cli:<operating-system user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"
+
+
+def record(
+    workspace: Workspace,
+    action: str,
+    target: str | None = None,
+    outcome: str = "ok",
+    *,
+    principal: str | None = None,
+    role: str | None = "local",
+) -> None:
+    """Append one entry for a command that read personal data or changed data (and chain
+    the journal's pending entries first).
+
+    Opens the workspace for writing; a command should call it once, after its work.
+    """
+    workspace.init()
+    with workspace.connect() as con:
+        migrate(con)
+        fold(
+            con,
+            workspace,
+            [AuditEntry(principal or cli_principal(), role, action, target, outcome)],
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# the journal: entries of commands that only read, chained by the next write
+# ---------------------------------------------------------------------------------------
+
+JOURNAL_FILENAME = "audit.journal"
+
+
+def journal_path(workspace: Workspace) -> Path:
+    return workspace.root / JOURNAL_FILENAME
+
+
+@contextmanager
+def _locked_journal(workspace: Workspace) -> Iterator[Any]:
+    path = journal_path(workspace)
+    with path.open("a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def journal(
+    workspace: Workspace,
+    action: str,
+    target: str | None = None,
+    outcome: str = "ok",
+    *,
+    principal: str | None = None,
+    role: str | None = "local",
+) -> None:
+    """Record an entry without the workspace's write lock (for commands that only read, so
+    that concurrent readers never collide): one line appended to ``audit.journal``, moved
+    into the hash chain by the next :func:`record`, ``audit show`` or service start."""
+    entry = AuditEntry(principal or cli_principal(), role, action, target, outcome)
+    line = json.dumps({**asdict(entry), "ts": epoch_us(entry.ts)}, ensure_ascii=False)
+    with _locked_journal(workspace) as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def pending(workspace: Workspace) -> int:
+    """Entries waiting in the journal."""
+    path = journal_path(workspace)
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _journal_entries(handle: Any) -> list[AuditEntry]:
+    handle.seek(0)
+    entries = []
+    for line in handle.read().splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ts = _EPOCH + timedelta(microseconds=int(row.pop("ts")))
+            entries.append(AuditEntry(**row, ts=ts))
+        except (ValueError, TypeError, KeyError):  # a torn or edited line is kept visible
+            entries.append(AuditEntry("-", None, "audit journal", line[:MAX_TEXT], "unreadable"))
+    return entries
+
+
+def fold(
+    con: duckdb.DuckDBPyConnection, workspace: Workspace, entries: Sequence[AuditEntry] = ()
+) -> int:
+    """In one transaction on ``con`` (a write connection): chain the journal's entries (in
+    time order; ones already chained by an interrupted earlier fold are skipped), then
+    ``entries``; empty the journal after the commit. Returns the journal entries chained."""
+    journaled = journal_path(workspace).exists()
+    with _locked_journal(workspace) if journaled else nullcontext() as handle:
+        waiting = sorted(_journal_entries(handle), key=lambda e: e.ts) if journaled else []
+        if waiting:
+            start = waiting[0].ts
+            done = set(
+                con.execute(
+                    "SELECT epoch_us(ts), principal, action FROM audit_log WHERE ts >= ?", [start]
+                ).fetchall()
+            )
+            waiting = [e for e in waiting if (epoch_us(e.ts), e.principal, e.action) not in done]
+        if not waiting and not entries:
+            return 0
+        con.execute("BEGIN TRANSACTION")
+        chain = AuditChain(con, head_path(workspace))
+        try:
+            chain.append(con, [*waiting, *entries])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        chain.commit_head()
+        if handle is not None:
+            handle.truncate(0)
+    return len(waiting)
+
+
+@dataclass
+class VerifyReport:
+    ok: bool
+    entries: int
+    head_seq: int | None
+    problems: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verify(con: duckdb.DuckDBPyConnection, head: Path | None = None) -> VerifyReport:
+    """Recompute the chain; every edited, deleted, reordered or cut-off entry is a problem."""
+    rows = con.execute(
+        "SELECT seq, epoch_us(ts), principal, role, action, target, outcome, prev_hash, hash "
+        "FROM audit_log ORDER BY seq"
+    ).fetchall()
+    problems: list[dict[str, Any]] = []
+    prev, expected_seq = GENESIS, 1
+    for seq, ts_us, principal, role, action, target, outcome, prev_hash, digest in rows:
+        entry = {
+            "principal": principal,
+            "role": role,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+        }
+        if seq != expected_seq:
+            problems.append(
+                {"seq": seq, "problem": f"expected entry {expected_seq}: entries missing"}
+            )
+        if prev_hash != prev:
+            problems.append({"seq": seq, "problem": "link to the previous entry broken"})
+        if link(prev_hash, canonical(seq, ts_us, entry)) != digest:
+            problems.append({"seq": seq, "problem": "entry changed after it was written"})
+        prev, expected_seq = digest, seq + 1
+        if len(problems) >= 100:
+            break
+    head_seq = None
+    if head is not None and head.exists():
+        stored = json.loads(head.read_text())
+        head_seq = int(stored["seq"])
+        last_seq = rows[-1][0] if rows else 0
+        if head_seq > last_seq:
+            problems.append(
+                {"seq": head_seq, "problem": f"entries {last_seq + 1}..{head_seq} deleted"}
+            )
+        elif head_seq and not any(r[0] == head_seq and r[8] == stored["hash"] for r in rows):
+            problems.append({"seq": head_seq, "problem": "entry named by audit.head changed"})
+    return VerifyReport(not problems, len(rows), head_seq, problems)
+
+
+def show(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    since: datetime | None = None,
+    principal: str | None = None,
+    action: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Newest entries first, filtered; ``action`` matches as a substring."""
+    where: list[str] = ["TRUE"]
+    params: list[object] = []
+    if since is not None:
+        where.append("ts >= ?")
+        params.append(since)
+    if principal is not None:
+        where.append("principal = ?")
+        params.append(principal)
+    if action is not None:
+        where.append("contains(action, ?)")
+        params.append(action)
+    cursor = con.execute(
+        "SELECT seq, ts, principal, role, action, target, outcome FROM audit_log "
+        f"WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
