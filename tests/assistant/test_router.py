@@ -77,3 +77,56 @@ def test_router_builds_the_assistant_from_the_workspace(shop: Workspace) -> None
     )
     assert reply.status_code == 200 and reply.json()["action"] == "greet"
     app.state.assistant.close()
+
+
+def test_an_agent_sees_only_its_own_conversations(shop: Workspace) -> None:
+    """Object-level access: the principal (set by the service's key check; here by a header
+    for the test app) of role ``agent`` sees its own conversations and the unassigned handoff
+    queue, never another agent's; replies are stored under the key's identity."""
+    from shopmind.serving.auth import Principal
+
+    with shop.connect(read_only=True) as con:
+        user = con.execute("SELECT min(user_id) FROM orders").fetchone()[0]
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def principal_from_header(request, call_next):  # type: ignore[no-untyped-def]
+        key = request.headers.get("x-test-key")
+        if key:
+            request.state.principal = Principal(key, "agent", None, None)
+        return await call_next(request)
+
+    app.include_router(routes.router, prefix="/v1")
+    with Assistant.open(shop, config=AssistantConfig(faq_embeddings=False)) as assistant:
+        routes.install(app, assistant=assistant)
+        client = TestClient(app)
+        for conv in ("q1", "q2"):
+            handed = client.post(
+                "/v1/assistant/messages",
+                json={"conversation_id": conv, "user_id": user, "text": "I want a human"},
+            )
+            assert handed.status_code == 200 and handed.json()["handoff"] is True
+        ann, bob = {"x-test-key": "ann"}, {"x-test-key": "bob"}
+        queue = client.get("/v1/assistant/conversations", headers=ann).json()
+        assert {c["conversation_id"] for c in queue} == {"q1", "q2"}  # unassigned handoffs
+        taken = client.post(
+            "/v1/assistant/conversations/q1/agent-replies",
+            json={"agent": "someone", "text": "Ann here"},
+            headers=ann,
+        )
+        assert taken.status_code == 200 and taken.json()["assigned_agent"] == "key:ann"
+        assert client.get("/v1/assistant/conversations/q1", headers=ann).status_code == 200
+        assert client.get("/v1/assistant/conversations/q1", headers=bob).status_code == 403
+        stolen = client.post(
+            "/v1/assistant/conversations/q1/agent-replies",
+            json={"agent": "bob", "text": "mine now"},
+            headers=bob,
+        )
+        assert stolen.status_code == 403
+        bob_sees = {
+            c["conversation_id"]
+            for c in client.get("/v1/assistant/conversations", headers=bob).json()
+        }
+        assert bob_sees == {"q2"}
+        # other roles (admin, service) are not limited
+        assert client.get("/v1/assistant/conversations/q1").status_code == 200

@@ -118,6 +118,34 @@ def _http(exc: ShopmindError) -> HTTPException:
     return HTTPException(422, str(exc))
 
 
+def _agent(request: Request) -> str | None:
+    """The calling agent's identity (``key:<key id>``), or None for other roles."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or getattr(principal, "role", None) != "agent":
+        return None
+    return f"key:{principal.key_id}"
+
+
+def _visible_to(agent: str, conv: dict[str, Any]) -> bool:
+    """An agent sees conversations assigned to them, and unassigned ones handed over to a
+    person (the queue they pick from); never another agent's conversations."""
+    owner = conv.get("assigned_agent")
+    return owner == agent or (owner is None and bool(conv.get("handoff")))
+
+
+def _require_visible(assistant: Assistant, conversation_id: str, agent: str | None) -> None:
+    if agent is None:
+        return
+    try:
+        conv = assistant.conversation(conversation_id)
+    except ShopmindError as exc:
+        raise _http(exc) from exc
+    if not _visible_to(agent, conv):
+        raise HTTPException(
+            403, "This conversation is not handed over to you: agents see only their own."
+        )
+
+
 @router.post("/assistant/messages", response_model=MessageReply)
 def message(body: MessageRequest, request: Request) -> MessageReply:
     """One customer message: the reply, intent, confidence and handoff flag."""
@@ -133,9 +161,11 @@ def message(body: MessageRequest, request: Request) -> MessageReply:
 def agent_reply(conversation_id: str, body: AgentReplyRequest, request: Request) -> dict[str, Any]:
     """Store an agent's reply (redacted); ``intent`` labels the customer's last message."""
     assistant = _assistant(request)
+    agent = _agent(request)
+    _require_visible(assistant, conversation_id, agent)
     try:
         return assistant.agent_reply(
-            conversation_id, body.agent, body.text, body.intent, body.release, body.close
+            conversation_id, agent or body.agent, body.text, body.intent, body.release, body.close
         )
     except ShopmindError as exc:
         raise _http(exc) from exc
@@ -145,6 +175,7 @@ def agent_reply(conversation_id: str, body: AgentReplyRequest, request: Request)
 def conversation(conversation_id: str, request: Request) -> dict[str, Any]:
     """The conversation's state, handoff summary and messages as stored (redacted)."""
     assistant = _assistant(request)
+    _require_visible(assistant, conversation_id, _agent(request))
     try:
         return assistant.conversation(conversation_id)
     except ShopmindError as exc:
@@ -157,5 +188,8 @@ def conversations(
     status: Annotated[str | None, Query(pattern="^(open|handoff|closed)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[dict[str, Any]]:
-    """Conversations, newest first (``status=handoff``: the queue agents work on)."""
-    return _assistant(request).list_conversations(status, limit)
+    """Conversations, newest first (``status=handoff``: the queue agents work on). An agent
+    key lists only its own conversations and the unassigned handoff queue."""
+    found = _assistant(request).list_conversations(status, limit)
+    agent = _agent(request)
+    return found if agent is None else [c for c in found if _visible_to(agent, c)]
