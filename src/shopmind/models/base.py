@@ -76,42 +76,57 @@ class Model:
     def save(self, path: Path) -> Path:
         """Write config and learned state to ``path`` (parents created)."""
         self.check_fitted()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": SAVE_FORMAT,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "config": self.config.model_dump(),
             "state": self.learned_state(),
         }
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-        return path
+        return write_pickle(Path(path), payload)
 
     @classmethod
     def load(cls, path: Path) -> Self:
         """Read a model saved by :meth:`save`; refuses another class or format."""
         path = Path(path)
-        if not path.exists():
-            raise NotFittedError(
-                f"No {cls.name} model at {path}.", hint=f"Train one: `{cls.train_command}`."
-            )
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)
+        payload = read_pickle(path, SAVE_FORMAT, cls.name, cls.train_command)
         expected = f"{cls.__module__}.{cls.__qualname__}"
-        if not isinstance(payload, dict) or payload.get("format") != SAVE_FORMAT:
-            raise ShopmindError(
-                f"{path} is not a model file of this shopmind version.",
-                hint=f"Retrain it: `{cls.train_command}`.",
-            )
         if payload.get("class") != expected:
             raise ShopmindError(
                 f"{path} holds a {payload.get('class')} model, not {expected}.",
                 hint="Load it with its own class, or retrain.",
             )
-        model = cls(cls.config_class.model_validate(payload["config"]))
-        for key, value in payload["state"].items():
+        return cls.from_state(payload["config"], payload["state"])
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], state: dict[str, Any]) -> Self:
+        """A model from a saved config and learned state (what :meth:`save` writes; wrappers
+        that save a model inside their own file use it with ``learned_state()``)."""
+        model = cls(cls.config_class.model_validate(config))
+        for key, value in state.items():
             setattr(model, key, value)
         return model
+
+
+def write_pickle(path: Path, payload: dict[str, Any]) -> Path:
+    """Pickle ``payload`` to ``path`` atomically (a temporary file, then a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return path
+
+
+def read_pickle(path: Path, save_format: object, what: str, train_command: str) -> dict[str, Any]:
+    """A payload written by :func:`write_pickle` whose ``format`` is ``save_format``; a
+    missing file is :class:`NotFittedError`, another format a :class:`ShopmindError`."""
+    if not path.exists():
+        raise NotFittedError(f"No {what} model at {path}.", hint=f"Train one: `{train_command}`.")
+    with path.open("rb") as handle:
+        payload = pickle.load(handle)
+    if not isinstance(payload, dict) or payload.get("format") != save_format:
+        raise ShopmindError(
+            f"{path} is not a {what} model of this shopmind version.",
+            hint=f"Retrain it: `{train_command}`.",
+        )
+    return payload

@@ -1,12 +1,8 @@
-"""Pieces every tabular model shares: LightGBM with small trees, pickle persistence."""
+"""Pieces every tabular model shares: LightGBM with small trees (persistence: models.base)."""
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
 from typing import Any
-
-from shopmind.errors import NotFittedError
 
 
 def lightgbm(kind: str, seed: int, **params: Any) -> Any:
@@ -27,18 +23,3 @@ def lightgbm(kind: str, seed: int, **params: Any) -> Any:
     }
     model = lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor
     return model(**settings)
-
-
-def save_state(path: Path, config: dict[str, Any], state: dict[str, Any]) -> Path:
-    """Pickle a model's config and learned state (our own files in the workspace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        pickle.dump({"config": config, "state": state}, handle)
-    return path
-
-
-def load_state(path: Path, what: str, command: str) -> dict[str, Any]:
-    if not path.exists():
-        raise NotFittedError(f"No {what} model at {path}.", hint=f"Train one: `{command}`.")
-    with path.open("rb") as handle:
-        return dict(pickle.load(handle))

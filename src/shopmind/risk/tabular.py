@@ -7,7 +7,6 @@ input row, in input order: ``row, risk_score, decision, reasons`` (plus the id c
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.errors import NotFittedError, ShopmindError
 from shopmind.features.risk import RiskDataError, TabularRiskFeatures, label_values
+from shopmind.models.base import read_pickle, write_pickle
 from shopmind.models.risk import RiskConfig, RiskModel
 
 FORMAT = "shopmind-risk-tabular-1"
@@ -33,8 +32,6 @@ class TabularRisk:
     id_col: str | None
 
     def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         payload = {
             "format": FORMAT,
             "features": self.features,
@@ -43,27 +40,12 @@ class TabularRisk:
             "label": self.label,
             "id_col": self.id_col,
         }
-        with tmp.open("wb") as handle:
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-        return path
+        return write_pickle(path, payload)
 
     @classmethod
     def load(cls, path: Path) -> TabularRisk:
-        if not path.exists():
-            raise NotFittedError(
-                f"No tabular risk model at {path}.", hint=f"Train one: `{TRAIN_COMMAND}`."
-            )
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ShopmindError(
-                f"{path} is not a tabular risk model of this shopmind.",
-                hint=f"Retrain: `{TRAIN_COMMAND}`.",
-            )
-        model = RiskModel(RiskConfig.model_validate(payload["model_config"]))
-        for key, value in payload["model_state"].items():
-            setattr(model, key, value)
+        payload = read_pickle(path, FORMAT, "tabular risk", TRAIN_COMMAND)
+        model = RiskModel.from_state(payload["model_config"], payload["model_state"])
         return cls(payload["features"], model, payload["label"], payload["id_col"])
 
 

@@ -9,7 +9,6 @@ decisions are known when they are made. Validation is time-ordered (the newest o
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shopmind.errors import NotFittedError, ShopmindError
+from shopmind.errors import ShopmindError
 from shopmind.features.risk import ORDER_FEATURE_LABELS, link_keys, order_features
+from shopmind.models.base import read_pickle, write_pickle
 from shopmind.models.risk import DETECTORS, RiskConfig, RiskModel
 from shopmind.risk.rings import MAX_LINK_ACCOUNTS, hub_values, ring_features
 from shopmind.store import Workspace
@@ -46,8 +46,6 @@ class WorkspaceRisk:
     hubs: frozenset[str] = field(default_factory=frozenset)
 
     def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         payload = {
             "format": FORMAT,
             "model_config": self.model.config.model_dump(),
@@ -57,28 +55,13 @@ class WorkspaceRisk:
             "max_link_accounts": self.max_link_accounts,
             "hubs": self.hubs,
         }
-        with tmp.open("wb") as handle:
-            pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-        return path
+        return write_pickle(path, payload)
 
     @classmethod
     def load(cls, workspace: Workspace) -> WorkspaceRisk:
         path = model_path(workspace)
-        if not path.exists():
-            raise NotFittedError(
-                f"No workspace risk model at {path}.", hint=f"Train one: `{TRAIN_COMMAND}`."
-            )
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ShopmindError(
-                f"{path} is not a workspace risk model of this shopmind.",
-                hint=f"Retrain: `{TRAIN_COMMAND}`.",
-            )
-        model = RiskModel(RiskConfig.model_validate(payload["model_config"]))
-        for key, value in payload["model_state"].items():
-            setattr(model, key, value)
+        payload = read_pickle(path, FORMAT, "workspace risk", TRAIN_COMMAND)
+        model = RiskModel.from_state(payload["model_config"], payload["model_state"])
         return cls(
             model,
             payload["links"],
