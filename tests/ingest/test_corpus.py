@@ -497,8 +497,8 @@ CASES: list[Case] = [
         loaded=6,
         quarantined=0,
         check=(
-            "SELECT count(*) FROM users WHERE ingestion_id = '{ing}' AND attributes->>'tier' IN ('gold', 'silver') "
-            "AND attributes->>'nickname_hash' LIKE 'h_%' AND attributes->>'remark_hash' LIKE 'h_%'",
+            "SELECT count(*) FROM users WHERE ingestion_id = '{ing}' AND (attributes->>'tier') IN ('gold', 'silver') "
+            "AND (attributes->>'nickname_hash') LIKE 'h_%' AND (attributes->>'remark_hash') LIKE 'h_%'",
             6,
         ),
         secrets=(

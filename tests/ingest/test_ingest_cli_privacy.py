@@ -42,7 +42,7 @@ def test_default_profile_key_glob_and_keep_attribute(tmp_path: Path) -> None:
         "-w",
         str(ws),
         "sql",
-        "SELECT count(*) AS n FROM users WHERE attributes->>'nickname' = 'NickA'",
+        "SELECT count(*) AS n FROM users WHERE (attributes->>'nickname') = 'NickA'",
         "--json",
         env=env,
     )

@@ -180,6 +180,8 @@ def _read_csv(
         assert workdir is not None
         source = workdir / "clean.csv"
         cleaned = clean_copy(path, source, delimiter, len(names), header_lines)
+    # a NUL ends a string in DuckDB's SQL parser: name such columns with U+FFFD instead
+    names = [n.replace("\x00", "\ufffd") for n in names]
     columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
     options = [
         "auto_detect = false",
@@ -502,8 +504,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, source: Path) -> Ext
     keys = [
         r[0]
         for r in con.execute(
-            "SELECT k FROM (SELECT unnest(json_keys(line)) AS k, min(_row) AS first "
-            "FROM _lines GROUP BY k) ORDER BY first"
+            "SELECT k FROM (SELECT unnest(json_keys(line)) AS k, _row FROM _lines) "
+            "GROUP BY k ORDER BY min(_row)"
         ).fetchall()
     ]
     if not keys:

@@ -171,9 +171,24 @@ def check_read_only(sql: str) -> str:
             statement="empty",
             hint='Pass one query, e.g. `shopmind sql "SELECT count(*) FROM events"`.',
         )
+    # DuckDB's parser runs some statements' side effects (IMPORT DATABASE reads files):
+    # refuse by the leading keywords of the ;-separated parts before parsing anything.
+    leading = _leading_keywords(sql)
+    if len(leading) > 1:
+        raise QueryRefusedError(
+            f"Refused: {len(leading)} statements given ({', '.join(k or '?' for k in leading)}); "
+            "only one query may run.",
+            statement="multiple",
+            hint="Send one statement, without `;` separating others.",
+        )
+    if leading and leading[0] in _REFUSALS:
+        what, hint = _REFUSALS[leading[0]]
+        raise QueryRefusedError(
+            f"Refused: {what}; `shopmind sql` is read-only.", statement=leading[0], hint=hint
+        )
     try:
         statements = duckdb.extract_statements(sql)
-    except duckdb.ParserException as exc:
+    except duckdb.Error as exc:
         raise QueryError(
             f"Query failed: {_first_line(exc)}", hint="Check the SQL syntax (DuckDB dialect)."
         ) from exc
@@ -228,6 +243,8 @@ def _check_tree(query: str) -> None:
         )
     for node in _nodes(tree):
         kind = node.get("type")
+        if not isinstance(kind, str):  # e.g. a serialised LogicalType of a cast
+            kind = None
         if kind == "TABLE_FUNCTION":
             function = node.get("function") or {}
             name = str(function.get("function_name", "")).lower()
@@ -292,6 +309,35 @@ def _nodes(value: Any) -> Iterator[dict[str, Any]]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _leading_keywords(sql: str) -> list[str]:
+    """The first keyword of each non-empty ``;``-separated statement in ``sql`` (upper case),
+    from DuckDB's tokenizer (comments and strings cannot fake a separator)."""
+    try:
+        tokens = duckdb.tokenize(sql)
+    except duckdb.Error:
+        return []
+    keywords: list[str] = []
+    first: str | None = None
+    for i, (start, kind) in enumerate(tokens):
+        if kind == duckdb.token_type.comment:
+            continue
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
+        text = sql[start:end].strip()
+        if kind == duckdb.token_type.operator and text.startswith(";"):
+            if first is not None:
+                keywords.append(first)
+            first = None
+            rest = text[1:].strip()
+            if not rest:
+                continue
+            text = rest
+        if first is None and text:
+            first = text.split()[0].upper()
+    if first is not None:
+        keywords.append(first)
+    return keywords
 
 
 def _keyword(sql: str) -> str:

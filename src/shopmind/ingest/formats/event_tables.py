@@ -86,10 +86,11 @@ def merge_items_from_events(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _items_new AS
-        SELECT item_id, {_latest(title)} AS title, {_latest(title_zh)} AS title_zh,
+        SELECT CAST(item_id AS VARCHAR) AS item_id, {_latest(title)} AS title,
+               {_latest(title_zh)} AS title_zh,
                {_latest(category)} AS category, {_latest(brand)} AS brand,
                {_latest(price)} AS price
-        FROM {table} WHERE item_id IS NOT NULL GROUP BY item_id
+        FROM {table} WHERE item_id IS NOT NULL GROUP BY 1
         """
     )
     added = _count(
