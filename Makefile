@@ -67,6 +67,13 @@ demo: $(STAMP)
 	  --out $(WORKSPACE)/reports/audience.csv
 	$(SM) report
 	@echo "demo workspace: $(WORKSPACE)/shopmind.duckdb; report: $(WORKSPACE)/reports/report.html"
+	@key=$$($(SM) keys create --role admin --name demo-console --json | \
+	  $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["key"])') && \
+	echo "" && \
+	echo "web console: start it with   $(SM) serve" && \
+	echo "             then open        http://127.0.0.1:8000/" && \
+	echo "             sign in with this new admin key (shown only now; only its hash is stored):" && \
+	echo "             $$key"
 
 # `make test`: the fast tests (a few minutes); `make test-slow`: the slow and real-data ones;
 # CI (.ci/run) runs both. `make test-all` runs everything in one pytest session.

@@ -38,8 +38,16 @@ class Settings(BaseSettings):
     )
     workspace: Path = Field(Path("workspace"), description="Workspace directory.")
     pseudonymize_key: SecretStr | None = Field(None, description="HMAC-SHA256 key for user ids.")
+    vault_key: SecretStr | None = Field(None, description="Key of the id vault.")
     pii_policy: PiiPolicy = Field("hash", description="What to do with direct PII columns.")
+    workspace_key: SecretStr | None = Field(
+        None, description="Passphrase that encrypts the workspace at rest (docs/privacy.md)."
+    )
+    new_workspace_key: SecretStr | None = Field(
+        None, description="The new passphrase for `shopmind rotate-key`."
+    )
     spark_master: str = Field("local[2]", description="Spark master of --engine spark.")
+    console_idle_minutes: float = Field(30.0, gt=0, description="Web console idle timeout.")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -86,8 +94,20 @@ class Settings(BaseSettings):
         except ConfigError:
             return None
 
+    def encryption_key(self) -> str | None:
+        """SHOPMIND_WORKSPACE_KEY, or None when unset or empty (a plain workspace)."""
+        return _secret(self.workspace_key)
+
+    def new_encryption_key(self) -> str | None:
+        """SHOPMIND_NEW_WORKSPACE_KEY, or None when unset or empty."""
+        return _secret(self.new_workspace_key)
+
     def uses_dev_key(self) -> bool:
         return self.pseudonymize_key is None and self.profile == "dev"
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return (value.get_secret_value() or None) if value is not None else None
 
 
 def _settings_error(exc: ValidationError) -> ConfigError:

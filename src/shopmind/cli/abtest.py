@@ -5,39 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
-from shopmind.cli._output import print_json, print_table
+from shopmind.cli._output import print_json, print_table, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 
 app = typer.Typer(help="A/B test analysis.", no_args_is_help=True)
-
-
-def campaign_frame(ctx: typer.Context, campaign: str, pre_days: int) -> pd.DataFrame:
-    """A campaign's assignments with each user's revenue in the ``pre_days`` before sending."""
-    with state(ctx).workspace.connect(read_only=True) as con:
-        frame = con.execute(
-            f"""
-            SELECT a.user_id, a.arm AS variant, a.converted::INT AS converted,
-                   coalesce(a.revenue, 0) AS revenue,
-                   coalesce(sum(CASE WHEN e.event_type = 'purchase'
-                                     THEN coalesce(e.quantity, 1) * e.price END), 0) AS pre_revenue
-            FROM campaign_assignments a
-            LEFT JOIN events e ON e.user_id = a.user_id AND e.ts < a.sent_ts
-                 AND e.ts >= a.sent_ts - INTERVAL {int(pre_days)} DAY
-            WHERE a.campaign_id = ?
-            GROUP BY ALL
-            """,
-            [campaign],
-        ).df()
-    if frame.empty:
-        raise ShopmindError(
-            f"No assignments for campaign '{campaign}'.",
-            hint='See `shopmind sql "SELECT DISTINCT campaign_id FROM campaign_assignments"`.',
-        )
-    return frame
 
 
 @app.command()
@@ -47,18 +21,30 @@ def analyze(
     campaign: Annotated[
         str | None, typer.Option(help="Analyse a workspace campaign instead.")
     ] = None,
+    arm: Annotated[
+        str | None, typer.Option(help="--campaign: one treatment arm against control.")
+    ] = None,
     variant_col: Annotated[str, typer.Option(help="Column with the arm.")] = "variant",
-    control: Annotated[str, typer.Option(help="Control arm value.")] = "control",
+    control: Annotated[
+        str | None,
+        typer.Option(help="Control arm value (default: the campaign's, else 'control')."),
+    ] = None,
     conversion_col: Annotated[
         str | None, typer.Option(help="0/1 conversion column.")
     ] = "converted",
     revenue_col: Annotated[str | None, typer.Option(help="Revenue per user column.")] = None,
-    pre_col: Annotated[str | None, typer.Option(help="Pre-experiment covariate (CUPED).")] = None,
+    pre_col: Annotated[
+        str | None,
+        typer.Option(help="Pre-experiment covariate (CUPED); --campaign: a kept column too."),
+    ] = None,
     expected_split: Annotated[
         str | None,
         typer.Option(help="Expected shares, e.g. control=0.5,email=0.5 (default equal)."),
     ] = None,
     pre_days: Annotated[int, typer.Option(help="--campaign: days of pre-period revenue.")] = 30,
+    window_days: Annotated[
+        int, typer.Option(help="--campaign without outcome columns: days after sending.")
+    ] = 14,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -66,13 +52,24 @@ def analyze(
     from shopmind.cli._input import read_table
     from shopmind.marketing.abtest import analyze as run
 
+    note = None
     if campaign:
-        frame = campaign_frame(ctx, campaign, pre_days)
-        revenue_col, pre_col = revenue_col or "revenue", pre_col or "pre_revenue"
+        from shopmind.marketing.past_campaign import abtest_frame
+
+        with state(ctx).workspace.connect(read_only=True) as con:
+            frame, past = abtest_frame(
+                con, campaign, pre_days=pre_days, arm=arm, control=control, window_days=window_days
+            )
+        variant_col, control = "variant", past.control
+        revenue_col = revenue_col or "revenue"
+        if pre_col is None and frame["pre_revenue"].nunique() > 1:
+            pre_col = "pre_revenue"
+        note = f"campaign {past.campaign_id}: outcomes from {past.outcome_source}"
     elif file is not None:
         frame = read_table(file)
     else:
         raise ShopmindError("Give a FILE or --campaign ID.")
+    control = control or "control"
     expected = None
     if expected_split:
         try:
@@ -80,6 +77,8 @@ def analyze(
         except ValueError:
             raise ShopmindError("--expected-split must look like control=0.5,email=0.5.") from None
     result = run(frame, variant_col, control, conversion_col, revenue_col, pre_col, expected, alpha)
+    if note:
+        result["note"] = note
     if as_json:
         print_json(result)
         return
@@ -94,12 +93,15 @@ def analyze(
         for metric in ("conversion", "revenue", "revenue_cuped"):
             if metric in entry:
                 m = entry[metric]
-                rows.append([metric, m["difference"], m["ci_low"], m["ci_high"], m["p_value"]])
+                values = (m["difference"], m["ci_low"], m["ci_high"], m["p_value"])
+                rows.append([metric, *(f"{v:.4g}" for v in values)])  # --json: full precision
         print_table(
             f"{name} vs {result['control']}",
             ["metric", "difference", "ci low", "ci high", "p"],
             rows,
         )
+    if note:
+        stdout.print(note, highlight=False)
 
 
 def register(root: typer.Typer) -> None:

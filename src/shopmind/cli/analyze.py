@@ -17,6 +17,22 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+PerOpt = Annotated[
+    str,
+    typer.Option(
+        "--per", help="Count user ids (user) or linked persons (person, see `identity link`)."
+    ),
+]
+
+
+def _per(tables: Any, per: str) -> Any:
+    """The tables counted per user id, or per person (docs/identity.md)."""
+    from shopmind.errors import AnalyticsError
+    from shopmind.features.identity import person_tables
+
+    if per not in ("user", "person"):
+        raise AnalyticsError(f"Unknown --per {per}.", hint="Use user or person.")
+    return person_tables(tables) if per == "person" else tables
 
 
 @app.command()
@@ -32,6 +48,7 @@ def funnel(
     by: Annotated[
         str | None, typer.Option(help="Breakdown: category, brand, source, country...")
     ] = None,
+    per: PerOpt = "user",
     as_json: JsonOpt = False,
 ) -> None:
     """Unique users per step, conversion and median time to convert (windowFunnel semantics)."""
@@ -48,7 +65,7 @@ def funnel(
         by,
     )
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run_funnel(tables, query)
+        result = run_funnel(_per(tables, per), query)
     if as_json:
         print_json(result)
         return
@@ -93,6 +110,7 @@ def retention(
         typer.Option("--first-time/--recurring", help="Cohort by first start event, or every one."),
     ] = True,
     periods: Annotated[int, typer.Option(help="Periods after the cohort to show.")] = 8,
+    per: PerOpt = "user",
     as_json: JsonOpt = False,
 ) -> None:
     """Cohort x period retention matrix."""
@@ -102,7 +120,7 @@ def retention(
     if period not in ("day", "week", "month"):
         raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(tables, start, return_, period, not first_time, periods)  # type: ignore[arg-type]
+        result = run(_per(tables, per), start, return_, period, not first_time, periods)  # type: ignore[arg-type]
     if as_json:
         print_json(result)
         return
@@ -203,12 +221,12 @@ def trends(
 
 
 @app.command()
-def summary(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOpt = False) -> None:
     """Headline business figures: orders, revenue net of refunds, AOV, customers."""
     from shopmind.analytics.metrics import summary as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(tables)
+        result = run(_per(tables, per))
     if as_json:
         print_json(result)
         return

@@ -16,14 +16,20 @@ from shopmind.cli import (
     abtest,
     analyze,
     assistant,
+    audience,
     audit,
     audited,
+    backup,
     campaign,
     clv,
+    dp,
+    identity,
     info,
     ingest,
     items,
     keys,
+    pii,
+    privacy,
     profile,
     propensity,
     recommend,
@@ -105,6 +111,12 @@ serve.register(app)
 risk.register(app)
 keys.register(app)
 audit.register(app)
+backup.register(app)
+privacy.register(app)
+audience.register(app)
+identity.register(app)
+dp.register(app)
+pii.register(app)
 
 
 def main() -> None:

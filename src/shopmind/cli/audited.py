@@ -79,6 +79,23 @@ AUDITED: dict[str, Audited] = {
     "keys create": Audited(("role",), self_audited=True),
     "keys revoke": Audited(("key_id",), self_audited=True),
     "keys list": Audited(self_audited=True),
+    "identity link": Audited(("links", "force")),
+    "identity undo": Audited(("merge_id",)),
+    "identity show": Audited(("user_id",), reads_only=True),
+    "identity merges": Audited(reads_only=True),
+    "forget": Audited(("user", "dry_run"), self_audited=True),
+    "export-user": Audited(("user", "out"), self_audited=True),
+    "retention": Audited(("older_than_days", "as_of"), self_audited=True),
+    "audience build": Audited(("name", "segment", "scores", "top")),
+    "audience export": Audited(("name", "out", "reveal"), self_audited=True),
+    "backup": Audited(("out",), self_audited=True),
+    # journaled, chained by the next write: the restored tables stay equal to the source's
+    "restore": Audited(("file",), reads_only=True),
+    "rotate-key": Audited(self_audited=True),
+    "dp release segments": Audited(("epsilon", "by", "lower", "upper")),
+    "dp release funnel": Audited(("epsilon", "steps")),
+    "dp release retention": Audited(("epsilon", "period", "periods")),
+    "dp budget": Audited(("set_",)),
 }
 
 #: Parameters holding a customer id: stored pseudonymised, never as given.
@@ -179,12 +196,15 @@ def record_command(
     from shopmind.config import Settings
     from shopmind.store import Workspace
     from shopmind.store.audit import journal, record
+    from shopmind.store.encryption import is_encrypted
 
     settings = Settings()
     root = Path(workspace_option) if workspace_option is not None else settings.workspace
-    workspace = Workspace(root)
+    workspace = Workspace(root, key=settings.encryption_key())
     if failed and not workspace.exists():
         return  # nothing was read or changed there; do not create a workspace to say so
+    if failed and workspace.key is None and is_encrypted(root):
+        return  # without its key nothing could be read there (the error says so)
     from shopmind.serving.runfile import running
 
     service = running(workspace)

@@ -21,25 +21,40 @@ app = typer.Typer(help="Campaign planning with uplift.", no_args_is_help=True)
 def plan_command(
     ctx: typer.Context,
     budget: Annotated[float, typer.Option(help="Total budget (currency).")],
-    cost: Annotated[float, typer.Option(help="Cost per contact.")],
-    value: Annotated[float, typer.Option(help="Value of one conversion.")],
+    cost: Annotated[
+        float | None,
+        typer.Option(help="Cost per contact (default: the mean cost the campaign recorded)."),
+    ] = None,
+    value: Annotated[float | None, typer.Option(help="Value of one conversion.")] = None,
+    margin: Annotated[
+        float | None,
+        typer.Option(help="Without --value: value = margin x mean revenue per conversion."),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="Audience CSV: user_id,uplift,expected_profit,segment.")
     ] = Path("audience.csv"),
     campaign: Annotated[
         str | None, typer.Option(help="Past campaign to learn from (default: the latest).")
     ] = None,
+    arm: Annotated[
+        str | None, typer.Option(help="Treatment arm to learn from (campaigns with several).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Maximise expected incremental profit (uplift x value - cost) within the budget."""
+    """Maximise expected incremental profit (uplift x value - cost) within the budget.
+
+    Learns from a past randomised campaign (simulated, or loaded with `ingest --format
+    campaign`); the plan is saved for `shopmind report`."""
     from shopmind.analytics.rfm import rfm_table
     from shopmind.marketing.campaign import CampaignBudget, plan, segment_mix
 
     with stage_progress("campaign plan", enabled=not as_json) as progress:
         progress("uplift model and scoring")
         with duckdb_tables(state(ctx).workspace) as tables:
-            audience, summary = plan(tables, CampaignBudget(budget, cost, value), campaign, seed)
+            audience, summary = plan(
+                tables, CampaignBudget(budget, cost, value, margin), campaign, seed, arm=arm
+            )
             try:
                 segments = rfm_table(tables).select("user_id", "segment").execute()
             except Exception:  # no purchases: no RFM segments

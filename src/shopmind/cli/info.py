@@ -10,6 +10,7 @@ from shopmind.cli._output import print_json, print_table, stdout
 from shopmind.cli.state import state
 from shopmind.ingest import FORMATS
 from shopmind.store import CANONICAL_TABLES, SCHEMA_VERSION, Workspace
+from shopmind.store.outputs import stale_models
 from shopmind.store.query import run_read_only
 
 _DATE_COLUMNS = {
@@ -47,6 +48,7 @@ def workspace_info(workspace: Workspace) -> dict[str, Any]:
         names = [d[0] for d in log.description]
         ingestions = [dict(zip(names, r, strict=True)) for r in log.fetchall()]
         version = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        stale = stale_models(con, workspace)  # marked by `forget`, cleared by retraining
     return {
         "workspace": str(workspace.root),
         "database": str(workspace.db_path),
@@ -54,6 +56,7 @@ def workspace_info(workspace: Workspace) -> dict[str, Any]:
         "schema_version": int(version[0]) if version and version[0] is not None else 0,
         "shopmind_schema_version": SCHEMA_VERSION,
         "tables": tables,
+        "stale_models": stale,
         "ingestions": ingestions,
     }
 
@@ -77,6 +80,9 @@ def info(
         ["table", "rows", "from", "to"],
         [[t["table"], f"{t['rows']:,}", t.get("from"), t.get("to")] for t in result["tables"]],
     )
+    if result["stale_models"]:  # trained on data of an erased user (`shopmind forget`)
+        stale = [[m["path"], m["stale_since"]] for m in result["stale_models"]]
+        print_table("stale models (retrain them)", ["path", "since"], stale)
     print_table(
         "ingestions",
         ["file", "format", "in", "loaded", "quarantined", "duplicates"],

@@ -100,6 +100,13 @@ def ingest(
     decimal: Annotated[
         str, typer.Option(help="Decimal separator of numbers in text files: '.' or ','.")
     ] = ".",
+    campaign_id: Annotated[
+        str | None, typer.Option(help="campaign: campaign id (default: column, else file name).")
+    ] = None,
+    sent_at: Annotated[
+        str | None, typer.Option(help="campaign: send time of every row, e.g. 2008-03-01.")
+    ] = None,
+    control: Annotated[str | None, typer.Option(help="campaign: the control arm.")] = None,
     glob: Annotated[
         bool,
         typer.Option(
@@ -142,6 +149,12 @@ def ingest(
         currency=currency.upper() if currency else None,
         keep_attributes=tuple(keep_attribute or ()),
         decimal=decimal,
+        vault_key=settings.vault_key.get_secret_value() if settings.vault_key else None,
+        format_options={
+            k: v
+            for k, v in (("campaign_id", campaign_id), ("sent_at", sent_at), ("control", control))
+            if v is not None
+        },
     )
     paths = _expand(path) if glob else [path]
     log_stages = os.environ.get("SHOPMIND_LOG_STAGES") == "1"

@@ -113,6 +113,7 @@ def serve(
         max_body_bytes=max_body,
         max_pending_events=max_pending_events,
         cors_origins=tuple(cors_origin or ()),
+        console_idle_minutes=st.settings.console_idle_minutes,
     )
     service = Service(workspace, options)
     service.writer.audit(
@@ -125,7 +126,10 @@ def serve(
             highlight=False,
         )
     name = service.recommending.model.name if service.recommending else "no model"
-    stderr.print(f"serving {name} on http://{host}:{port} (docs at /docs)", highlight=False)
+    stderr.print(
+        f"serving {name} on http://{host}:{port} (web console at /, API docs at /docs)",
+        highlight=False,
+    )
     runfile.write(workspace, host, port)
     try:
         config = uvicorn.Config(

@@ -18,6 +18,13 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same shop.")] = 0,
     start: Annotated[str, typer.Option(help="First day (UTC), YYYY-MM-DD.")] = "2025-01-01",
     items: Annotated[int, typer.Option(help="Catalogue size; 0 = users/5 (100..20000).")] = 0,
+    identity: Annotated[
+        float,
+        typer.Option(
+            help="Share of users given 1-2 more accounts on web/app/mini_program/store, with "
+            "hard negatives and the truth as `person` labels (docs/identity.md); 0 = none."
+        ),
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Simulate users, a bilingual catalogue, sessions, a campaign with planted uplift, fraud
@@ -26,7 +33,9 @@ def simulate(
     from shopmind.simulate import SimulationConfig, simulate_shop, write_shop
 
     st = state(ctx)
-    config = SimulationConfig(users=users, days=days, seed=seed, start=start, items=items)
+    config = SimulationConfig(
+        users=users, days=days, seed=seed, start=start, items=items, identity=identity
+    )
     with stage_progress("simulate", enabled=not as_json) as progress:
         progress("generate")
         shop = simulate_shop(config)

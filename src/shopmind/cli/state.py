@@ -16,7 +16,7 @@ class State:
 
     @property
     def workspace(self) -> Workspace:
-        return Workspace(self.settings.workspace)
+        return Workspace(self.settings.workspace, key=self.settings.encryption_key())
 
 
 def state(ctx: typer.Context) -> State:

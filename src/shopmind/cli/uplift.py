@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,17 +13,10 @@ from shopmind.cli._input import read_table
 from shopmind.cli._output import print_json, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
+from shopmind.marketing.past_campaign import OUTCOME_LIKE  # never features unless named
 
 app = typer.Typer(
     help="Uplift modelling: who responds because of the treatment.", no_args_is_help=True
-)
-
-#: Columns that look like outcomes; never used as features unless named in --features,
-#: since post-treatment values leak the outcome.
-OUTCOME_LIKE = re.compile(
-    r"^(visit(s|ed)?|conver(sion|sions|ted)|spend|revenue|purchased?|orders?|y|outcome|"
-    r"label|target|response|responded|churn(ed)?|clicks?|clicked)$",
-    re.IGNORECASE,
 )
 
 
@@ -54,14 +46,36 @@ def _predict_file(
     return model, frame, model.predict(frame[columns])
 
 
+def _campaign_data(
+    ctx: typer.Context, campaign: str, arm: str | None
+) -> tuple[pd.DataFrame, list[str], str, list[str], str, str]:
+    """(rows, features, arm column, treatments, control, outcome) of a workspace campaign."""
+    from shopmind.features.tables import duckdb_tables
+    from shopmind.marketing.campaign import campaign_training_data
+
+    with duckdb_tables(state(ctx).workspace) as tables:
+        found = campaign_training_data(tables, campaign, arm, several=True)
+    control = found.past.control
+    return found.data, found.features, "arm", found.treatments, control, "converted"
+
+
 @app.command()
 def train(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Option(help="CSV or Parquet with features, treatment, outcome.")],
-    treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
-    treatment: Annotated[list[str], typer.Option(help="Treatment value; repeat for several.")],
-    control: Annotated[str, typer.Option(help="Control value.")],
-    outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    data: Annotated[
+        Path | None, typer.Option(help="CSV or Parquet with features, treatment, outcome.")
+    ] = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option(help="Learn from a workspace campaign instead (simulated or ingested)."),
+    ] = None,
+    arm: Annotated[str | None, typer.Option(help="--campaign: one treatment arm only.")] = None,
+    treatment_col: Annotated[str | None, typer.Option(help="Column naming each row's arm.")] = None,
+    treatment: Annotated[
+        list[str] | None, typer.Option(help="Treatment value; repeat for several.")
+    ] = None,
+    control: Annotated[str | None, typer.Option(help="Control value.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="0/1 outcome column.")] = None,
     features: Annotated[
         list[str] | None,
         typer.Option(help="Feature columns (default: all others except outcome-like ones)."),
@@ -69,32 +83,56 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Fit T-, X-, S-learners and class transformation; keep the best by validation Qini."""
+    """Fit T-, X-, S-learners and class transformation; keep the best by validation Qini.
+
+    From a file (--data, --treatment-col, --treatment, --control, --outcome) or from a
+    campaign in the workspace (--campaign ID [--arm ARM]): its kept covariates and, when the
+    shop has events, point-in-time features at the send time."""
     from shopmind.models.uplift import UpliftModel
 
-    frame = read_table(data)
-    _require(frame, [treatment_col, outcome, *(features or [])], data)
-    arms = set(frame[treatment_col].astype(str))
-    for value in [*treatment, control]:
-        if value not in arms:
+    if campaign is not None:
+        frame, chosen, treatment_col, treatments, control, outcome = _campaign_data(
+            ctx, campaign, arm
+        )
+        chosen = features or chosen
+        _require(frame, chosen, Path(f"campaign {campaign}"))
+        excluded: list[str] = []
+    else:
+        if data is None or not (treatment_col and treatment and control and outcome):
             raise ShopmindError(
-                f"Value '{value}' not in column '{treatment_col}' of {data}.",
-                hint=f"Values present: {', '.join(sorted(arms))}.",
+                "Give --campaign ID, or --data with --treatment-col, --treatment, --control "
+                "and --outcome.",
+                hint="Example: shopmind uplift train --campaign hillstrom --arm 'Womens E-Mail'.",
             )
-    chosen = features or [
-        c for c in frame.columns if c not in {treatment_col, outcome} and not OUTCOME_LIKE.match(c)
-    ]
-    excluded = [c for c in frame.columns if c not in chosen and c not in {treatment_col, outcome}]
+        treatments = list(treatment)
+        frame = read_table(data)
+        _require(frame, [treatment_col, outcome, *(features or [])], data)
+        arms = set(frame[treatment_col].astype(str))
+        for value in [*treatments, control]:
+            if value not in arms:
+                raise ShopmindError(
+                    f"Value '{value}' not in column '{treatment_col}' of {data}.",
+                    hint=f"Values present: {', '.join(sorted(arms))}.",
+                )
+        chosen = features or [
+            c
+            for c in frame.columns
+            if c not in {treatment_col, outcome} and not OUTCOME_LIKE.match(c)
+        ]
+        excluded = [
+            c for c in frame.columns if c not in chosen and c not in {treatment_col, outcome}
+        ]
     if not chosen:
         raise ShopmindError("No feature columns left.", hint="Name them with --features.")
     with stage_progress("uplift train", enabled=not as_json) as progress:
         progress("model selection")
         model = UpliftModel(seed=seed).fit(
-            frame[chosen], frame[treatment_col], frame[outcome], list(treatment), control
+            frame[chosen], frame[treatment_col], frame[outcome], treatments, control
         )
         path = model.save(_model_path(ctx))
     result: dict[str, Any] = {
         "model": str(path),
+        "campaign": campaign,
         "features": chosen,
         "excluded": excluded,
         "validation_qini": model.validation_,

@@ -70,12 +70,9 @@ def duckdb_tables(workspace: Workspace) -> Iterator[Tables]:
             f"No workspace at {workspace.root}.",
             hint="Create one with `shopmind ingest FILE --format NAME` or `shopmind simulate`.",
         )
-    con = ibis.duckdb.connect(str(workspace.db_path), read_only=True)
-    try:
-        con.raw_sql("SET TimeZone = 'UTC'")
+    with workspace.connect(read_only=True) as raw:  # plain or encrypted alike
+        con = ibis.duckdb.from_connection(raw)
         yield Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES})
-    finally:
-        con.disconnect()
 
 
 def spark_tables(session: Any, parquet_files: Mapping[str, Path]) -> Tables:

@@ -26,6 +26,8 @@ class IngestOptions:
     event_type: str | None = None
     keep_attributes: tuple[str, ...] = ()  # extra columns declared non-personal
     decimal: str = "."  # decimal separator of numbers written as text
+    vault_key: str | None = None  # SHOPMIND_VAULT_KEY (else derived from ``key``)
+    format_options: dict[str, str] = field(default_factory=dict)  # e.g. campaign: --sent-at
 
 
 @dataclass
@@ -122,7 +124,9 @@ class Context:
         if column in self.id_columns:
             return self.identifier(q)
         if column in self.pii_columns:
-            return protect_pii_sql(q, self.options.key, self.options.pii_policy)
+            return protect_pii_sql(
+                q, self.options.key, self.options.pii_policy, self.pii_columns[column]
+            )
         policy = self.undeclared.get(column, "keep")
         if policy != "keep":
             return protect_pii_sql(q, self.options.key, policy)

@@ -25,6 +25,7 @@ from shopmind.ingest.context import Context, IngestOptions, IngestReport
 from shopmind.ingest.extract import extract, quote_ident, quote_literal
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
+from shopmind.ingest.vault_fill import fill_vault
 from shopmind.privacy import pii_kind, redact_text_sql
 from shopmind.privacy.pii import looks_non_personal, pii_kind_of_values, register_redactor
 from shopmind.store import Workspace, migrate
@@ -355,6 +356,8 @@ def _load(
     con.execute("BEGIN TRANSACTION")
     try:
         tables = fmt.load(con, ctx)
+        if vaulted := fill_vault(con, ctx):  # original ids and contacts, encrypted
+            tables["vault"] = vaulted
         con.execute(
             "INSERT INTO quarantine SELECT ?, _row, raw, reason, now(), ?, ? FROM _quarantine",
             [str(ctx.path), fmt.name, ctx.ingestion_id],

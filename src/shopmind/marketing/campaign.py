@@ -1,8 +1,10 @@
 """Campaign planning under a budget: contact the users whose expected incremental profit
 ``uplift x value - cost`` is highest, until the budget or the positive profits run out.
 
-The uplift model learns from a past randomised campaign in the workspace: features at its
-send time (point-in-time), treatment = arm, outcome = converted. A held-out part of that
+The uplift model learns from a past randomised campaign in the workspace (simulated or loaded
+with ``ingest --format campaign``): features at its send time (point-in-time event features
+and/or the covariates kept with the campaign), one treatment arm against control, outcome =
+converted. A held-out part of that
 campaign measures how much uplift the same targeting rule really delivered (treated minus
 control conversion among the top-scored share), which gives the plan's expected incremental
 conversions and a 95% interval.
@@ -11,7 +13,7 @@ conversions and a 95% interval.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -20,54 +22,144 @@ import pandas as pd
 from shopmind.errors import ShopmindError
 from shopmind.features.point_in_time import user_features
 from shopmind.features.tables import Tables
+from shopmind.marketing.past_campaign import PastCampaign, load_campaign
 from shopmind.models.uplift import UpliftConfig, UpliftModel
 
 
 @dataclass(frozen=True)
 class CampaignBudget:
+    """Budget and cost per contact (currency); ``value`` of one conversion, or ``margin``:
+    value = margin x mean revenue of a converted user in the past campaign. ``cost=None``
+    takes the mean cost per contact the campaign file recorded."""
+
     budget: float
-    cost: float
-    value: float
+    cost: float | None = None
+    value: float | None = None
+    margin: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Rows of one treatment arm and the control with features at send time."""
+
+    data: pd.DataFrame
+    features: list[str]
+    past: PastCampaign
+    treatments: list[str]
+    uses_events: bool
+
+    @property
+    def treatment(self) -> str:
+        return self.treatments[0]
+
+
+def _event_features(tables: Tables, at: datetime) -> pd.DataFrame:
+    return user_features(tables, at).execute()
+
+
+def _has_events(tables: Tables) -> bool:
+    return int(tables["events"].count().execute()) > 0
 
 
 def campaign_training_data(
-    tables: Tables, campaign_id: str | None
-) -> tuple[pd.DataFrame, str, str, str]:
-    """Features at send time with arm and outcome for the (latest) campaign."""
-    assignments = tables.backend.table("campaign_assignments").execute()
-    if assignments.empty:
+    tables: Tables, campaign_id: str | None, arm: str | None = None, *, several: bool = False
+) -> TrainingData:
+    """Features at send time with arm and outcome for one treatment arm against control:
+    the covariates kept with the campaign and, when the shop has events, point-in-time
+    features (users without events before sending are dropped then, unless covariates
+    describe them). No ``arm``: the arm with the highest observed conversion, or with
+    ``several`` every treatment arm."""
+    past = load_campaign(tables.backend.con, campaign_id)
+    treatments = past.treatments(arm)
+    if len(treatments) > 1 and not several:
+        treatments = [_best_arm(past, treatments)]
+    rows = past.frame[past.frame["arm"].isin([*treatments, past.control])]
+    data = rows[["user_id", "arm", "converted", *past.covariates]]
+    uses_events = _has_events(tables)
+    if uses_events:
+        features = _event_features(tables, past.sent_ts)
+        if past.covariates:
+            data = data.merge(features, on="user_id", how="left")
+        else:
+            data = data.merge(features, on="user_id", how="inner")
+    columns = [c for c in data.columns if c not in {"user_id", "arm", "converted"}]
+    if not columns or data.empty:
         raise ShopmindError(
-            "No past campaign to learn uplift from.",
-            hint="Planning needs a randomised campaign in campaign_assignments "
-            "(`shopmind simulate` makes one).",
+            f"Campaign '{past.campaign_id}' has no features to learn uplift from.",
+            hint="Load the shop's events, or keep pre-period columns in the campaign file.",
         )
-    if campaign_id is None:
-        campaign_id = str(assignments.sort_values("sent_ts")["campaign_id"].iloc[-1])
-    rows = assignments[assignments["campaign_id"] == campaign_id]
-    if rows.empty:
+    return TrainingData(data.reset_index(drop=True), columns, past, treatments, uses_events)
+
+
+def _best_arm(past: PastCampaign, treatments: list[str]) -> str:
+    """The treatment arm with the highest observed conversion rate (ties: name order)."""
+    rates = past.frame.groupby("arm")["converted"].mean()
+    return max(sorted(treatments), key=lambda arm: float(rates.get(arm, 0.0)))
+
+
+def _unit_value(budget: CampaignBudget, past: PastCampaign) -> tuple[float, float, dict[str, str]]:
+    """(cost per contact, value per conversion, where each comes from)."""
+    cost, value = budget.cost, budget.value
+    origin = {"cost": "given", "value": "given"}
+    if cost is None:
+        recorded = past.frame["cost"].dropna()
+        if recorded.empty:
+            raise ShopmindError(
+                f"No --cost given and campaign '{past.campaign_id}' records no cost.",
+                hint="Pass --cost (cost of one contact), or load the campaign with a cost column.",
+            )
+        cost, origin["cost"] = float(recorded.mean()), "mean cost recorded in the campaign"
+    if value is None:
+        converted = past.frame[past.frame["converted"] == 1]["revenue"]
+        if budget.margin is None or converted.empty or not converted.mean() > 0:
+            raise ShopmindError(
+                "No --value given, and no --margin with revenue of converted users to derive it.",
+                hint="Pass --value (worth of one conversion) or --margin 0.3 (share of revenue "
+                "that is profit) for a campaign with revenue.",
+            )
+        value = budget.margin * float(converted.mean())
+        origin["value"] = (
+            f"margin {budget.margin:g} x mean revenue per converted user "
+            f"({float(converted.mean()):,.2f})"
+        )
+    if cost <= 0 or value <= 0 or budget.budget <= 0:
         raise ShopmindError(
-            f"No campaign '{campaign_id}'.",
-            hint=f"Known: {', '.join(sorted(set(assignments['campaign_id'])))}.",
+            "Budget, cost and value must be positive.", hint="Check --budget, --cost, --value."
         )
-    arms = sorted(set(rows["arm"]))
-    control = "control" if "control" in arms else arms[0]
-    treatment = next(a for a in arms if a != control)
-    sent = pd.Timestamp(rows["sent_ts"].min()).to_pydatetime()
-    features = user_features(tables, sent).execute()
-    data = rows[["user_id", "arm", "converted"]].merge(features, on="user_id", how="inner")
-    return data, campaign_id, treatment, control
+    return cost, value, origin
+
+
+def _population(tables: Tables, train: TrainingData) -> tuple[pd.DataFrame, datetime]:
+    """Whom to score, and when: every user with events now (features at the last event),
+    or, for a campaign known by its covariates only, the campaign's users as loaded."""
+    past = train.past
+    if not train.uses_events:
+        people = past.frame.drop_duplicates("user_id")[["user_id", *past.covariates]]
+        return people.reset_index(drop=True), past.sent_ts
+    events = tables["events"]
+    now = pd.Timestamp(events.ts.max().execute()).to_pydatetime() + timedelta(seconds=1)
+    population = _event_features(tables, now)
+    if past.covariates:
+        people = past.frame.drop_duplicates("user_id")[["user_id", *past.covariates]]
+        population = people.merge(population, on="user_id", how="left")
+    return population, now
 
 
 def plan(
-    tables: Tables, budget: CampaignBudget, campaign_id: str | None = None, seed: int = 0
+    tables: Tables,
+    budget: CampaignBudget,
+    campaign_id: str | None = None,
+    seed: int = 0,
+    *,
+    arm: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The audience (user_id, uplift, expected_profit) and a summary with its uncertainty."""
     from sklearn.model_selection import train_test_split
 
-    if budget.cost <= 0 or budget.budget <= 0 or budget.value <= 0:
-        raise ShopmindError("--budget, --cost and --value must be positive.")
-    data, campaign_id, treatment, control = campaign_training_data(tables, campaign_id)
-    feature_columns = [c for c in data.columns if c not in {"user_id", "arm", "converted"}]
+    train_data = campaign_training_data(tables, campaign_id, arm)
+    past, treatment, control = train_data.past, train_data.treatment, train_data.past.control
+    cost, value, origin = _unit_value(budget, past)
+    data, feature_columns = train_data.data, train_data.features
     y = data["converted"].astype(int)
     train, held = train_test_split(
         data, test_size=0.3, random_state=seed, stratify=data["arm"] + y.astype(str)
@@ -75,13 +167,11 @@ def plan(
     model = UpliftModel(UpliftConfig(seed=seed)).fit(
         train[feature_columns], train["arm"], train["converted"].astype(int), [treatment], control
     )
-    events = tables["events"]
-    now = pd.Timestamp(events.ts.max().execute()).to_pydatetime() + timedelta(seconds=1)
-    population = user_features(tables, now).execute()
+    population, now = _population(tables, train_data)
     population["uplift"] = model.predict(population[feature_columns])[treatment].to_numpy()
-    population["expected_profit"] = population["uplift"] * budget.value - budget.cost
-    ranked = population.sort_values("uplift", ascending=False)
-    affordable = int(budget.budget // budget.cost)
+    population["expected_profit"] = population["uplift"] * value - cost
+    ranked = population.sort_values("uplift", ascending=False, kind="mergesort")
+    affordable = int(budget.budget // cost)
     audience = ranked[ranked["expected_profit"] > 0].head(affordable)
     share = len(audience) / max(len(population), 1)
     realised = _held_out_uplift(model, held, feature_columns, treatment, control, share)
@@ -92,21 +182,28 @@ def plan(
         realised["uplift"] + 1.96 * realised["se"],
     )
     summary = {
-        "campaign_learned_from": campaign_id,
+        "campaign_learned_from": past.campaign_id,
         "treatment": treatment,
+        "treatment_chosen_by": "--arm" if arm else "only arm, or highest observed conversion",
         "control": control,
+        "outcome": f"converted, from {past.outcome_source}",
+        "features": "campaign covariates" * bool(past.covariates)
+        + " and " * bool(past.covariates and train_data.uses_events)
+        + "point-in-time event features" * train_data.uses_events,
         "population": len(population),
         "audience": n,
-        "spend": n * budget.cost,
+        "spend": n * cost,
         "budget": budget.budget,
-        "cost": budget.cost,
-        "value": budget.value,
+        "cost": cost,
+        "value": value,
+        "margin": budget.margin,
+        "assumptions": origin,
         "predicted_incremental_conversions": float(audience["uplift"].sum()),
         "expected_incremental_conversions": {"estimate": n * mid, "low": n * low, "high": n * high},
         "expected_incremental_profit": {
-            "estimate": n * (mid * budget.value - budget.cost),
-            "low": n * (low * budget.value - budget.cost),
-            "high": n * (high * budget.value - budget.cost),
+            "estimate": n * (mid * value - cost),
+            "low": n * (low * value - cost),
+            "high": n * (high * value - cost),
         },
         "held_out_check": realised,
         "chosen_learner": model.validation_[treatment]["chosen"],
@@ -156,4 +253,4 @@ def segment_mix(audience: pd.DataFrame, segments: pd.DataFrame) -> dict[str, int
     return {str(k): int(v) for k, v in merged["segment"].fillna("(none)").value_counts().items()}
 
 
-__all__ = ["CampaignBudget", "plan", "segment_mix"]
+__all__ = ["CampaignBudget", "TrainingData", "campaign_training_data", "plan", "segment_mix"]

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shopmind.errors import ModelConfigError, NotFittedError, ShopmindError
+from shopmind.store.encryption import read_file, write_file
 
 #: Bumped when the saved layout changes; older files are refused with a hint to retrain.
 SAVE_FORMAT = 1
@@ -109,12 +110,8 @@ class Model:
 
 def write_pickle(path: Path, payload: dict[str, Any]) -> Path:
     """Pickle ``payload`` to ``path`` atomically (a temporary file, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as handle:
-        pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return path
+    # sealed (AES-GCM) when the path lies in an encrypted workspace
+    return write_file(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def read_pickle(path: Path, save_format: object, what: str, train_command: str) -> dict[str, Any]:
@@ -122,8 +119,7 @@ def read_pickle(path: Path, save_format: object, what: str, train_command: str) 
     missing file is :class:`NotFittedError`, another format a :class:`ShopmindError`."""
     if not path.exists():
         raise NotFittedError(f"No {what} model at {path}.", hint=f"Train one: `{train_command}`.")
-    with path.open("rb") as handle:
-        payload = pickle.load(handle)
+    payload = pickle.loads(read_file(path))
     if not isinstance(payload, dict) or payload.get("format") != save_format:
         raise ShopmindError(
             f"{path} is not a {what} model of this shopmind version.",

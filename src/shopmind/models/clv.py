@@ -11,6 +11,7 @@ samples the posterior (NUTS) and gives credible intervals.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -21,6 +22,7 @@ from pydantic import Field
 
 from shopmind.errors import NotFittedError, ShopmindError
 from shopmind.models.base import Model, ModelConfig
+from shopmind.store.encryption import opened, read_file, seal_file
 
 TIME_SCALER = {"D": 1.0, "W": 7.0}
 
@@ -198,6 +200,10 @@ class CLVModel(Model):
             "observation_end": self.observation_end_.isoformat(),
         }
         (path / "clv.json").write_text(json.dumps(meta, indent=2))
+        for name in ("transaction_model.nc", "spend_model.nc", "transactions.parquet"):
+            if (path / name).exists():  # sealed (AES-GCM) in an encrypted workspace
+                seal_file(path / name)
+        seal_file(path / "summary.parquet")
         return path
 
     @classmethod
@@ -212,11 +218,15 @@ class CLVModel(Model):
         meta = json.loads(meta_file.read_text())
         model = cls(CLVConfig(**meta["config"]))
         loader = ParetoNBDModel if model.config.transaction_model == "pareto" else BetaGeoModel
-        model.transaction_model_ = _rebuilt(loader.load(str(path / "transaction_model.nc")))
+        with opened(path / "transaction_model.nc") as plain:  # decrypted when sealed
+            model.transaction_model_ = _rebuilt(loader.load(str(plain)))
         spend = path / "spend_model.nc"
-        model.spend_model_ = _rebuilt(GammaGammaModel.load(str(spend))) if spend.exists() else None
-        model.transactions_ = pd.read_parquet(path / "transactions.parquet")
-        model.summary_ = pd.read_parquet(path / "summary.parquet")
+        with opened(spend) as plain:
+            model.spend_model_ = (
+                _rebuilt(GammaGammaModel.load(str(plain))) if spend.exists() else None
+            )
+        model.transactions_ = pd.read_parquet(io.BytesIO(read_file(path / "transactions.parquet")))
+        model.summary_ = pd.read_parquet(io.BytesIO(read_file(path / "summary.parquet")))
         model.params_ = meta["params"]
         model.holdout_ = meta["holdout"]
         model.observation_end_ = pd.Timestamp(meta["observation_end"])

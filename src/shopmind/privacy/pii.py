@@ -90,11 +90,33 @@ def redact_text_sql(expression: str) -> str:
     )
 
 
-def protect_pii_sql(expression: str, key: bytes, policy: str) -> str | None:
-    """SQL that stores a PII column safely: a keyed hash, or None when the policy drops it."""
+#: Separators removed from phone numbers before hashing (a Python and an RE2 pattern alike).
+_PHONE_SEPARATORS = r"[ \t\r\n().-]"
+#: A Chinese mobile with its country prefix; group 2 is the 11-digit number.
+_CN_MOBILE = r"^(\+|00)?86(1[0-9]{10})$"
+
+
+def normalize_phone(value: str) -> str:
+    """A phone number as hashed: lower-cased, spaces, dashes, dots and brackets removed, and a
+    +86 / 0086 / 86 prefix dropped from Chinese mobiles (``+86 139-1234-5678`` ->
+    ``13912345678``), so that one number written two ways gets one keyed hash."""
+    compact = re.sub(_PHONE_SEPARATORS, "", value.lower())
+    return re.sub(_CN_MOBILE, r"\2", compact)
+
+
+def protect_pii_sql(
+    expression: str, key: bytes, policy: str, kind: str | None = None
+) -> str | None:
+    """SQL that stores a PII column safely: a keyed hash, or None when the policy drops it.
+    Values are lower-cased and trimmed first; phones (``kind='phone'``) are normalised as by
+    :func:`normalize_phone`."""
     if policy == "drop":
         return None
-    return pseudonymize_sql(f"lower(trim(CAST({expression} AS VARCHAR)))", key, prefix="h_")
+    value = f"lower(trim(CAST({expression} AS VARCHAR)))"
+    if kind == "phone":
+        compact = f"regexp_replace({value}, '{_PHONE_SEPARATORS}', '', 'g')"
+        value = f"regexp_replace({compact}, '{_CN_MOBILE}', '\\2')"
+    return pseudonymize_sql(value, key, prefix="h_")
 
 
 def pii_kind_of_values(values: list[str]) -> str | None:

@@ -21,6 +21,7 @@ from shopmind.reports.sections import (
     funnel,
     items,
     overview,
+    privacy,
     propensity,
     recommendations,
     retention,
@@ -31,6 +32,7 @@ from shopmind.reports.sections import (
     uplift,
 )
 from shopmind.store import Workspace
+from shopmind.store.encryption import write_file
 
 STYLE = """
 body{font-family:"Segoe UI",Helvetica,Arial,"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;
@@ -59,6 +61,7 @@ def _sections(
         (recommendations, lambda: recommendations.build(workspace)),
         (risk, lambda: risk.build(workspace)),
         (assistant, lambda: assistant.build(workspace)),
+        (privacy, lambda: privacy.build(workspace)),
     ]
 
 
@@ -90,5 +93,5 @@ def build_report(workspace: Workspace) -> str:
 def write_report(workspace: Workspace, out: Path | None = None) -> Path:
     path = out or workspace.reports_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_report(workspace), encoding="utf-8")
-    return path
+    # sealed (AES-GCM) when the path lies in an encrypted workspace; `--out` elsewhere: plain
+    return write_file(path, build_report(workspace).encode("utf-8"))

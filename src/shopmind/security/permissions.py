@@ -25,6 +25,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assistant": frozenset({"admin", "agent", "service"}),
     # keys and the audit trail
     "admin": frozenset({"admin"}),
+    # one customer's page in the console: tags, CLV, scores, conversations (pseudonyms)
+    "customers.read": frozenset({"admin", "marketer", "agent"}),
+    # signing in to the web console (people, not machines: service keys cannot sign in)
+    "console": frozenset({"admin", "analyst", "marketer", "agent", "risk_analyst"}),
+    # audiences from plans and segments (pseudonyms only)
+    "audience.read": frozenset({"admin", "marketer"}),
+    # re-identification for activation: original ids and contact fields from the vault
+    "audience.reveal": frozenset({"admin", "marketer"}),
+    # personal-data requests: erasure, access export, retention
+    "privacy.requests": frozenset({"admin"}),
+    # differentially private releases of aggregates (spend the workspace's budget)
+    "dp.release": frozenset({"admin", "analyst"}),
 }
 
 

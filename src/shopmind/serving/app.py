@@ -30,10 +30,15 @@ from shopmind.serving.service import Service
 
 log = logging.getLogger("shopmind.serving")
 
-#: Route modules written elsewhere, mounted when importable: module -> permission.
-OPTIONAL_ROUTERS = {
+#: Route modules written elsewhere, mounted when importable: module -> permission of the
+#: whole router, or None when each route declares its own (``Depends(require(...))``).
+OPTIONAL_ROUTERS: dict[str, str | None] = {
     "shopmind.serving.routes.risk": "risk",
     "shopmind.serving.routes.assistant": "assistant",
+    "shopmind.serving.routes.audience": None,
+    "shopmind.serving.routes.privacy": None,
+    "shopmind.serving.routes.dp": None,
+    "shopmind.serving.routes.backup": None,
 }
 
 DESCRIPTION = """Every `/v1` route needs `Authorization: Bearer <key>` (create one with
@@ -133,10 +138,13 @@ def create_app(service: Service) -> FastAPI:
             app.include_router(
                 module.router,
                 prefix="/v1",
-                dependencies=[require(permission)],
+                dependencies=[require(permission)] if permission else [],
                 responses=ERROR_RESPONSES,
             )
     check_routes(app)
+    console = _optional_module("shopmind.serving.web")
+    if console is not None:  # the web console (pages outside /v1, signed in by cookie)
+        console.install(app, service)
     _document_permissions(app)
     if service.options.cors_origins:
         app.add_middleware(

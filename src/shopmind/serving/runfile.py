@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +25,16 @@ def path(workspace: Workspace) -> Path:
     return workspace.root / FILENAME
 
 
-def write(workspace: Workspace, host: str, port: int) -> None:
-    info = {"pid": os.getpid(), "url": f"http://{host}:{port}"}
-    path(workspace).write_text(json.dumps(info))
+def write(workspace: Workspace, host: str, port: int) -> str:
+    """Write the note (mode 0600) with a fresh token that lets local commands of the same
+    user ask the service for work on the workspace (``shopmind backup``); returns the token."""
+    token = secrets.token_urlsafe(32)
+    info = {"pid": os.getpid(), "url": f"http://{host}:{port}", "token": token}
+    path(workspace).unlink(missing_ok=True)
+    fd = os.open(path(workspace), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(info))
+    return token
 
 
 def remove(workspace: Workspace) -> None:

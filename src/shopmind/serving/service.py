@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from shopmind.serving.sessions import Event, SessionHistory
 from shopmind.serving.writer import Writer
 from shopmind.store import Workspace, migrate
 from shopmind.store.audit import AuditChain, AuditEntry, fold, head_path
+from shopmind.store.workspace import CATALOG
 
 #: Lists kept per user when answers are precomputed at start-up (deeper asks are computed).
 CACHED_K = 100
@@ -51,6 +52,7 @@ class ServeOptions:
     precompute_users: int = 500_000
     cors_origins: tuple[str, ...] = ()
     require_model: bool = False
+    console_idle_minutes: float = 30.0  # web console sessions end after this idle time
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Service:
         self.limits = TokenBuckets(options.rate_limit, options.burst)
         self.failed_auth = TokenBuckets(options.failed_auth_rate)
         self._closed = False
+        self.on_close: list[Callable[[], None]] = []
         self._local = threading.local()
         self._cursor_lock = threading.Lock()
         self.sessions = SessionHistory(self._session_events)
@@ -161,6 +164,8 @@ class Service:
         if self._closed:
             return
         self._closed = True
+        for hook in self.on_close:  # e.g. the console's background work, before the file goes
+            hook()
         if not self.writer.started:
             self.writer.start()  # to write what was queued before the server ran
         self.writer.audit(AuditEntry("service", None, "serve stop", None, "ok"))
@@ -178,6 +183,7 @@ class Service:
             with self._cursor_lock:
                 cur = self.con.cursor()
             cur.execute("SET TimeZone = 'UTC'")
+            cur.execute(f"USE {CATALOG}")  # an encrypted workspace is an attached catalog
             self._local.cursor = cur
         return cur
 

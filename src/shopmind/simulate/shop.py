@@ -25,6 +25,7 @@ class SimulationConfig:
     seed: int = 0
     start: str = "2025-01-01"
     items: int = 0
+    identity: float = 0.0  # share of organic users with more accounts (simulate/identity.py)
 
     def n_items(self) -> int:
         return self.items or int(min(max(self.users // 5, 100), 20_000))
@@ -41,6 +42,7 @@ class SimulatedShop:
     campaign_assignments: pd.DataFrame
     tickets: pd.DataFrame
     truth: dict[str, Any] = field(default_factory=dict)
+    identity_links: pd.DataFrame | None = None  # login links (id_a, id_b) when planted
 
 
 def simulate_shop(config: SimulationConfig) -> SimulatedShop:
@@ -77,9 +79,14 @@ def simulate_shop(config: SimulationConfig) -> SimulatedShop:
     languages = dict(zip(users["user_id"], users["language"], strict=True))
     tickets = make_tickets(orders, languages, config.days, start, rng)
     truth = _truth(config, segment, campaign, fraud_users, orders, events)
-    return SimulatedShop(
+    shop = SimulatedShop(
         config, events, users, catalogue.items, orders, labels, campaign.assignments, tickets, truth
     )
+    if config.identity > 0:
+        from shopmind.simulate.identity import plant_identities
+
+        shop = plant_identities(shop, config.identity)
+    return shop
 
 
 def _events_frame(

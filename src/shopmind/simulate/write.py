@@ -13,6 +13,7 @@ from shopmind.errors import ShopmindError
 from shopmind.ingest import IngestOptions, IngestReport, ingest_file
 from shopmind.simulate.shop import SimulatedShop
 from shopmind.store import Workspace
+from shopmind.store.encryption import seal_file, write_file
 
 
 def write_shop(
@@ -45,6 +46,7 @@ def write_shop(
             table=table,
         )
         reports[table] = ingest_file(workspace, path, options)
+        seal_file(path)  # sealed (AES-GCM) in an encrypted workspace
     step("labels, campaign, tickets")
     with workspace.connect() as con:
         con.execute("BEGIN TRANSACTION")
@@ -62,7 +64,7 @@ def write_shop(
             "FROM _labels_df"
         )
         con.execute(
-            "INSERT INTO campaign_assignments SELECT campaign_id, user_id, arm, sent_ts, "
+            "INSERT INTO campaign_assignments BY NAME SELECT campaign_id, user_id, arm, sent_ts, "
             "converted, revenue FROM _assign_df"
         )
         con.execute(
@@ -70,7 +72,10 @@ def write_shop(
             "channel, text, intent FROM _tickets_df"
         )
         con.execute("COMMIT")
-    (folder / "truth.json").write_text(json.dumps(shop.truth, indent=2, default=str))
+    write_file(folder / "truth.json", json.dumps(shop.truth, indent=2, default=str).encode())
+    if shop.identity_links is not None:  # for `shopmind identity link --links FILE`
+        links = shop.identity_links.to_csv(index=False).encode()
+        write_file(folder / "identity_links.csv", links)
     return {
         "folder": str(folder),
         "ingest": {t: r.to_dict() for t, r in reports.items()},

@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shopmind.errors import WorkspaceError
+from shopmind.store import encryption
 from shopmind.store.migrations import migrate
 from shopmind.store.workspace import Workspace
 
@@ -202,6 +204,9 @@ def journal(
     into the hash chain by the next :func:`record`, ``audit show`` or service start."""
     entry = AuditEntry(principal or cli_principal(), role, action, target, outcome)
     line = json.dumps({**asdict(entry), "ts": epoch_us(entry.ts)}, ensure_ascii=False)
+    cipher = encryption.cipher_of(journal_path(workspace))
+    if cipher is not None:  # an encrypted workspace: one sealed line per entry
+        line = cipher.seal_line(line)
     with _locked_journal(workspace) as handle:
         handle.write(line + "\n")
         handle.flush()
@@ -217,17 +222,22 @@ def pending(workspace: Workspace) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def _journal_entries(handle: Any) -> list[AuditEntry]:
+def _journal_entries(handle: Any, workspace: Workspace) -> list[AuditEntry]:
     handle.seek(0)
     entries = []
-    for line in handle.read().splitlines():
+    lines = handle.read().splitlines()
+    sealed = any(line.startswith(encryption.LINE_PREFIX) for line in lines)
+    cipher = encryption.cipher_of(journal_path(workspace)) if sealed else None
+    for line in lines:
         if not line.strip():
             continue
         try:
+            if cipher is not None:
+                line = cipher.open_line(line, JOURNAL_FILENAME)
             row = json.loads(line)
             ts = _EPOCH + timedelta(microseconds=int(row.pop("ts")))
             entries.append(AuditEntry(**row, ts=ts))
-        except (ValueError, TypeError, KeyError):  # a torn or edited line is kept visible
+        except (ValueError, TypeError, KeyError, WorkspaceError):  # torn or edited: kept visible
             entries.append(AuditEntry("-", None, "audit journal", line[:MAX_TEXT], "unreadable"))
     return entries
 
@@ -240,7 +250,9 @@ def fold(
     ``entries``; empty the journal after the commit. Returns the journal entries chained."""
     journaled = journal_path(workspace).exists()
     with _locked_journal(workspace) if journaled else nullcontext() as handle:
-        waiting = sorted(_journal_entries(handle), key=lambda e: e.ts) if journaled else []
+        waiting = (
+            sorted(_journal_entries(handle, workspace), key=lambda e: e.ts) if journaled else []
+        )
         if waiting:
             start = waiting[0].ts
             done = set(

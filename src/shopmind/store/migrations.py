@@ -243,6 +243,129 @@ CREATE TABLE risk_reviews (
 );
 """
 
+_V10_REQUESTS_VAULT = """
+CREATE TABLE vault (
+    user_id    VARCHAR NOT NULL,
+    field      VARCHAR NOT NULL,
+    nonce      BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    key_id     VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE privacy_requests (
+    request_id   VARCHAR PRIMARY KEY,
+    kind         VARCHAR NOT NULL,
+    subject_hash VARCHAR,
+    requested_at TIMESTAMPTZ NOT NULL,
+    principal    VARCHAR NOT NULL,
+    rows_removed JSON,
+    files        JSON,
+    detail       JSON,
+    CHECK (kind IN ('forget', 'export', 'retention'))
+);
+CREATE TABLE model_marks (
+    path        VARCHAR NOT NULL,
+    stale_since TIMESTAMPTZ NOT NULL,
+    reason      VARCHAR NOT NULL,
+    request_id  VARCHAR
+);
+CREATE TABLE audience_members (
+    audience   VARCHAR NOT NULL,
+    user_id    VARCHAR NOT NULL,
+    rank       INTEGER NOT NULL,
+    score      DOUBLE,
+    source     VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE events_daily (
+    day        DATE NOT NULL,
+    event_type VARCHAR NOT NULL,
+    events     BIGINT NOT NULL,
+    users      BIGINT NOT NULL,
+    quantity   DOUBLE,
+    revenue    DOUBLE
+);
+CREATE TABLE user_history (
+    user_id   VARCHAR NOT NULL,
+    first_ts  TIMESTAMPTZ,
+    last_ts   TIMESTAMPTZ,
+    events    BIGINT NOT NULL,
+    purchases BIGINT NOT NULL,
+    revenue   DOUBLE
+);
+"""
+
+_V9_PRIVACY_BUDGET = """
+CREATE TABLE privacy_budget (
+    budget_id     INTEGER PRIMARY KEY,
+    epsilon_total DOUBLE NOT NULL,
+    epsilon_spent DOUBLE NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL,
+    updated_by    VARCHAR NOT NULL,
+    CHECK (budget_id = 1),
+    CHECK (epsilon_total >= 0 AND epsilon_spent >= 0),
+    CHECK (epsilon_spent <= epsilon_total + 1e-9)
+);
+INSERT INTO privacy_budget VALUES (1, 10.0, 0.0, now(), 'default');
+CREATE TABLE privacy_ledger (
+    release_id  VARCHAR PRIMARY KEY,
+    ts          TIMESTAMPTZ NOT NULL,
+    kind        VARCHAR NOT NULL,
+    query       VARCHAR NOT NULL,
+    epsilon     DOUBLE NOT NULL,
+    delta       DOUBLE NOT NULL,
+    mechanism   VARCHAR NOT NULL,
+    noise_scale JSON NOT NULL,
+    principal   VARCHAR NOT NULL,
+    CHECK (epsilon > 0 AND delta >= 0)
+);
+"""
+
+_V8_IDENTITY = """
+CREATE TABLE identity_edges (
+    kind     VARCHAR NOT NULL,
+    evidence VARCHAR NOT NULL,
+    id_a     VARCHAR NOT NULL,
+    id_b     VARCHAR NOT NULL,
+    source   VARCHAR NOT NULL,
+    used     BOOLEAN NOT NULL,
+    note     VARCHAR,
+    added_at TIMESTAMPTZ NOT NULL,
+    CHECK (kind IN ('login', 'email', 'phone'))
+);
+CREATE TABLE persons (
+    user_id    VARCHAR PRIMARY KEY,
+    person_id  VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE identity_merges (
+    merge_id       VARCHAR PRIMARY KEY,
+    action         VARCHAR NOT NULL,
+    created_at     TIMESTAMPTZ NOT NULL,
+    person_id      VARCHAR,
+    members_before JSON NOT NULL,
+    members_after  JSON NOT NULL,
+    reason         VARCHAR NOT NULL,
+    forced         BOOLEAN NOT NULL,
+    undone_at      TIMESTAMPTZ,
+    undone_by      VARCHAR,
+    blocking       BOOLEAN NOT NULL DEFAULT false,
+    CHECK (action IN ('merge', 'split'))
+);
+"""
+
+_V13_PAST_CAMPAIGNS = """
+ALTER TABLE campaign_assignments ADD COLUMN cost DOUBLE;
+ALTER TABLE campaign_assignments ADD COLUMN attributes JSON;
+CREATE TABLE campaigns (
+    campaign_id  VARCHAR PRIMARY KEY,
+    control_arm  VARCHAR,
+    source       VARCHAR NOT NULL,
+    ingestion_id VARCHAR,
+    loaded_at    TIMESTAMPTZ NOT NULL
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _V1_CANONICAL),
     Migration(2, "user profiles", _V2_PROFILES),
@@ -250,6 +373,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "assistant conversations, messages and FAQ", _V4_ASSISTANT),
     Migration(5, "api keys and audit trail", _V5_SERVICE),
     Migration(7, "item eligibility (non-product lines)", _V7_ITEM_ELIGIBILITY),
+    Migration(8, "identity links, persons and merge history", _V8_IDENTITY),
+    Migration(9, "differential privacy budget and release ledger", _V9_PRIVACY_BUDGET),
+    Migration(10, "vault, privacy requests, model marks, audiences", _V10_REQUESTS_VAULT),
+    Migration(13, "past campaigns: cost, covariates, control arm", _V13_PAST_CAMPAIGNS),
 )
 
 #: Schema version this shopmind writes.

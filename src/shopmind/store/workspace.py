@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from shopmind.errors import WorkspaceError
+from shopmind.store import encryption
 from shopmind.store.migrations import SCHEMA_VERSION, current_version, migrate
 
 DB_FILENAME = "shopmind.duckdb"
@@ -46,9 +48,24 @@ _READ_ONLY_WORDS = ("permission denied", "read-only file system", "operation not
 
 @dataclass(frozen=True)
 class Workspace:
-    """Paths of a workspace directory. Cheap to create; opens nothing."""
+    """Paths of a workspace directory. Cheap to create; opens nothing.
+
+    ``key`` (the value of ``SHOPMIND_WORKSPACE_KEY``) makes it an encrypted workspace: the
+    database is created and opened with DuckDB's encryption and files written under ``root``
+    through :mod:`shopmind.store.encryption` are sealed (docs/privacy.md).
+    """
 
     root: Path
+    key: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.key is not None:
+            encryption.remember(self.root, self.key)
+
+    @property
+    def encrypted(self) -> bool:
+        """True when this workspace is opened with a key."""
+        return self.key is not None
 
     @property
     def db_path(self) -> Path:
@@ -89,6 +106,8 @@ class Workspace:
                     hint="Choose a writable location with --workspace (or SHOPMIND_WORKSPACE), "
                     "or make the directory writable.",
                 ) from exc
+        if self.key is not None and not self.db_path.exists():
+            encryption.cipher_for(self.root, self.key)  # the marker, before the database
         with self.connect() as con:
             migrate(con)
         return self
@@ -123,6 +142,7 @@ class Workspace:
         if not read_only:
             self._check_writable()
         con = self._open_sandbox() if sandboxed else self._open(read_only)
+        shared = self.key is not None and not sandboxed
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
@@ -139,6 +159,8 @@ class Workspace:
             yield con
         finally:
             con.close()
+            if shared:
+                _encrypted.release(self.db_path, read_only)
 
     def _check_writable(self) -> None:
         """DuckDB writes the file and a ``.wal`` beside it; say so before it fails mid-commit."""
@@ -156,6 +178,8 @@ class Workspace:
                 )
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if self.key is not None:
+            return _encrypted.cursor(self.db_path, self.key, read_only)
         try:
             return duckdb.connect(str(self.db_path), read_only=read_only)
         except duckdb.Error as exc:
@@ -167,21 +191,88 @@ class Workspace:
             config={"autoload_known_extensions": False, "autoinstall_known_extensions": False},
         )
         try:
-            path = str(self.db_path).replace("'", "''")
-            con.execute(f"ATTACH '{path}' AS {CATALOG} (READ_ONLY)")
-            con.execute(f"USE {CATALOG}")
-            # spill files where a plain connection to the file would put them
-            con.execute(f"SET temp_directory = '{path}.tmp'")
+            attach_encrypted(con, self.db_path, CATALOG, self.key, read_only=True)
         except duckdb.Error as exc:
             con.close()
             raise open_error(self.db_path, exc, read_only=True) from exc
+        except WorkspaceError:
+            con.close()
+            raise
         return con
+
+
+def attach_encrypted(
+    con: duckdb.DuckDBPyConnection, path: Path, alias: str, key: str | None, *, read_only: bool
+) -> None:
+    """Attach a workspace database file to ``con`` as ``alias`` and make it the default
+    catalog; with ``key`` through DuckDB's encryption (the httpfs extension loaded first, spill
+    files encrypted). Spill files go beside the file, as with a plain connection to it."""
+    if key is not None:
+        con.execute(f"LOAD {encryption.sql_string(str(encryption.httpfs_extension()))}")
+        con.execute("SET temp_file_encryption = true")
+    con.execute(encryption.attach_sql(path, alias, key, read_only=read_only))
+    con.execute(f"USE {alias}")
+    con.execute(f"SET temp_directory = {encryption.sql_string(str(path) + '.tmp')}")
+
+
+class _EncryptedInstances:
+    """One in-memory DuckDB per encrypted file and mode, shared by nested ``connect()``
+    calls of this process through cursors (what ``duckdb.connect(path)`` does for plain
+    files); closed, releasing the file lock, when the last cursor closes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[tuple[Path, bool], tuple[duckdb.DuckDBPyConnection, int]] = {}
+
+    def cursor(self, path: Path, key: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+        slot = (path.resolve(), read_only)
+        with self._lock:
+            if slot in self._open:
+                base, users = self._open[slot]
+            else:
+                base = duckdb.connect(
+                    ":memory:",
+                    config={
+                        "autoload_known_extensions": False,
+                        "autoinstall_known_extensions": False,
+                    },
+                )
+                try:
+                    attach_encrypted(base, path, CATALOG, key, read_only=read_only)
+                except duckdb.Error as exc:
+                    base.close()
+                    raise open_error(path, exc, read_only=read_only) from exc
+                except WorkspaceError:
+                    base.close()
+                    raise
+                users = 0
+            self._open[slot] = (base, users + 1)
+        cur = base.cursor()
+        cur.execute(f"USE {CATALOG}")
+        return cur
+
+    def release(self, path: Path, read_only: bool) -> None:
+        """Give back one cursor's share; the last one closes the instance."""
+        slot = (path.resolve(), read_only)
+        with self._lock:
+            base, users = self._open[slot]
+            if users > 1:
+                self._open[slot] = (base, users - 1)
+                return
+            del self._open[slot]
+        base.close()
+
+
+_encrypted = _EncryptedInstances()
 
 
 def open_error(db_path: Path, exc: duckdb.Error, *, read_only: bool) -> WorkspaceError:
     """A WorkspaceError saying why ``db_path`` cannot be opened and what to do."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
+    keyed = encryption.translate(db_path, text)
+    if keyed is not None:
+        return keyed
     holder = _LOCK_HOLDER.search(text)
     if holder or "could not set lock" in text.lower():
         who = (
@@ -207,7 +298,7 @@ def open_error(db_path: Path, exc: duckdb.Error, *, read_only: bool) -> Workspac
             "workspace to a writable place and use --workspace; reading commands "
             "(info, sql, analyze) work on it as it is.",
         )
-    if "different configuration" in text.lower() or "already attached" in text.lower():
+    if any(w in text.lower() for w in ("different configuration", "already attached")):
         return WorkspaceError(
             f"{db_path} is already open in this process with other settings.",
             hint="Close the other connection first (one workspace, one open mode per process).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shopmind.errors import IngestError
 from shopmind.ingest.formats.base import Field, Format
+from shopmind.ingest.formats.campaign import Campaign
 from shopmind.ingest.formats.cdnow import Cdnow
 from shopmind.ingest.formats.fraud_data import FraudData
 from shopmind.ingest.formats.generic import Generic
@@ -23,6 +24,7 @@ FORMATS: dict[str, type[Format]] = {
         Sessions,
         MovieLens,
         FraudData,
+        Campaign,
     )
 }
 

@@ -252,7 +252,10 @@ def _attributes_sql(ctx: Context) -> str:
         policy = ctx.undeclared.get(column, "keep")
         if column in ctx.pii_columns or policy != "keep":
             protected = protect_pii_sql(
-                quote_ident(column), ctx.options.key, ctx.options.pii_policy
+                quote_ident(column),
+                ctx.options.key,
+                ctx.options.pii_policy,
+                ctx.pii_columns.get(column),
             )
             if protected is not None:
                 parts.append(f"{quote_literal(column + '_hash')}, {protected}")

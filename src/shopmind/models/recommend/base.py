@@ -21,6 +21,7 @@ from shopmind.errors import NotFittedError, RecommendError
 from shopmind.evaluation.topk import check_k, top_k
 from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.rules import BusinessRules, ItemCatalog, apply_rules
+from shopmind.store.encryption import read_file, write_file
 
 Recommendation = list[tuple[str, float]]
 
@@ -203,15 +204,9 @@ class Recommender(ABC):
         self._check_fitted()
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "net_"}
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(
-                {"name": self.name, "config": self.config.model_dump(), "state": state},
-                handle,
-                protocol=pickle.HIGHEST_PROTOCOL,
-            )
-        tmp.replace(path)
-        return path
+        payload = {"name": self.name, "config": self.config.model_dump(), "state": state}
+        # sealed (AES-GCM) when the path lies in an encrypted workspace
+        return write_file(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
@@ -223,8 +218,7 @@ class Recommender(ABC):
                 f"No trained recommender at {path}.",
                 hint="Train one: `shopmind recommend train`.",
             )
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)
+        payload = pickle.loads(read_file(path))
         klass = model_class(payload["name"])
         model = klass(klass.config_class.model_validate(payload["config"]))
         for key, value in payload["state"].items():

@@ -32,7 +32,9 @@ def build(tables: Tables, workspace: Workspace) -> str | None:
             f"{html.escape(str(summary.get('scored_at', ''))[:16])}"
         )
     else:
-        users = int(tables["events"].user_id.nunique().execute())
+        users = int(tables["events"].user_id.nunique().execute()) or int(
+            assignments.user_id.nunique().execute()  # a campaign loaded without events
+        )
         _, summary = plan(tables, CampaignBudget(budget=max(users // 10, 1), cost=1.0, value=30.0))
         origin = (
             "No plan made yet (<code>shopmind campaign plan --budget B --cost C --value V</code>"
@@ -48,7 +50,21 @@ def build(tables: Tables, workspace: Workspace) -> str | None:
         f"<p>{origin}: budget {summary['budget']:,.2f} {cur}, {summary['cost']:,.2f} {cur} per "
         f"contact, {summary['value']:,.2f} {cur} per conversion. Contacting "
         f"{summary['audience']:,} users should bring about {conv['estimate']:,.0f} extra "
-        f"conversions (95% {conv['low']:,.0f} .. {conv['high']:,.0f}).</p>"
+        f"conversions (95% {conv['low']:,.0f} .. {conv['high']:,.0f})"
+        f"{_profit(summary, cur)}.</p>"
     )
     figure = chart(charts.qini_chart(check["qini_curve"]["x"], check["qini_curve"]["y"]), "qini")
     return lead + figure
+
+
+def _profit(summary: dict, cur: str) -> str:
+    """Expected incremental profit and where the value per conversion came from (if said)."""
+    profit = summary.get("expected_incremental_profit")
+    if not profit:
+        return ""
+    origin = (summary.get("assumptions") or {}).get("value", "given")
+    said = "" if origin == "given" else f"; value per conversion = {html.escape(origin)}"
+    return (
+        f" and an incremental profit of {profit['estimate']:,.0f} {cur} (95% "
+        f"{profit['low']:,.0f} .. {profit['high']:,.0f}){said}"
+    )

@@ -90,7 +90,8 @@ def _assistant(request: Request) -> Assistant:
             workspace = getattr(state, "assistant_workspace", None)
             try:
                 if service is not None:
-                    assistant = Assistant(service.workspace, connection=service.con.cursor())
+                    cursor = service.con.cursor().execute("USE shopmind")  # encrypted too
+                    assistant = Assistant(service.workspace, connection=cursor)
                 elif workspace is not None:
                     assistant = Assistant(workspace)
             except ShopmindError as exc:

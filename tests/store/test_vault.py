@@ -1,0 +1,188 @@
+"""The re-identification vault: filled at ingest, ciphertext only, one audited reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shopmind.ingest import ingest_file
+from shopmind.privacy import pseudonymize
+from shopmind.store import Workspace
+from shopmind.store.audit import AuditChain, head_path, verify
+from shopmind.store.vault import VaultError, reveal, vault_key
+from tests.conftest import TEST_KEY, options
+
+USERS = (
+    "user_id,email,phone,country\n"
+    "alice77,alice.vault@example.com,+44 7700 900123,GB\n"
+    "bob88,bob.vault@example.org,13812345678,CN\n"
+)
+EVENTS = (
+    "user_id,item_id,event_type,ts\n"
+    "alice77,i1,view,2024-01-01T10:00:00Z\n"
+    "carl99,i2,view,2024-01-02T10:00:00Z\n"
+)
+RAW = (b"alice77", b"bob88", b"carl99", b"alice.vault@example.com", b"13812345678", b"900123")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    (tmp_path / "users.csv").write_text(USERS)
+    (tmp_path / "events.csv").write_text(EVENTS)
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, tmp_path / "users.csv", options(table="users"))
+    ingest_file(ws, tmp_path / "events.csv", options())
+    return ws
+
+
+def _reveal(ws: Workspace, ids: list[str], role: str | None, keys: list[bytes]) -> dict:
+    with ws.connect() as con:
+        con.execute("BEGIN TRANSACTION")
+        chain = AuditChain(con, head_path(ws))
+        try:
+            found = reveal(con, ids, keys, principal="test", role=role, purpose="t", chain=chain)
+        finally:
+            con.execute("COMMIT")
+            chain.commit_head()
+    return found
+
+
+def test_ingest_fills_the_vault_with_ciphertext_only(ws: Workspace) -> None:
+    with ws.connect() as con:
+        rows = con.execute("SELECT user_id, field FROM vault ORDER BY ALL").fetchall()
+        con.execute("CHECKPOINT")
+    alice, bob, carl = (pseudonymize(u, TEST_KEY) for u in ("alice77", "bob88", "carl99"))
+    assert sorted(rows) == sorted(
+        [
+            (alice, "user_id"),
+            (alice, "email"),
+            (alice, "phone"),
+            (bob, "user_id"),
+            (bob, "email"),
+            (bob, "phone"),
+            (carl, "user_id"),
+        ]
+    )
+    for path in ws.root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for raw in RAW:
+                assert raw not in data, (path, raw)
+
+
+def test_reveal_gives_originals_and_audits_the_count(ws: Workspace) -> None:
+    alice, carl = pseudonymize("alice77", TEST_KEY), pseudonymize("carl99", TEST_KEY)
+    found = _reveal(ws, [alice, carl, "u_unknown"], "marketer", [vault_key(TEST_KEY)])
+    assert found == {
+        alice: {
+            "user_id": "alice77",
+            "email": "alice.vault@example.com",
+            "phone": "+44 7700 900123",
+        },
+        carl: {"user_id": "carl99"},
+    }
+    with ws.connect(read_only=True) as con:
+        entries = con.execute("SELECT role, action, target, outcome FROM audit_log").fetchall()
+        assert verify(con, head_path(ws)).ok
+    assert entries == [("marketer", "vault reveal", "t people=2", "ok")]
+
+
+@pytest.mark.parametrize("role", ["analyst", "agent", "risk_analyst", "service", None])
+def test_reveal_refused_without_the_permission(ws: Workspace, role: str | None) -> None:
+    alice = pseudonymize("alice77", TEST_KEY)
+    with pytest.raises(VaultError, match="may not reveal"):
+        _reveal(ws, [alice], role, [vault_key(TEST_KEY)])
+    with ws.connect(read_only=True) as con:
+        entries = con.execute("SELECT action, outcome FROM audit_log").fetchall()
+    assert entries == [("vault reveal", "denied")]
+
+
+def test_wrong_key_and_moved_ciphertext_are_refused(ws: Workspace) -> None:
+    alice, bob = pseudonymize("alice77", TEST_KEY), pseudonymize("bob88", TEST_KEY)
+    with pytest.raises(VaultError, match="key this process does not hold"):
+        _reveal(ws, [alice], "admin", [vault_key(b"another-key-0123456789")])
+    with ws.connect() as con:  # swap two people's e-mails: the row binding must catch it
+        con.execute(
+            "UPDATE vault SET user_id = CASE user_id WHEN ? THEN ? ELSE ? END "
+            "WHERE field = 'email'",
+            [alice, bob, alice],
+        )
+    with pytest.raises(VaultError, match="altered or moved"):
+        _reveal(ws, [alice], "admin", [vault_key(TEST_KEY)])
+
+
+def test_vault_key_choice() -> None:
+    derived = vault_key(TEST_KEY)
+    assert derived is not None and len(derived) == 32 and derived != TEST_KEY
+    assert vault_key(TEST_KEY, "a separate vault key") != derived
+    assert vault_key(None, "a separate vault key") == vault_key(TEST_KEY, "a separate vault key")
+    assert vault_key(None) is None and vault_key(b"") is None
+
+
+def test_configured_vault_key_is_used_at_ingest(tmp_path: Path) -> None:
+    (tmp_path / "users.csv").write_text(USERS)
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, tmp_path / "users.csv", options(table="users", vault_key="ops-only-key"))
+    alice = pseudonymize("alice77", TEST_KEY)
+    with pytest.raises(VaultError):
+        _reveal(ws, [alice], "admin", [vault_key(TEST_KEY)])
+    found = _reveal(ws, [alice], "admin", [vault_key(None, "ops-only-key")])
+    assert found[alice]["email"] == "alice.vault@example.com"
+
+
+def test_audiences_from_segment_and_plan_then_reveal(ws: Workspace, tmp_path: Path) -> None:
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    from shopmind.marketing.audience import (
+        AudienceError,
+        AudienceSpec,
+        build_audience,
+        export_audience,
+        latest_plan,
+    )
+
+    alice, bob, carl = (pseudonymize(u, TEST_KEY) for u in ("alice77", "bob88", "carl99"))
+    with ws.connect() as con:
+        for user, segment, clv in (
+            (alice, "Champions", 50.0),
+            (bob, "Champions", 80.0),
+            (carl, "At Risk", 5.0),
+        ):
+            con.execute(
+                "INSERT INTO user_profiles (user_id, rfm_segment, clv, computed_at) "
+                "VALUES (?, ?, ?, ?)",
+                [user, segment, clv, datetime.now(UTC)],
+            )
+    assert build_audience(ws, AudienceSpec("champs", segment="Champions"))["members"] == 2
+    with pytest.raises(AudienceError, match="here: At Risk, Champions"):
+        build_audience(ws, AudienceSpec("none", segment="Hibernating"))
+
+    plan_csv = tmp_path / "audience.csv"
+    plan_csv.write_text(f"user_id,uplift,expected_profit\n{carl},0.1,9.0\n{alice},0.3,4.0\n")
+    (ws.reports_dir / "campaign_plan.json").write_text(json.dumps({"out": str(plan_csv)}))
+    spec = AudienceSpec("plan", scores=latest_plan(ws), min_score=5.0)
+    assert build_audience(ws, spec)["members"] == 1
+
+    out = tmp_path / "champs.csv"
+    export_audience(ws, "champs", out, reveal=True, keys=[vault_key(TEST_KEY)], role="marketer")
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["user_id"], r["original_id"], r["email"]) for r in rows] == [
+        (bob, "bob88", "bob.vault@example.org"),  # ranked by CLV
+        (alice, "alice77", "alice.vault@example.com"),
+    ]
+    refused = tmp_path / "refused.csv"
+    with pytest.raises(VaultError):
+        export_audience(
+            ws, "plan", refused, reveal=True, keys=[vault_key(TEST_KEY)], role="analyst"
+        )
+    assert not refused.exists()
+    with ws.connect(read_only=True) as con:
+        entries = con.execute("SELECT role, action, outcome FROM audit_log ORDER BY seq").fetchall()
+    assert entries == [
+        ("marketer", "vault reveal", "ok"),
+        ("marketer", "audience export", "ok"),
+        ("analyst", "vault reveal", "denied"),
+    ]
