@@ -66,10 +66,11 @@ def test_openapi_lists_the_endpoints(served: Server) -> None:
     } <= set(paths)
 
 
-def test_serve_without_a_workspace_fails_clearly(tmp_path: Path) -> None:
-    result = run_cli("--workspace", str(tmp_path / "none"), "serve", "--port", "1")
+def test_serve_on_a_file_instead_of_a_workspace_fails_clearly(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a workspace")
+    result = run_cli("--workspace", str(tmp_path / "file"), "serve", "--port", "1")
     assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "No workspace" in result.stderr
+    assert "is a file, not a directory" in result.stderr
 
 
 def test_precomputed_answers_equal_computed_ones(served: Server) -> None:

@@ -45,6 +45,18 @@ NeuralOption = Annotated[
 ]
 
 
+DiversityOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Diversity re-rank: mmr:LAMBDA (Maximal Marginal Relevance, lambda in [0, 1]: 1 = "
+        "plain ranking; add :category or :cooccurrence to pick the item similarity) or none."
+    ),
+]
+CapOption = Annotated[
+    int | None, typer.Option(help="Diversity re-rank: at most N items per category.")
+]
+
+
 def _overrides(config: str | None, epochs: int | None, device: str | None) -> dict[str, Any]:
     values: dict[str, Any] = json.loads(config) if config else {}
     if epochs is not None:
@@ -142,11 +154,15 @@ def evaluate(
     device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
     config: Annotated[str | None, typer.Option(help="Hyperparameters as JSON.")] = None,
     neural_minutes: NeuralOption = 0.0,
+    diversity: DiversityOption = None,
+    max_per_category: CapOption = None,
     quiet: Annotated[bool, typer.Option(help="No progress lines on stderr.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Full-ranking test metrics (HR, recall, NDCG, MRR, coverage, novelty, per segment)."""
+    """Full-ranking test metrics (HR, recall, NDCG, MRR, coverage, novelty, intra-list
+    diversity), overall and per customer segment, optionally after a diversity re-rank."""
     from shopmind.evaluation.topk import check_k
+    from shopmind.models.recommend.rules import diversity_rules
     from shopmind.models.recommend.workflow import evaluate as run_evaluate
 
     check_k(k)
@@ -161,6 +177,7 @@ def evaluate(
         overrides=_overrides(config, epochs, device),
         log=_log(not quiet),
         neural_minutes=neural_minutes,
+        rules=diversity_rules(diversity, max_per_category),
     )
     if as_json:
         print_json(result)
@@ -174,6 +191,16 @@ def evaluate(
         None,
         ["metric", "value"],
         [[name, round(value, 4)] for name, value in result["metrics"].items()],
+    )
+    segments = result.get("customer_segments") or result["segments"]
+    names = [f"{m}@{k}" for m in ("ndcg", "coverage", "novelty", "ild")]
+    print_table(
+        "per customer segment" if result.get("customer_segments") else "per history length",
+        ["segment", "cases", *names],
+        [
+            [label, row["cases"], *(round(row[n], 4) if n in row else "" for n in names)]
+            for label, row in segments.items()
+        ],
     )
 
 
@@ -202,6 +229,8 @@ def batch(
         bool,
         typer.Option(help="Explain each item (about 1 ms per user); --no-reasons leaves it blank."),
     ] = True,
+    diversity: DiversityOption = None,
+    max_per_category: CapOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Top-k recommendations for every known user, with title, category and a reason.
@@ -211,23 +240,28 @@ def batch(
     from shopmind.evaluation.topk import check_k
     from shopmind.features.eligibility import excluded_items
     from shopmind.models.recommend.explain import Explainer
-    from shopmind.models.recommend.rules import ItemCatalog
+    from shopmind.models.recommend.rules import ItemCatalog, diversity_rules
     from shopmind.models.recommend.workflow import load_model
 
     check_k(k)
+    rules = diversity_rules(diversity, max_per_category)
     ws = state(ctx).workspace
     recommender = load_model(ws, model)
     with ws.connect(read_only=True) as con:
         catalog = ItemCatalog.load(con, recommender.data_.item_ids)
         blocked = set(excluded_items(con)) & set(recommender.item_index_)
+    if rules is not None:  # re-rank among eligible items only
+        catalog.prepare(rules, recommender.data_, blocked)
     explainer = Explainer.for_model(recommender, catalog)
     users = [str(u) for u in recommender.data_.keys]
-    wide = k + len(blocked)  # items excluded after training are dropped here
+    wide = k if rules is not None else k + len(blocked)  # else dropped after ranking
 
     def rows() -> Iterator[list[Any]]:
         for start in range(0, len(users), 4096):
             part = users[start : start + 4096]
-            recs = recommender.recommend(part, wide, exclude_seen=not include_seen)
+            recs = recommender.recommend(
+                part, wide, exclude_seen=not include_seen, rules=rules, catalog=catalog
+            )
             for user, rec in zip(part, recs, strict=True):
                 kept = [(i, s) for i, s in rec if i not in blocked][:k]
                 why_list = (

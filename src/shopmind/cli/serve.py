@@ -13,7 +13,6 @@ import typer
 
 from shopmind.cli._output import stderr
 from shopmind.cli.state import state
-from shopmind.errors import WorkspaceError
 from shopmind.store import Workspace
 
 
@@ -96,11 +95,13 @@ def serve(
     blocked = runfile.service_error(workspace, "Use the running service")
     if blocked is not None:
         raise blocked
-    if not workspace.exists():
-        raise WorkspaceError(
-            f"No workspace at {workspace.root}.",
-            hint="Create one with `shopmind ingest FILE --format NAME` or `shopmind simulate`, "
-            "or point --workspace at an existing one.",
+    if not workspace.exists():  # a first start: the console's home page says how to load data
+        workspace.init()
+        stderr.print(
+            f"note: created an empty workspace at {workspace.root}; load data with "
+            "`shopmind ingest FILE --format NAME` or `shopmind simulate` (the console at / "
+            "says how).",
+            highlight=False,
         )
     on = pseudonymize is Pseudonymize.on or (
         pseudonymize is Pseudonymize.auto and _workspace_pseudonymises(workspace)

@@ -8,8 +8,12 @@ read the top-``k`` list a user would actually get:
 - Recall@k: targets found / targets; Precision@k: targets found / k;
 - NDCG@k: DCG / ideal DCG (binary relevance, log2 discount; Jarvelin & Kekalainen 2002);
 - MRR@k: 1 / rank of the first target found (0 when none);
-- coverage: distinct recommended items / catalogue; novelty: mean -log2 of the share of
-  training sequences holding a recommended item (Zhou et al. 2010).
+- coverage, novelty (mean self-information per recommended slot, Zhou et al. 2010) and
+  intra-list diversity ILD: see ``shopmind.evaluation.diversity``; reported overall, per
+  history length and, given ``groups`` (e.g. RFM segments), per customer segment.
+
+``rerank`` replaces the plain top-k (e.g. business rules with an MMR re-rank), so the
+metrics read the lists users would get.
 
 ``sampled=N`` ranks each target against N random unseen items instead (the protocol of
 older papers, only comparable with itself; results are labelled).
@@ -23,7 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.evaluation.diversity import (
+    ItemSimilarity,
+    group_labels,
+    intra_list_diversity,
+    list_metrics,
+)
 from shopmind.evaluation.topk import top_k
+
+#: (scores, k, excluded histories) -> (indices, values), like ``top_k``
+Rerank = Callable[[np.ndarray, int, list[np.ndarray]], tuple[np.ndarray, np.ndarray]]
 
 LENGTH_BUCKETS = ((1, 1), (2, 4), (5, 9), (10, 19), (20, 10**9))
 
@@ -51,7 +64,7 @@ class Accumulator:
 
     k: int
     per_case: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    recommended: list[np.ndarray] = field(default_factory=list)
+    recommended: list[np.ndarray] = field(default_factory=list)  # top lists, -1 = padding
 
     def add(self, name: str, values: np.ndarray) -> None:
         self.per_case.setdefault(name, []).append(values)
@@ -105,6 +118,9 @@ def evaluate_scores(
     batch_size: int = 1024,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    rerank: Rerank | None = None,
+    similarity: ItemSimilarity | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict:
     """Metrics of a scoring function on ``cases`` (see the module docstring)."""
     max_k = max(ks)
@@ -116,16 +132,29 @@ def evaluate_scores(
         targets = cases.targets[start : start + batch_size]
         scores = np.array(score(histories, cases.keys[start : start + batch_size]), np.float32)
         excluded = histories if exclude_seen else [np.zeros(0, np.int64)] * len(histories)
-        top, _ = top_k(scores, max_k, exclude=excluded)
+        if rerank is None:
+            top, values = top_k(scores, max_k, exclude=excluded)
+        else:
+            top, values = rerank(scores, max_k, list(excluded))
+        top = np.where(np.isfinite(values), top, -1)
         if sampled:
             sampled_rank_parts.append(sampled_ranks(scores, targets, sampled, rng))
         for k, acc in accumulators.items():
             for name, values in batch_metrics(top, targets, k).items():
                 acc.add(name, values)
-            acc.recommended.append(np.unique(top[:, :k]))
+            acc.recommended.append(top[:, :k])
         if progress is not None:
             progress(len(histories))
-    return summarise(accumulators, cases, n_items, popularity, sampled, sampled_rank_parts)
+    return summarise(
+        accumulators,
+        cases,
+        n_items,
+        popularity,
+        sampled,
+        sampled_rank_parts,
+        similarity=similarity,
+        groups=groups,
+    )
 
 
 def summarise(
@@ -135,26 +164,43 @@ def summarise(
     popularity: np.ndarray | None,
     sampled: int | None,
     sampled_rank_parts: list[Any],
+    *,
+    similarity: ItemSimilarity | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """Means overall, per history-length bucket and per ``groups`` label."""
     lengths = np.array([len(h) for h in cases.histories])
     result: dict = {"cases": len(cases), "n_items": n_items, "metrics": {}, "segments": {}}
+    buckets: dict[str, np.ndarray] = {}
+    for low, high in LENGTH_BUCKETS:
+        mask = (lengths >= low) & (lengths <= high)
+        if mask.any():
+            buckets[f"history {low}-{high}" if high < 10**9 else f"history {low}+"] = mask
+    customer: dict[str, np.ndarray] = {}
+    if groups is not None:
+        labels = np.array(group_labels(groups), dtype=object)
+        names, counts = np.unique(labels, return_counts=True)
+        for name in names[np.argsort(-counts, kind="stable")]:
+            customer[str(name)] = labels == name
+        result["customer_segments"] = {}
     for k, acc in accumulators.items():
         arrays = acc.arrays()
         for name, values in arrays.items():
             result["metrics"][f"{name}@{k}"] = float(values.mean()) if len(values) else 0.0
-        recommended: Any = np.unique(np.concatenate(acc.recommended)) if acc.recommended else []
-        result["metrics"][f"coverage@{k}"] = len(recommended) / max(n_items, 1)
-        if popularity is not None and len(recommended):
-            share = np.clip(popularity[recommended], 1e-12, None)
-            result["metrics"][f"novelty@{k}"] = float(np.mean(-np.log2(share)))
-        for low, high in LENGTH_BUCKETS:
-            mask = (lengths >= low) & (lengths <= high)
-            if not mask.any():
-                continue
-            label = f"history {low}-{high}" if high < 10**9 else f"history {low}+"
-            segment = result["segments"].setdefault(label, {"cases": int(mask.sum())})
-            segment[f"ndcg@{k}"] = float(arrays["ndcg"][mask].mean())
-            segment[f"hr@{k}"] = float(arrays["hr"][mask].mean())
+        top = np.concatenate(acc.recommended) if acc.recommended else np.zeros((0, k), np.int64)
+        ild = None
+        if similarity is not None:
+            ild = intra_list_diversity(top, similarity)
+        result["metrics"].update(list_metrics(top, n_items, popularity, similarity, k, ild))
+        for where, masks in (("segments", buckets), ("customer_segments", customer)):
+            for label, mask in masks.items():
+                segment = result[where].setdefault(label, {"cases": int(mask.sum())})
+                segment[f"ndcg@{k}"] = float(arrays["ndcg"][mask].mean())
+                segment[f"hr@{k}"] = float(arrays["hr"][mask].mean())
+                part_ild = None if ild is None else ild[mask]
+                segment.update(
+                    list_metrics(top[mask], n_items, popularity, similarity, k, part_ild)
+                )
     if sampled:
         ranks = np.concatenate(sampled_rank_parts)
         for k in accumulators:

@@ -1,4 +1,4 @@
-"""``shopmind serve`` on a workspace without events starts and ``/`` says how to load data;
+"""``shopmind serve`` on a fresh folder (an empty workspace) starts and ``/`` says how to load data;
 the idle timeout setting reaches the console's sessions."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow  # starts its own server (about 10 s on a busy mac
 
 
 def test_empty_workspace_and_idle_timeout(tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "ws").init()
+    ws = Workspace(tmp_path / "ws")  # not created yet: `serve` starts on a fresh folder too
+    assert not ws.root.exists()
     idle = {"SHOPMIND_CONSOLE_IDLE_MINUTES": "0.05"}  # 3 s
     server = start_logged_server(ws.root, tmp_path / "server.log", env=idle)
     try:

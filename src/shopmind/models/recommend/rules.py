@@ -1,13 +1,22 @@
 """Business rules applied after scoring: exclusions, category/price/stock filters, diversity.
 
 Rules never change a model's scores; they mask items (score -inf) and, for diversity,
-re-rank greedily: walk the ranking and skip an item whose category already has
-``max_per_category`` items in the list (Carbonell & Goldstein's MMR idea in its simplest form).
+re-rank one of two ways (shared by every model: they only read scores):
+
+- ``max_per_category``: walk the ranking and skip an item whose category already has that
+  many items in the list (the simplest form of MMR);
+- ``mmr_lambda``: Maximal Marginal Relevance (Carbonell & Goldstein 1998) over the best
+  ``max(50, 5k)`` candidates: pick greedily
+  ``argmax_i  lambda * rel(i) - (1 - lambda) * max_{j in list} sim(i, j)``, ``rel`` the score
+  min-max scaled to [0, 1] within the candidates, ``sim`` from
+  ``shopmind.evaluation.diversity.ItemSimilarity`` (same category, or co-occurrence cosine when
+  items have no categories). ``lambda = 1`` is the plain ranking.
+Re-ranked lists keep each item's model score, so scores need not decrease down the list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.errors import RecommendError
+from shopmind.evaluation.diversity import ItemSimilarity
 from shopmind.evaluation.topk import top_k
 
 
@@ -28,6 +38,11 @@ class BusinessRules(BaseModel):
     max_price: float | None = None
     in_stock_only: bool = False
     max_per_category: int | None = Field(default=None, ge=1)
+    mmr_lambda: float | None = Field(default=None, ge=0.0, le=1.0)
+    mmr_similarity: str = Field(default="auto", pattern="^(auto|category|cooccurrence)$")
+
+    def diversifies(self) -> bool:
+        return bool(self.max_per_category) or self.mmr_lambda is not None
 
     def needs_catalog(self) -> bool:
         return bool(
@@ -36,7 +51,7 @@ class BusinessRules(BaseModel):
             or self.in_stock_only
             or self.min_price is not None
             or self.max_price is not None
-            or self.max_per_category
+            or self.diversifies()
         )
 
 
@@ -48,6 +63,27 @@ class ItemCatalog:
     price: np.ndarray  # float, NaN when unknown
     in_stock: np.ndarray  # bool (unknown counts as in stock)
     title: np.ndarray  # object
+    #: item similarity for MMR (None: by category); see ``with_similarity``
+    similarity: ItemSimilarity | None = None
+    #: True for items never to recommend (e.g. non-product lines); None: none
+    blocked: np.ndarray | None = None
+
+    def prepare(self, rules: BusinessRules, data: Any, blocked: set[str]) -> ItemCatalog:
+        """Ready for a diversity re-rank of ``data``'s items: ``blocked`` ids masked first
+        (so the re-rank picks among eligible items), the MMR similarity attached."""
+        self.blocked = np.isin(np.asarray(data.item_ids).astype(str), sorted(blocked))
+        return self.with_similarity(data.user_item_matrix(), rules.mmr_similarity)
+
+    def with_similarity(self, user_item: Any, kind: str = "auto") -> ItemCatalog:
+        """Attach the MMR/ILD similarity: ``category``, ``cooccurrence`` (cosine of the
+        items' columns in ``user_item``) or ``auto`` (categories when most items have one)."""
+        if kind == "category":
+            self.similarity = ItemSimilarity.from_categories(self.category)
+        elif kind == "cooccurrence":
+            self.similarity = ItemSimilarity.from_interactions(user_item)
+        else:
+            self.similarity = ItemSimilarity.choose(self.category, user_item)
+        return self
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, item_ids: np.ndarray) -> ItemCatalog:
@@ -83,6 +119,8 @@ def _text(value: Any) -> str | None:
 def item_mask(rules: BusinessRules, catalog: ItemCatalog | None, n_items: int) -> np.ndarray:
     """True for items the rules allow."""
     allowed = np.ones(n_items, dtype=bool)
+    if catalog is not None and catalog.blocked is not None:
+        allowed &= ~catalog.blocked
     if not rules.needs_catalog():
         return allowed
     if catalog is None:
@@ -117,9 +155,23 @@ def apply_rules(
     if rules.exclude_purchased and purchased is not None:
         for row, items in enumerate(purchased):
             scores[row, items] = -np.inf
-    if not rules.max_per_category:
+    if not rules.diversifies():
         return top_k(scores, k, exclude=seen)
     assert catalog is not None
+    if rules.mmr_lambda is not None:
+        similarity = catalog.similarity or ItemSimilarity.from_categories(catalog.category)
+        return mmr(scores, k, rules.mmr_lambda, similarity, seen)
+    return category_cap(scores, k, int(rules.max_per_category or k), catalog.category, seen)
+
+
+def category_cap(
+    scores: np.ndarray,
+    k: int,
+    cap: int,
+    categories: np.ndarray,
+    seen: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` with at most ``cap`` items per category (unknown counts as one category)."""
     wide, values = top_k(scores, min(scores.shape[1], k * 10 + 50), exclude=seen)
     indices = np.zeros((len(scores), k), dtype=np.int64)
     kept_values = np.full((len(scores), k), -np.inf)
@@ -129,10 +181,87 @@ def apply_rules(
         for item, value in zip(wide[row], values[row], strict=True):
             if n == k or not np.isfinite(value):
                 break
-            category = catalog.category[item]
-            if taken.get(category, 0) >= rules.max_per_category:
+            category = categories[item]
+            if taken.get(category, 0) >= cap:
                 continue
             taken[category] = taken.get(category, 0) + 1
             indices[row, n], kept_values[row, n] = item, value
             n += 1
     return indices, kept_values
+
+
+def mmr(
+    scores: np.ndarray,
+    k: int,
+    lam: float,
+    similarity: ItemSimilarity,
+    seen: Sequence[np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal Marginal Relevance re-rank of each row (see the module docstring)."""
+    pool, values = top_k(scores, min(scores.shape[1], max(50, 5 * k)), exclude=seen)
+    indices = np.zeros((len(scores), k), dtype=np.int64)
+    kept_values = np.full((len(scores), k), -np.inf)
+    for row in range(len(scores)):
+        finite = np.isfinite(values[row])
+        items, value = pool[row][finite], values[row][finite].astype(np.float64)
+        if not len(items):
+            continue
+        spread = value.max() - value.min()
+        relevance = (value - value.min()) / spread if spread > 0 else np.ones(len(items))
+        sim = similarity.pairwise(items)
+        chosen = np.zeros(len(items), dtype=bool)
+        closest = np.zeros(len(items))  # max similarity to the items already in the list
+        for n in range(min(k, len(items))):
+            gain = np.where(chosen, -np.inf, lam * relevance - (1.0 - lam) * closest)
+            pick = int(np.argmax(gain))  # ties: the better-ranked item
+            chosen[pick] = True
+            closest = np.maximum(closest, sim[pick])
+            indices[row, n], kept_values[row, n] = items[pick], value[pick]
+    return indices, kept_values
+
+
+def diversity_rules(diversity: str | None, max_per_category: int | None) -> BusinessRules | None:
+    """Rules from ``--diversity none|mmr:LAMBDA[:category|cooccurrence]`` and
+    ``--max-per-category N``; None when neither asks for a re-rank."""
+    spec = (diversity or "none").strip().lower()
+    hint = "Use --diversity mmr:0.7 (lambda in [0, 1]; optional :category or :cooccurrence)."
+    if spec == "none":
+        return BusinessRules(max_per_category=max_per_category) if max_per_category else None
+    parts = spec.split(":")
+    if parts[0] != "mmr" or len(parts) not in (2, 3):
+        raise RecommendError(f"Unknown diversity re-rank '{diversity}'.", hint=hint)
+    try:
+        lam = float(parts[1])
+    except ValueError:
+        raise RecommendError(f"MMR lambda '{parts[1]}' is not a number.", hint=hint) from None
+    kind = parts[2] if len(parts) == 3 else "auto"
+    if not 0.0 <= lam <= 1.0 or kind not in ("auto", "category", "cooccurrence"):
+        raise RecommendError(f"Bad diversity re-rank '{diversity}'.", hint=hint)
+    if max_per_category:
+        raise RecommendError(
+            "Choose one diversity re-rank: --diversity mmr:... or --max-per-category.",
+            hint="Drop one of the two options.",
+        )
+    return BusinessRules(mmr_lambda=lam, mmr_similarity=kind)
+
+
+def diversity_setup(
+    workspace: Any, data: Any, rules: BusinessRules | None
+) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]] | None, ItemSimilarity]:
+    """For evaluation: the re-rank the rules ask for (None: plain top-k) and the item
+    similarity ILD is measured with (``auto``: categories, else co-occurrence in ``data``)."""
+    with workspace.connect(read_only=True) as con:
+        catalog = ItemCatalog.load(con, data.item_ids)
+    user_item = data.user_item_matrix(binary=True)
+    measure = ItemSimilarity.choose(catalog.category, user_item)
+    if rules is None or not rules.diversifies():
+        return None, measure
+    kind = rules.mmr_similarity
+    catalog.similarity = measure if kind == "auto" else None
+    if catalog.similarity is None:
+        catalog.with_similarity(user_item, kind)
+
+    def rerank(scores: np.ndarray, k: int, seen: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return apply_rules(scores, k, rules, catalog, seen, None)
+
+    return rerank, measure

@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from shopmind.errors import NotFittedError
+from shopmind.evaluation.diversity import customer_segments
 from shopmind.evaluation.ranking import evaluate_scores
 from shopmind.evaluation.splits import Split, make_split, subsample
 from shopmind.features.sequences import Sequences, load_sequences
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.registry import model_class
+from shopmind.models.recommend.rules import BusinessRules, diversity_setup
 from shopmind.models.recommend.select import (
     GRIDS,
     build,
@@ -176,8 +178,10 @@ def evaluate(
     log: Log = lambda _: None,
     max_cases: int | None = 20_000,
     neural_minutes: float = 0.0,
+    rules: BusinessRules | None = None,
 ) -> dict[str, Any]:
-    """Tune on validation, refit on train+validation, report full-ranking test metrics."""
+    """Tune on validation, refit on train+validation, report full-ranking test metrics
+    (of the lists after the diversity re-rank of ``rules``, when given)."""
     started = time.perf_counter()
     data = read_sequences(workspace)
     exclude = (data.kind == "users") if exclude_seen is None else exclude_seen
@@ -189,8 +193,10 @@ def evaluate(
     fit_started = time.perf_counter()
     model = final_fit(chosen, config, split.fit_data, prefitted, log)
     fit_seconds = time.perf_counter() - fit_started
-    share = np.bincount(split.fit_data.items, minlength=data.n_items) / max(data.n_keys, 1)
+    # share of training sequences holding each item (novelty's popularity)
+    share = np.asarray(split.fit_data.user_item_matrix().sum(axis=0)).ravel() / max(data.n_keys, 1)
     ks = sorted({k, 10, 20})
+    rerank, similarity = diversity_setup(workspace, split.fit_data, rules)
     result = evaluate_scores(
         model.score,
         split.test,
@@ -199,10 +205,20 @@ def evaluate(
         exclude_seen=exclude,
         sampled=sampled,
         popularity=share,
+        rerank=rerank,
+        similarity=similarity,
+        groups=(
+            customer_segments(workspace, data.keys[split.test.keys])
+            if data.kind == "users"
+            else None
+        ),
     )
     result.update(
         {
             "model": chosen,
+            "diversity": rules.model_dump(include={"max_per_category", "mmr_lambda"})
+            if rules is not None and rerank
+            else None,
             "config": model.config.model_dump(),
             "split": split_kind,
             "k": k,

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from shopmind.reports.fragments import table
+from shopmind.reports.fragments import note, table
 from shopmind.store import Workspace
 
 TITLE = "Recommendations"
@@ -55,4 +55,52 @@ def build(workspace: Workspace) -> str | None:
         + (f" (NDCG@{summary['k']} {validation:.4f})" if validation is not None else "")
         + f"; trained on {summary['interactions']:,} interactions.</p>"
     )
-    return lead + table(["user", "recent items", "recommended: why"], rows)
+    return lead + table(["user", "recent items", "recommended: why"], rows) + _diversity(workspace)
+
+
+def _diversity(workspace: Workspace, k: int = 10, most: int = 5000) -> str:
+    """Coverage, novelty and intra-list diversity of the served top-k lists (non-product
+    items left out) per RFM segment, for the first ``most`` customers; definitions in
+    ``shopmind.evaluation.diversity``."""
+    from shopmind.evaluation.diversity import ItemSimilarity, customer_segments, segment_table
+    from shopmind.evaluation.topk import top_k
+    from shopmind.features.eligibility import excluded_items
+    from shopmind.models.recommend.rules import ItemCatalog
+    from shopmind.models.recommend.workflow import load_model
+
+    model = load_model(workspace, None)
+    data = model.data_
+    with workspace.connect(read_only=True) as con:
+        categories = ItemCatalog.load(con, data.item_ids).category
+        blocked = np.isin(data.item_ids.astype(str), sorted(excluded_items(con)))
+    keys = np.arange(min(data.n_keys, most))
+    parts = []
+    for start in range(0, len(keys), 1024):
+        part = keys[start : start + 1024]
+        histories = [data.seq(int(r)) for r in part]
+        scores = model.score(histories, part)
+        scores[:, blocked] = -np.inf
+        parts.append(top_k(scores, k, exclude=histories)[0])
+    top = np.concatenate(parts)
+    user_item = data.user_item_matrix()
+    similarity = ItemSimilarity.choose(categories, user_item)
+    share = np.asarray(user_item.sum(axis=0)).ravel() / max(data.n_keys, 1)
+    groups = customer_segments(workspace, list(data.keys[keys])) if data.kind == "users" else None
+    found = segment_table(
+        top, data.n_items, share, similarity, [None] * len(top) if groups is None else groups, k
+    )
+    names = [f"coverage@{k}", f"novelty@{k}", f"ild@{k}"]
+    rows = [
+        [label, f"{r['lists']:,}", *(f"{r[n]:.3f}" if n in r else "" for n in names)]
+        for label, r in found.items()
+    ]
+    return (
+        f"<h3>Diversity of the served lists (top {k}, {len(keys):,} customers)</h3>"
+        + note(
+            "Coverage: share of the catalogue recommended; novelty: mean -log2 of the share of "
+            f"customers who had the item (bits); ILD: mean dissimilarity inside a list "
+            f"({similarity.kind}). <code>shopmind recommend evaluate --diversity mmr:0.7</code> "
+            "measures a re-rank and its accuracy cost."
+        )
+        + table(["segment", "lists", *names], rows)
+    )
