@@ -196,16 +196,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> PiiAnalyzer:
 
 
 @pytest.fixture(scope="module")
-def trained_transformer(
-    trained: PiiAnalyzer, tmp_path_factory: pytest.TempPathFactory
-) -> PiiAnalyzer:
-    """English: MiniLM fine-tuned (``--backend transformer``, ~30 min on 2 busy cores);
-    Chinese: the perceptron of ``trained``."""
+def trained_transformer(tmp_path_factory: pytest.TempPathFactory) -> PiiAnalyzer:
+    """English only: MiniLM fine-tuned (``--backend transformer``, ~4 min on 2 busy cores)."""
     from shopmind.privacy.pii_train import load_tagger, train_and_save
 
+    if not (DATA / "presidio_synth_pii_en").is_dir():
+        pytest.skip(f"real data not available: {DATA} lacks presidio_synth_pii_en")
     out = tmp_path_factory.mktemp("pii_tf") / "en.safetensors"
     info = train_and_save(DATA, "en", out, backend="transformer")
-    return PiiAnalyzer({"en": load_tagger(Path(info["out"])), "zh": trained.taggers["zh"]})
+    assert info["bytes"] < 40_000_000
+    return PiiAnalyzer({"en": load_tagger(Path(info["out"]))})
 
 
 def _rows(report: dict[str, object]) -> dict[str, dict[str, float]]:
@@ -245,7 +245,7 @@ def test_english_transformer_beats_the_perceptron(trained_transformer: PiiAnalyz
     from shopmind.privacy.pii_train import evaluation_set
 
     rows = _rows(evaluate_analyzer(trained_transformer, evaluation_set(DATA, "en"), "en"))
-    # measured 2026-11-30 (4 epochs): PII P 0.759 / R 0.819 / F2 0.806, PERSON F2 0.80
+    # measured 2026-11-30: PII P 0.702 / R 0.838 / F2 0.806, PERSON F2 0.83
     assert rows["PII"]["f2"] >= 0.77, rows["PII"]
     assert rows["PERSON"]["f2"] >= 0.70, rows["PERSON"]  # perceptron: 0.48
     for kind in ("BANK_CARD", "EMAIL", "IBAN", "IP"):

@@ -69,6 +69,7 @@ def test_load_tagger_tells_the_backends_apart_and_names_the_fix(tmp_path: Path) 
         train_and_save(tmp_path, "en", tmp_path / "x", backend="bert")
 
 
+@pytest.mark.slow  # a subprocess importing Presidio: ~15 s on the shared machine
 def test_cli_train_refuses_an_unknown_backend_with_a_hint(tmp_path: Path) -> None:
     result = run_cli(
         "pii", "train", "--backend", "bert", "--out", str(tmp_path / "m"), "--data-dir", "."
