@@ -213,3 +213,16 @@ def test_opened_gives_libraries_a_temporary_plain_copy(tmp_path: Path) -> None:
     encryption.seal_file(outside)  # outside any encrypted workspace: left as it is
     with encryption.opened(outside) as same:
         assert same == outside and pd.read_parquet(same)["a"].tolist() == [1]
+
+
+def test_a_plain_pickle_in_an_encrypted_workspace_is_refused(tmp_path: Path) -> None:
+    import pickle
+
+    ws = Workspace(tmp_path / "ws", key=KEY).init()
+    planted = ws.models_dir / "recommend" / "m" / "model.pkl"
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(pickle.dumps({"planted": True}))  # written without the key
+    with pytest.raises(WorkspaceError, match="not sealed"):
+        encryption.read_file(planted)
+    sealed = encryption.write_file(planted, pickle.dumps({"trained": True}))
+    assert pickle.loads(encryption.read_file(sealed)) == {"trained": True}

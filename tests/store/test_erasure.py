@@ -319,3 +319,23 @@ def test_forget_on_online_retail(tmp_path: Path) -> None:
             assert n == (0,), table
         assert con.execute(QUARANTINED_17850).fetchone() == (0,)
     assert result.rows.get("quarantine", 0) == quarantined
+
+
+def test_an_order_number_reused_by_another_user_keeps_their_rows(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").init()
+    now = datetime.now(UTC)
+    with ws.connect() as con:
+        for event_id, user in (("e1", "u_aaaaaaaaaaaaaaaaaaaa"), ("e2", "u_bbbbbbbbbbbbbbbbbbbb")):
+            # two sources reused order number 1001 for two different customers
+            con.execute(
+                "INSERT INTO events (event_id, user_id, item_id, event_type, ts, order_id, "
+                "ingestion_id) VALUES (?, ?, 'i1', 'purchase', ?, '1001', 'ing')",
+                [event_id, user, now],
+            )
+        con.execute(
+            "INSERT INTO users (user_id, ingestion_id) VALUES ('u_aaaaaaaaaaaaaaaaaaaa', 'ing')"
+        )
+    forget(ws, "u_aaaaaaaaaaaaaaaaaaaa", TEST_KEY)
+    with ws.connect(read_only=True) as con:
+        left = con.execute("SELECT event_id, user_id FROM events").fetchall()
+    assert left == [("e2", "u_bbbbbbbbbbbbbbbbbbbb")]

@@ -48,10 +48,11 @@ class AudienceSpec:
 
 
 def _check_name(name: str) -> None:
-    if not name or len(name) > MAX_NAME or not all(c.isalnum() or c in "-_." for c in name):
+    usable = all((c.isascii() and c.isalnum()) or c in "-_." for c in name)
+    if not name or len(name) > MAX_NAME or not usable:
         raise AudienceError(
             f"Audience name {name[:80]!r} is not usable.",
-            hint=f"Use up to {MAX_NAME} letters, digits, '-', '_' or '.'.",
+            hint=f"Use up to {MAX_NAME} ASCII letters, digits, '-', '_' or '.'.",
         )
 
 

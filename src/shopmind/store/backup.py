@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,7 +157,8 @@ def create_backup(
             hint="Write the backup outside the workspace, e.g. `--out ../shop.backup`.",
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = out.with_name(f".{out.name}.{secrets.token_hex(4)}.snapshot")
+    private = Path(tempfile.mkdtemp(prefix="shopmind-snapshot-", dir=out.parent))  # 0700
+    scratch = private / "snapshot.duckdb"
     try:
         if con is not None:
             con.execute(f"USE {CATALOG}")
@@ -166,8 +168,7 @@ def create_backup(
                 counts, version = snapshot(own, scratch, workspace.key)
         db = scratch.read_bytes()
     finally:
-        scratch.unlink(missing_ok=True)
-        Path(f"{scratch}.wal").unlink(missing_ok=True)
+        shutil.rmtree(private, ignore_errors=True)
     members = _members(workspace)
     manifest = {
         "format": 1,
@@ -373,7 +374,7 @@ def _fill(
         elif entry["kind"] == "file" and seal and cipher is not None:
             data = cipher.seal(data)
         target.write_bytes(data)
-        os.chmod(target, int(entry.get("mode", 0o600)))
+        os.chmod(target, int(entry.get("mode", 0o600)) & 0o666)  # never setuid / executable
     if (staging / "keys").is_dir():
         os.chmod(staging / "keys", 0o700)
     check = Workspace(staging, key=key)

@@ -315,6 +315,13 @@ def read_file(path: Path) -> bytes:
     """The plaintext of a file written by :func:`write_file` (plain files as they are)."""
     blob = path.read_bytes()
     if not is_sealed(blob):
+        if path.suffix == ".pkl" and cipher_of(path) is not None:
+            # an encrypted workspace writes every pickle sealed: a plain one was put there by
+            # someone without the key, and unpickling it would run their code
+            raise WorkspaceError(
+                f"{path} is not sealed although its workspace is encrypted; refusing to load it.",
+                hint="Retrain the model (`shopmind ... train`) or restore it from a backup.",
+            )
         return blob
     cipher = cipher_of(path)
     if cipher is None:

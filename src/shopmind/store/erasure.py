@@ -216,10 +216,16 @@ def selections(
             continue
         predicates = _user_predicates(columns)
         params: list[Any] = [stored_id] * len(predicates)
+        # a row reached through the user's order / conversation / ticket ids must not belong
+        # to another user (two sources may reuse an order number)
+        user_columns = [c for c in columns if c in USER_COLUMNS]
+        guard = "".join(
+            f" AND ({_ident(c)} IS NULL OR CAST({_ident(c)} AS VARCHAR) = ?)" for c in user_columns
+        )
         for key, values in owned.items():
             if key in columns and values:
-                predicates.append(f"CAST({_ident(key)} AS VARCHAR) IN (SELECT unnest(?))")
-                params.append(values)
+                predicates.append(f"(CAST({_ident(key)} AS VARCHAR) IN (SELECT unnest(?)){guard})")
+                params.extend([values, *[stored_id] * len(user_columns)])
         orders = owned["order_id"]
         for kind, key in TYPED_PAIRS:
             if kind in columns and key in columns and orders:

@@ -31,7 +31,7 @@ from shopmind.store.backup import create_backup
 PATH = "/local/backup"
 TOKEN_HEADER = "X-Shopmind-Token"
 RESULT_HEADER = "X-Shopmind-Backup"
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+LOOPBACK = {"127.0.0.1", "::1"}
 
 #: Mounted under /v1 by the app like every optional router: it holds no route there.
 router = APIRouter()
@@ -45,8 +45,13 @@ def install(app: FastAPI, workspace: Workspace) -> None:
         service = request.app.state.service
         info = runfile.running(service.workspace) or {}
         sent = request.headers.get(TOKEN_HEADER, "")
+        token = str(info.get("token") or "")
         client = request.client.host if request.client else ""
-        if client not in LOOPBACK or not hmac.compare_digest(sent, str(info.get("token", ""))):
+        if (
+            client not in LOOPBACK
+            or not token  # no live run file: nobody can have the token
+            or not hmac.compare_digest(sent.encode(), token.encode())
+        ):
             return JSONResponse(
                 {
                     "error": {

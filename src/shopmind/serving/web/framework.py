@@ -46,6 +46,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 T = TypeVar("T")
 #: Seconds a read of the data version is trusted (see ``Console.data_version``).
 VERSION_TTL_S = 60.0
+#: query parameters of personal-data pages left out of the audit entry: they may hold a raw
+#: customer id, e-mail or phone typed into a search (the audit trail keeps pseudonyms only)
+UNAUDITED = frozenset({"original", "q", "email", "phone"})
 log = logging.getLogger("shopmind.serving.web")
 SESSION_COOKIE = "shopmind_session"
 LANG_COOKIE = "shopmind_lang"
@@ -304,14 +307,17 @@ def page(permission: str, *, personal: bool = False) -> Any:
         if request.method == "POST":
             form = await request.form()
             token = form.get("csrf")
-            if not isinstance(token, str) or not hmac.compare_digest(token, session.csrf):
+            if not isinstance(token, str) or not hmac.compare_digest(
+                token.encode(), session.csrf.encode()
+            ):
                 ctx.audit(f"console {request.url.path}", None, "csrf")
                 raise Forbidden(permission, "csrf")
             ctx.form = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
         if not allowed(permission, session.role):
             raise Forbidden(permission)
-        if personal:
-            ctx.audit(f"console view {request.url.path}", request.url.query[:300] or None)
+        if personal:  # raw ids typed into a search never reach the audit trail
+            kept = [(k, v) for k, v in request.query_params.multi_items() if k not in UNAUDITED]
+            ctx.audit(f"console view {request.url.path}", urlencode(kept)[:300] or None)
         return ctx
 
     check.permission = permission  # type: ignore[attr-defined]

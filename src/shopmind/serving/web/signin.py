@@ -81,7 +81,11 @@ async def login(request: Request) -> Response:
     form = await request.form()
     token, key, nxt = form.get("login_token"), form.get("key"), form.get("next")
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    if not isinstance(token, str) or not cookie or not hmac.compare_digest(token, cookie):
+    if (
+        not isinstance(token, str)
+        or not cookie
+        or not hmac.compare_digest(token.encode(), cookie.encode())
+    ):
         return _login_page(request, console, status=400, error=text("login.error_form"))
     client = request.client.host if request.client else "-"
     if not isinstance(key, str) or not key.strip():
