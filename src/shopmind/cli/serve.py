@@ -115,6 +115,7 @@ def serve(
         max_pending_events=max_pending_events,
         cors_origins=tuple(cors_origin or ()),
         console_idle_minutes=st.settings.console_idle_minutes,
+        vault_key=st.settings.vault_key.get_secret_value() if st.settings.vault_key else None,
     )
     service = Service(workspace, options)
     service.writer.audit(

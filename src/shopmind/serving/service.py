@@ -53,6 +53,8 @@ class ServeOptions:
     cors_origins: tuple[str, ...] = ()
     require_model: bool = False
     console_idle_minutes: float = 30.0  # web console sessions end after this idle time
+    #: SHOPMIND_VAULT_KEY when set (else the vault key derives from ``pseudonymize_key``)
+    vault_key: str | None = None
 
 
 @dataclass

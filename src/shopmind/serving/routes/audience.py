@@ -71,7 +71,7 @@ def audience(service: ServiceDep, name: Name) -> Members:
 @router.post("/{name}/reveal", response_model=Members, dependencies=[require("audience.reveal")])
 async def reveal(service: ServiceDep, principal: PrincipalDep, name: Name) -> Members:
     """Members with original id, e-mail and phone from the encrypted vault (audited)."""
-    key = vault_key(service.options.pseudonymize_key)
+    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
     keys = [key] if key is not None else []
 
     def work(con: Any) -> list[dict[str, Any]]:

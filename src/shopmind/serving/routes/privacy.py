@@ -95,7 +95,7 @@ async def forget(
 async def export(service: ServiceDep, principal: PrincipalDep, body: UserRequest) -> dict[str, Any]:
     """The user's rows in every table and the vault's clear fields (access request)."""
     key = service.options.pseudonymize_key
-    derived = vault_key(key)
+    derived = vault_key(key, service.options.vault_key)
     keys = [derived] if derived is not None else []
 
     def work(con: Any) -> Any:

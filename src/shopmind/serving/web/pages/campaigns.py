@@ -226,7 +226,7 @@ def export_revealed(ctx: Annotated[Ctx, page("audience.reveal")]) -> Response:
 
     name = forms.text(ctx, "audience")
     service = ctx.service
-    key = vault_key(service.options.pseudonymize_key)
+    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
     keys = [key] if key is not None else []
 
     def work(con: Any) -> list[dict[str, Any]]:

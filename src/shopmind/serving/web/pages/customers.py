@@ -117,7 +117,7 @@ def reveal(ctx: Annotated[Ctx, page("audience.reveal")]) -> Response:
     errors: list[str] = []
     user = forms.text(ctx, "user")
     service = ctx.service
-    key = vault_key(service.options.pseudonymize_key)
+    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
     keys = [key] if key is not None else []
 
     def work(con: Any) -> dict[str, dict[str, str]]:
