@@ -81,3 +81,28 @@ def test_profile_command(sim_ws: Workspace, tmp_path: Path) -> None:
     assert profile.json()["user_id"] == "u0000001"
     missing = run_cli("--workspace", str(ws), "profile", "nobody", "--json")
     assert missing.returncode == 2 and "No profile" in missing.stderr
+
+
+def test_rfm_out_exports_one_segment_with_the_summary_counts(
+    sim_ws: Workspace, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    ws = str(sim_ws.root)
+    summary = run_cli("--workspace", ws, "analyze", "rfm", "--json").json()
+    sizes = {s["name"]: s["customers"] for s in summary["segments"]}
+    name = max(sizes, key=lambda n: sizes[n])
+    out = tmp_path / "members.csv"
+    result = run_cli(
+        "--workspace", ws, "analyze", "rfm", "--out", str(out), "--segment", name, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.json()["exported"]["rows"] == sizes[name]
+    members = pd.read_csv(out)
+    assert len(members) == sizes[name] and set(members["segment"]) == {name}
+    assert members["user_id"].is_unique
+    everyone = tmp_path / "all.csv"
+    run_cli("--workspace", ws, "analyze", "rfm", "--out", str(everyone))
+    assert len(pd.read_csv(everyone)) == summary["customers"]
+    bad = run_cli("--workspace", ws, "analyze", "rfm", "--out", str(out), "--segment", "Nope")
+    assert bad.returncode == 2 and "Unknown RFM segment" in bad.stderr

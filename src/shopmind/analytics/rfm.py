@@ -14,6 +14,7 @@ rounded-half-up mean of F and M. The segment is the first matching row of SEGMEN
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import ibis
@@ -112,3 +113,26 @@ def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
         ],
         "rules": [{"name": n, "r": list(r), "fm": list(f)} for n, r, f in SEGMENT_RULES],
     }
+
+
+def export_members(
+    tables: Tables, out: Path, *, segment: str | None = None, as_of: datetime | None = None
+) -> int:
+    """Write the per-customer RFM table (optionally one segment) as CSV for activation;
+    returns the rows written. User ids stay as stored (pseudonyms when the load pseudonymised:
+    original ids only through ``shopmind audience export --reveal``)."""
+    table = rfm_table(tables, as_of)
+    if segment is not None:
+        names = [name for name, _, _ in SEGMENT_RULES] + ["Other"]
+        if segment not in names:
+            raise AnalyticsError(
+                f"Unknown RFM segment {segment!r}.",
+                hint="Segments: " + ", ".join(names) + " (see `shopmind analyze rfm`).",
+            )
+        table = table.filter(table.segment == segment)
+    frame = table.drop("fm").order_by("user_id").execute()
+    frame["recency_days"] = frame["recency_days"].round(3)
+    frame["monetary"] = frame["monetary"].round(2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    return len(frame)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
@@ -271,17 +272,34 @@ def rfm(
         str | None,
         typer.Option(help="Reference time (ISO-8601); default: the day after the last event."),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the customers (user_id, recency, frequency, monetary, scores, "
+            "segment) as CSV for activation; pseudonyms stay pseudonyms "
+            "(original ids: `shopmind audience export --reveal`)."
+        ),
+    ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="With --out: only this segment, e.g. 'At risk'.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Recency, frequency, monetary scores and named segments."""
+    from shopmind.analytics.metrics import currency
+    from shopmind.analytics.rfm import export_members
     from shopmind.analytics.rfm import rfm as run
 
     reference = datetime.fromisoformat(as_of) if as_of else None
-    from shopmind.analytics.metrics import currency
-
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(tables, reference)
         result["currency"] = currency(tables)
+        if out is not None:
+            result["exported"] = {
+                "path": str(out),
+                "segment": segment,
+                "rows": export_members(tables, out, segment=segment, as_of=reference),
+            }
     if as_json:
         print_json(result)
         return
@@ -307,6 +325,8 @@ def rfm(
             for s in result["segments"]
         ],
     )
+    if out is not None:
+        stdout.print(f"wrote {result['exported']['rows']:,} customers to {out}", highlight=False)
 
 
 @app.command()
