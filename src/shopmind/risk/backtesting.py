@@ -19,13 +19,23 @@ _AMOUNT_NAMES = ("amount", "purchase_value", "order_value", "value", "total", "p
 def backtest_workspace(
     workspace: Workspace, rules_path: Path, since: str | None = None
 ) -> dict[str, Any]:
-    from shopmind.risk.workspace import WorkspaceRisk, feature_frame, model_inputs
+    from shopmind.risk.workspace import WorkspaceRisk, feature_frame
 
     risk = WorkspaceRisk.load(workspace)
     rules = load_rules(rules_path, set(model_inputs_columns(risk)))
     frame, _, _ = feature_frame(
         workspace, risk.links, risk.label_delay_days, risk.max_link_accounts, risk.hubs
     )
+    return backtest_orders(risk, rules, frame, since, str(rules_path))
+
+
+def backtest_orders(
+    risk: Any, rules: Any, frame: pd.DataFrame, since: str | None, source: str
+) -> dict[str, Any]:
+    """Rules and the workspace model on the labelled orders of ``frame`` (decision-time
+    features, ``label`` and ``amount``) from ``since`` on; ``source`` names the rules."""
+    from shopmind.risk.workspace import model_inputs
+
     if since:
         frame = frame[frame["ts"] >= pd.Timestamp(since)]
     frame = frame[frame["label"].notna()].reset_index(drop=True)
@@ -44,7 +54,7 @@ def backtest_workspace(
         frame["label"].to_numpy(int),
         frame["amount"].to_numpy(float),
     )
-    return {"rules_file": str(rules_path), **result}
+    return {"rules_file": source, **result}
 
 
 def model_inputs_columns(risk: Any) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from shopmind.features.risk import link_keys, order_features
-from shopmind.risk.backtesting import model_inputs_columns
+from shopmind.risk.backtesting import backtest_orders, model_inputs_columns
 from shopmind.risk.rings import (
     MAX_LINK_ACCOUNTS,
     find_rings,
@@ -23,13 +23,12 @@ from shopmind.risk.rings import (
     ring_features,
     ring_recovery,
 )
-from shopmind.risk.rules import backtest, parse_rules
+from shopmind.risk.rules import parse_rules
 from shopmind.risk.workspace import (
     WorkspaceRisk,
     _require_orders,
     known_bad_accounts,
     link_frame,
-    model_inputs,
     order_labels,
 )
 from shopmind.store import Workspace
@@ -82,27 +81,7 @@ def backtest_on(
     )
     frame["_s"] = (frame["ts"] - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds()
     frame = frame.sort_values(["_s", "order_id"], kind="stable").reset_index(drop=True)
-    if since:
-        frame = frame[frame["ts"] >= pd.Timestamp(since)]
-    frame = frame[frame["label"].notna()].reset_index(drop=True)
-    if frame.empty:
-        from shopmind.errors import ShopmindError
-
-        raise ShopmindError(
-            "No labelled orders to backtest on.",
-            hint="Fraud labels come from the labels table or from review decisions.",
-        )
-    x = model_inputs(frame)
-    scores = risk.model.score(x)
-    result = backtest(
-        rules,
-        x,
-        scores,
-        risk.model.decide(scores),
-        frame["label"].to_numpy(int),
-        frame["amount"].to_numpy(float),
-    )
-    return {"rules_file": "rules (form)", **result}
+    return backtest_orders(risk, rules, frame, since, "rules (form)")
 
 
 __all__ = ["EXAMPLE_RULES", "backtest_on", "rings_on"]
