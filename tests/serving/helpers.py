@@ -64,31 +64,44 @@ class Server:
         return self.proc.wait(timeout=60)
 
 
-def start_server(ws: Path, *args: str) -> Server:
+def start_server(
+    ws: Path, *args: str, log: Path | None = None, env: dict[str, str] | None = None
+) -> Server:
+    """``shopmind serve`` on a free loopback port until ``/health`` answers; its stderr goes
+    to ``log`` when given (read it on failure), else to a pipe."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shopmind",
-            "--workspace",
-            str(ws),
-            "serve",
-            "--port",
-            str(port),
-            *args,
-        ],
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    sink = log.open("wb") if log is not None else None
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shopmind",
+                "--workspace",
+                str(ws),
+                "serve",
+                "--port",
+                str(port),
+                *args,
+            ],
+            env={**os.environ, **ENV, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=sink if sink is not None else subprocess.PIPE,
+        )
+    finally:
+        if sink is not None:
+            sink.close()  # the child holds its own copy
+
+    def stderr() -> str:
+        if log is not None:
+            return log.read_text()[-3000:]
+        return proc.stderr.read().decode() if proc.stderr else ""
+
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(
-                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
+            raise AssertionError(f"server exited: {stderr()}")
         try:
             if httpx.get(f"{base}/health").status_code == 200:
                 return Server(ws, proc, base)

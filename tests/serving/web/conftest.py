@@ -11,11 +11,8 @@ clients, and one headless Chromium for the session whose pages may reach 127.0.0
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_cli
-from tests.serving.helpers import ENV, Server, free_port, make_keys
+from tests.serving.helpers import ENV, Server, make_keys, start_server
 
 PEOPLE = ("admin", "analyst", "marketer", "agent", "risk_analyst")
 CHROMIUM = "/usr/bin/chromium"
@@ -119,36 +116,7 @@ def start_logged_server(
     ws: Path, log: Path, *args: str, env: dict[str, str] | None = None
 ) -> Server:
     """``shopmind serve`` on a free loopback port, its stderr in ``log`` (read it on failure)."""
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "shopmind",
-                "--workspace",
-                str(ws),
-                "serve",
-                "--port",
-                str(port),
-                *args,
-            ],
-            env={**os.environ, **ENV, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return Server(ws, proc, base)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start within 120 s")
+    return start_server(ws, *args, log=log, env=env)
 
 
 @pytest.fixture(scope="session")
