@@ -186,3 +186,26 @@ def test_audiences_from_segment_and_plan_then_reveal(ws: Workspace, tmp_path: Pa
         ("marketer", "audience export", "ok"),
         ("analyst", "vault reveal", "denied"),
     ]
+
+
+def test_a_reload_encrypts_only_new_people(ws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "more.csv").write_text(
+        "user_id,item_id,event_type,ts\n"
+        "alice77,i3,view,2024-01-03T10:00:00Z\n"
+        "dana11,i4,view,2024-01-04T10:00:00Z\n"
+        "dana11,i5,view,2024-01-04T11:00:00Z\n"
+    )
+    query = "SELECT user_id, field, nonce, ciphertext FROM vault ORDER BY ALL"
+    with ws.connect(read_only=True) as con:
+        before = con.execute(query).fetchall()
+    report = ingest_file(ws, tmp_path / "more.csv", options())
+    assert report.tables["vault"] == 1  # dana only: alice's original id is kept as it was
+    with ws.connect(read_only=True) as con:
+        after = con.execute(query).fetchall()
+    dana = pseudonymize("dana11", TEST_KEY)
+    assert sorted(set(after) - set(before)) == [r for r in after if r[0] == dana]
+    assert set(before) <= set(after)
+    nonces = [bytes(r[2]) for r in after]
+    assert len(set(nonces)) == len(nonces) and all(len(n) == 12 for n in nonces)
+    found = _reveal(ws, [dana], "admin", [vault_key(TEST_KEY)])
+    assert found == {dana: {"user_id": "dana11"}}

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from shopmind import __version__
-from shopmind.cli import (
-    abtest,
-    analyze,
-    assistant,
-    audience,
-    audit,
-    audited,
-    backup,
-    campaign,
-    clv,
-    dp,
-    identity,
-    info,
-    ingest,
-    items,
-    keys,
-    pii,
-    privacy,
-    profile,
-    propensity,
-    recommend,
-    report,
-    risk,
-    serve,
-    simulate,
-    uplift,
-)
+from shopmind.cli import audited
 from shopmind.cli._errors import (
     BUG,
     CliError,
@@ -51,14 +27,35 @@ from shopmind.cli._output import print_error
 from shopmind.cli.state import State
 from shopmind.config import Settings
 
-app = typer.Typer(
-    name="shopmind",
-    help="Turn an online shop's user data into value. Start with `shopmind simulate` or "
-    "`shopmind ingest FILE --format NAME`, then `shopmind info`.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+#: Command modules, in the order of ``--help``; each has ``register(app)``.
+COMMANDS = (
+    "ingest",
+    "simulate",
+    "info",
+    "analyze",
+    "clv",
+    "profile",
+    "report",
+    "uplift",
+    "abtest",
+    "propensity",
+    "campaign",
+    "recommend",
+    "assistant",
+    "items",
+    "serve",
+    "risk",
+    "keys",
+    "audit",
+    "backup",
+    "privacy",
+    "audience",
+    "identity",
+    "dp",
+    "pii",
 )
+#: Commands that run with only their own module imported (start-up time of big loads).
+_LIGHT = ("ingest",)
 
 
 def _version(value: bool) -> None:
@@ -67,7 +64,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main_options(
     ctx: typer.Context,
     workspace: Annotated[
@@ -93,30 +89,48 @@ def main_options(
     ctx.obj = State(settings=settings)
 
 
-ingest.register(app)
-simulate.register(app)
-info.register(app)
-analyze.register(app)
-clv.register(app)
-profile.register(app)
-report.register(app)
-uplift.register(app)
-abtest.register(app)
-propensity.register(app)
-campaign.register(app)
-recommend.register(app)
-assistant.register(app)
-items.register(app)
-serve.register(app)
-risk.register(app)
-keys.register(app)
-audit.register(app)
-backup.register(app)
-privacy.register(app)
-audience.register(app)
-identity.register(app)
-dp.register(app)
-pii.register(app)
+def build_app(commands: Iterable[str] = COMMANDS) -> typer.Typer:
+    """The ``shopmind`` app with the sub-commands of these command modules."""
+    new = typer.Typer(
+        name="shopmind",
+        help="Turn an online shop's user data into value. Start with `shopmind simulate` or "
+        "`shopmind ingest FILE --format NAME`, then `shopmind info`.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    new.callback()(main_options)
+    for name in commands:
+        importlib.import_module(f"shopmind.cli.{name}").register(new)
+    return new
+
+
+_full_app: typer.Typer | None = None
+
+
+def full_app() -> typer.Typer:
+    """The app with every command (built once)."""
+    global _full_app
+    if _full_app is None:
+        _full_app = build_app()
+    return _full_app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # ``from shopmind.cli.app import app``: every command
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The sub-command named on the command line (after the global options)."""
+    values = iter(argv)
+    for arg in values:
+        if arg in ("--workspace", "-w"):
+            next(values, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main() -> None:
@@ -126,6 +140,9 @@ def main() -> None:
     on stdout, ``{"error": {"type", "message", "hint", "exit_code"}}`` (see docs/cli-errors.md).
     """
     as_json = json_requested(sys.argv[1:])
+    command = _command_of(sys.argv[1:])
+    # a light command imports only its own module (no models, no pandas): faster start-up
+    app = build_app([command]) if command in _LIGHT else full_app()
     try:
         code = audited.run(app, sys.argv[1:])  # audits the commands of cli/audited.py
     except typer.Exit as exc:

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from shopmind.errors import IngestError
 from shopmind.ingest.textscan import (
     Record,
+    TextScan,
     clean_copy,
     escape_bytes,
     lines_at,
@@ -32,6 +34,9 @@ from shopmind.ingest.textscan import (
     scan_text,
     split_records,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat", ".inter", ".tab"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -62,6 +67,11 @@ class Extracted:
     warnings: list[str] = field(default_factory=list)
     splittable: bool = True  # rejected lines can be split into fields like good ones
     typical_fields: int = 0  # whitespace files: the most common number of fields per line
+    # ``_raw`` is a view over the reader (nothing materialised; rows_parsed not counted):
+    # a read error while using it means "extract again with stream=False"
+    streamed: bool = False
+    reader: str = ""  # streamed: the reader call the view selects from
+    first_row: int = 1  # streamed: ``_row`` of the first record (after a header line)
 
 
 def quote_ident(name: str) -> str:
@@ -92,12 +102,29 @@ def literal_path(path: Path, workdir: Path | None) -> Path:
     return link
 
 
+def reads_delimited_text(path: Path, spec: ReaderSpec) -> bool:
+    """Whether :func:`extract` reads ``path`` as delimited text (and scans its lines first)."""
+    suffix = path.suffix.lower()
+    return spec.kind == "table" and suffix not in PARQUET_SUFFIXES | JSONL_SUFFIXES
+
+
 def extract(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: ReaderSpec, workdir: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    spec: ReaderSpec,
+    workdir: Path | None = None,
+    scan: TextScan | None = None,
+    *,
+    stream: bool = False,
 ) -> Extracted:
     """Create ``_raw`` and ``_rejects`` for ``path``; raise IngestError when unreadable.
 
-    ``workdir``: a private folder for links (see :func:`literal_path`)."""
+    ``workdir``: a private folder for links (see :func:`literal_path`); ``scan``: the
+    line scan of a delimited text file when the caller already made it (with the hash).
+
+    ``stream``: for a Parquet file, or a delimited text file without empty lines or odd
+    quotes, make ``_raw`` a view over the strict reader instead of a table, so the next step
+    reads the file straight (see :attr:`Extracted.streamed`)."""
     if not path.exists():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     if path.is_dir():
@@ -106,14 +133,18 @@ def extract(
         raise IngestError(
             f"{path} is empty (0 bytes): nothing to load.", file=str(path), hint="Check the export."
         )
-    con.execute("DROP TABLE IF EXISTS _raw; DROP TABLE IF EXISTS _rejects")
+    drop_raw(con)
+    con.execute("DROP TABLE IF EXISTS _rejects")
     con.execute(
         "CREATE TEMP TABLE _rejects (_row BIGINT, raw VARCHAR, reason VARCHAR, fields VARCHAR[])"
     )
     suffix = path.suffix.lower()
     source = literal_path(path, workdir)
     try:
-        if spec.kind == "lines":
+        streamed = _stream(con, path, source, spec, scan) if stream else None
+        if streamed is not None:
+            extracted = streamed
+        elif spec.kind == "lines":
             extracted = _read_lines(con, path, source)
         elif spec.kind == "whitespace":
             extracted = _read_whitespace(con, path, source, spec)
@@ -122,7 +153,7 @@ def extract(
         elif suffix in JSONL_SUFFIXES:
             extracted = _read_jsonl(con, path, source)
         else:
-            extracted = _read_csv(con, path, source, spec, workdir)
+            extracted = _read_csv(con, path, source, spec, workdir, scan)
     except duckdb.Error as exc:
         raise IngestError(
             f"Cannot read {path}: {_first_line(exc)}",
@@ -131,6 +162,115 @@ def extract(
             "and that --format matches it.",
         ) from exc
     return extracted
+
+
+def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``_raw``, a table or a view."""
+    kinds = con.execute(
+        "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = '_raw' UNION ALL "
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = '_raw'"
+    ).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"DROP {kind} _raw")
+
+
+def _stream(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Path,
+    spec: ReaderSpec,
+    scan: TextScan | None,
+) -> Extracted | None:
+    """``_raw`` as a view over the reader when no line needs the exact path, else None.
+
+    The CSV view reads in strict mode without a rejects table: a bad line is a read error,
+    and the caller extracts again the exact way (physical line numbers, quarantined lines).
+    """
+    suffix = path.suffix.lower()
+    if spec.kind != "table" or suffix in JSONL_SUFFIXES:
+        return None
+    if suffix in PARQUET_SUFFIXES:
+        reader = f"read_parquet({quote_literal(str(source))})"
+        # DuckDB scans one row group per thread: a file of few row groups is validated
+        # faster from a materialised copy (all threads) than streamed on one thread
+        try:
+            groups = con.execute(
+                "SELECT count(DISTINCT row_group_id) "
+                f"FROM parquet_metadata({quote_literal(str(source))})"
+            ).fetchone()
+        except duckdb.Error:  # e.g. statistics out of the timestamp range: the exact path
+            return None
+        threads = con.execute("SELECT current_setting('threads')").fetchone()
+        if not groups or not threads or int(groups[0]) < max(2, int(threads[0])):
+            return None
+        con.execute(
+            f"CREATE TEMP VIEW _raw AS SELECT row_number() OVER () AS _row, * FROM {reader}"
+        )
+        return Extracted(_columns(con, "_raw"), -1, 0, streamed=True, reader=reader)
+    delimiter = spec.delimiter or ("\t" if suffix in {".tsv", ".tab"} else None)
+    delimiter = delimiter or guess_delimiter(path)
+    has_header = spec.header is not False
+    header_lines = 1 if has_header else 0
+    scan = scan or scan_text(path)
+    if scan.odd_quote_lines or any(b > header_lines for b in scan.blank_lines):
+        return None
+    names = list(spec.column_names) or _header_names(path, delimiter)
+    if not has_header and not spec.column_names:
+        names = [f"column{i}" for i in range(len(names))]
+    names = [n.replace("\x00", "\ufffd") for n in names]
+    columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
+    options = ", ".join(_csv_options(has_header, delimiter, columns))
+    reader = f"read_csv({quote_literal(str(source))}, {options})"
+    con.execute(
+        f"CREATE TEMP VIEW _raw AS SELECT row_number() OVER () + {header_lines} AS _row, * "
+        f"FROM {reader}"
+    )
+    return Extracted(
+        _columns(con, "_raw"),
+        -1,
+        0,
+        delimiter,
+        streamed=True,
+        reader=reader,
+        first_row=header_lines + 1,
+    )
+
+
+@contextmanager
+def unnumbered_raw(con: duckdb.DuckDBPyConnection, extracted: Extracted) -> Iterator[None]:
+    """Inside: a streamed ``_raw`` without record numbers (``_row`` NULL), so the statement
+    that reads it runs on all threads (numbering rows in a window runs on one). The order
+    of a CREATE TABLE AS is kept, so :func:`number_rows` numbers the result afterwards."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW _raw AS SELECT NULL::BIGINT AS _row, * "
+        f"FROM {extracted.reader}"
+    )
+    try:
+        yield
+    finally:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _raw AS SELECT row_number() OVER () + "
+            f"{extracted.first_row - 1} AS _row, * FROM {extracted.reader}"
+        )
+
+
+def number_rows(con: duckdb.DuckDBPyConnection, table: str, extracted: Extracted) -> None:
+    """``_row`` of a table made in file order from an unnumbered ``_raw``."""
+    con.execute(f"UPDATE {table} SET _row = rowid + {extracted.first_row}")
+
+
+def _csv_options(has_header: bool, delimiter: str, columns: str) -> list[str]:
+    """The fixed dialect of delimited text (RFC 4180 quotes, no sniffing, strict)."""
+    return [
+        "auto_detect = false",
+        f"header = {str(has_header).lower()}",
+        f"delim = {quote_literal(delimiter)}",
+        "quote = '\"'",
+        "escape = '\"'",
+        f"columns = {{{columns}}}",
+        "null_padding = false",
+        "strict_mode = true",
+    ]
 
 
 def _first_line(exc: Exception) -> str:
@@ -153,6 +293,7 @@ def _read_csv(
     source: Path,
     spec: ReaderSpec,
     workdir: Path | None = None,
+    scan: TextScan | None = None,
 ) -> Extracted:
     """Delimited text without DuckDB's sniffer: the dialect is fixed (RFC 4180 quotes, the
     delimiter guessed from the header line), so one broken line cannot derail the file.
@@ -169,7 +310,7 @@ def _read_csv(
     if not has_header and not spec.column_names:
         names = [f"column{i}" for i in range(len(names))]
     header_lines = 1 if has_header else 0
-    scan = scan_text(path)
+    scan = scan or scan_text(path)
     cleaned = None
     if scan.odd_quote_lines and workdir is None:
         _read_csv_exact(con, path, delimiter, names, header_lines)
@@ -183,16 +324,7 @@ def _read_csv(
     # a NUL ends a string in DuckDB's SQL parser: name such columns with U+FFFD instead
     names = [n.replace("\x00", "\ufffd") for n in names]
     columns = ", ".join(f"{quote_literal(n)}: 'VARCHAR'" for n in names)
-    options = [
-        "auto_detect = false",
-        f"header = {str(has_header).lower()}",
-        f"delim = {quote_literal(delimiter)}",
-        "quote = '\"'",
-        "escape = '\"'",
-        f"columns = {{{columns}}}",
-        "null_padding = false",
-        "strict_mode = true",
-    ]
+    options = _csv_options(has_header, delimiter, columns)
     _scan_with_rejects(con, f"read_csv({quote_literal(str(source))}, {', '.join(options)})")
     _exact_rejects(con, path, lambda text: parse_fields(text, delimiter))
     blanks = scan.blank_lines
@@ -221,6 +353,8 @@ def _read_csv_exact(
     con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, names: list[str], header: int
 ) -> None:
     """``_raw`` and ``_rejects`` from the quote-aware record splitter."""
+    import pyarrow as pa  # the exact paths only (start-up time)
+
     good: list[Record] = []
     bad: list[Record] = []
     for record in split_records(path, delimiter, len(names), header):
@@ -245,6 +379,8 @@ def _insert_rejects(
 ) -> None:
     if not rows:
         return
+    import pyarrow as pa
+
     table = pa.table(
         {
             "_row": pa.array([r[0] for r in rows], pa.int64()),
@@ -341,6 +477,8 @@ def _renumber_to_physical_lines(
 ) -> None:
     """Turn ``_row`` (n-th parsed record) into the physical line number: the header, empty
     lines (which the reader skips) and rejected lines are the lines that are not records."""
+    import pyarrow as pa  # the exact paths only (start-up time)
+
     blanks = [b for b in blank_lines or [] if b > header_lines]
     if _count(con, "_rejects") == 0 and not blanks:
         if header_lines:
@@ -387,6 +525,7 @@ _EPOCH_LIMIT = {"s": (2**63 - 1) // 10**6, "ms": (2**63 - 1) // 10**3}
 def _read_parquet_checked(con: duckdb.DuckDBPyConnection, source: Path) -> None:
     """Parquet with a timestamp DuckDB cannot convert: rows whose epoch value is out of
     range go to ``_rejects`` with the reason; the other rows load as usual."""
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 

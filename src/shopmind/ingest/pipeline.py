@@ -22,9 +22,17 @@ import duckdb
 
 from shopmind.errors import IngestError, MissingColumnError
 from shopmind.ingest.context import Context, IngestOptions, IngestReport
-from shopmind.ingest.extract import extract, quote_ident, quote_literal
+from shopmind.ingest.extract import (
+    extract,
+    number_rows,
+    quote_ident,
+    quote_literal,
+    reads_delimited_text,
+    unnumbered_raw,
+)
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
+from shopmind.ingest.textscan import TextScan, scan_text
 from shopmind.ingest.vault_fill import fill_vault
 from shopmind.privacy import pii_kind, redact_text_sql
 from shopmind.privacy.pii import looks_non_personal, pii_kind_of_values, register_redactor
@@ -64,7 +72,13 @@ def ingest_file(
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     step("hash")
-    sha = file_sha256(path)
+    scan = None
+    if reads_delimited_text(path, fmt.reader):  # one read for the hash and the line scan
+        digest = hashlib.sha256()
+        scan = scan_text(path, digest=digest)
+        sha = digest.hexdigest()
+    else:
+        sha = file_sha256(path)
     report = IngestReport(
         ingestion_id=f"ing_{started:%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:8]}",
         file=str(path),
@@ -79,7 +93,7 @@ def ingest_file(
     # a private one outside the workspace, removed when the load ends.
     workdir = Path(tempfile.mkdtemp(prefix="shopmind-ingest-"))
     try:
-        return _ingest(workspace, path, options, fmt, report, workdir, step, t0)
+        return _ingest(workspace, path, options, fmt, report, workdir, step, t0, scan)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -93,6 +107,7 @@ def _ingest(
     workdir: Path,
     step: Progress,
     t0: float,
+    scan: TextScan | None = None,
 ) -> IngestReport:
     sha = report.sha256
     target = report.target
@@ -114,9 +129,20 @@ def _ingest(
             )
             return _finish(report, t0)
         step("extract")
-        extracted = extract(con, path, fmt.reader, workdir)
-        ctx = Context(path, options, extracted, sha, report.ingestion_id)
-        _resolve_columns(con, fmt, ctx)
+        extracted = extract(con, path, fmt.reader, workdir, scan, stream=True)
+        try:
+            ctx = _resolve_and_stage(
+                con, fmt, Context(path, options, extracted, sha, report.ingestion_id), step
+            )
+        except duckdb.Error:
+            if not extracted.streamed:
+                raise
+            # a record the strict streaming reader refuses: extract the exact way (physical
+            # line numbers, unreadable lines quarantined) and validate again
+            extracted = extract(con, path, fmt.reader, workdir, scan)
+            ctx = _resolve_and_stage(
+                con, fmt, Context(path, options, extracted, sha, report.ingestion_id), step
+            )
         report.pii_columns = {
             c: f"{k} ({_DONE[options.pii_policy]})" for c, k in ctx.pii_columns.items()
         }
@@ -136,8 +162,6 @@ def _ingest(
         report.ignored_columns = [
             c for c in extracted.columns if c not in used and not c.startswith("_")
         ]
-        step("validate")
-        _stage(con, fmt, ctx)
         step("deduplicate")
         _deduplicate(con, fmt, ctx)
         counts = _counts(con)
@@ -165,6 +189,17 @@ def _ingest(
     if not report.reconciles():  # pragma: no cover - guarded by tests; a bug if it fires
         raise IngestError(f"Internal error: row counts do not reconcile for {path}.")
     return _finish(report, t0)
+
+
+def _resolve_and_stage(
+    con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context, step: Progress
+) -> Context:
+    """Columns resolved, PII judged, ``_staged`` and ``_quarantine`` built. With a streamed
+    ``_raw`` a DuckDB error (a record the reader refuses) is raised as is, for a retry."""
+    _resolve_columns(con, fmt, ctx)
+    step("validate")
+    _stage(con, fmt, ctx)
+    return ctx
 
 
 def _finish(report: IngestReport, t0: float) -> IngestReport:
@@ -248,9 +283,17 @@ def _detect_pii(
 
 
 def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
+    staged = f"CREATE OR REPLACE TEMP TABLE _staged AS {fmt.staged_sql(ctx)}"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {fmt.staged_sql(ctx)}")
+        if ctx.extracted.streamed and fmt.rows_pass_through:
+            with unnumbered_raw(con, ctx.extracted):
+                con.execute(staged)
+            number_rows(con, "_staged", ctx.extracted)
+        else:
+            con.execute(staged)
     except duckdb.Error as exc:
+        if ctx.extracted.streamed:
+            raise
         raise IngestError(
             f"Cannot validate {ctx.path} as format '{fmt.name}': {str(exc).splitlines()[0]}",
             file=str(ctx.path),
@@ -258,14 +301,19 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
         ) from exc
     # Quarantined records are stored protected like good rows (pseudonyms, hashed PII,
     # redacted text); a record that cannot be split into the columns keeps only a keyed hash.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _quarantine AS
-        SELECT _row, raw, {redact_text_sql("reason")} AS reason FROM (
+    # the raw values of bad rows come from ``_raw`` (a second read of a streamed file): only
+    # when there are any
+    bad = f"""
             SELECT r._row, {ctx.raw_json_sql()} AS raw, s._reason AS reason
             FROM _raw r JOIN (SELECT _row, _reason FROM _staged WHERE _reason IS NOT NULL) s
             USING (_row)
-            UNION ALL
+            UNION ALL"""
+    if not _any_row(con, "SELECT 1 FROM _staged WHERE _reason IS NOT NULL"):
+        bad = ""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _quarantine AS
+        SELECT _row, raw, {redact_text_sql("reason")} AS reason FROM ({bad}
             SELECT _row, {ctx.rejected_json_sql()} AS raw, reason FROM _rejects
         )
         """
@@ -308,11 +356,15 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
     if repeated and repeated[0]:
         order = "DESC" if disposition == "merge" else "ASC"
         qualify = f"QUALIFY row_number() OVER (PARTITION BY s._key ORDER BY s._row {order}) = 1"
+    # Without a window or an anti-join (a first load of a file without repeated keys),
+    # ``_fresh`` is a view: the rows are written once, into the canonical tables.
+    as_view = not qualify and len(where) == 1 and not fmt.updates_fresh
+    kind = "VIEW" if as_view else "TABLE"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _fresh AS SELECT {', '.join(select)} FROM _staged s "
+        f"CREATE OR REPLACE TEMP {kind} _fresh AS SELECT {', '.join(select)} FROM _staged s "
         f"{' '.join(joins)} WHERE {' AND '.join(where)} {qualify}"
     )
-    con.execute("DROP TABLE IF EXISTS _uids")
+    # ``_uids`` stays: the vault fill encrypts the original of each new pseudonym in it
 
 
 def _any_row(con: duckdb.DuckDBPyConnection, sql: str) -> bool:

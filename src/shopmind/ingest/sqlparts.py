@@ -36,14 +36,29 @@ _EPOCH_MS_RE = r"^\d{12,13}$"
 _NULL_SPELLINGS = ("", "nan", "null", "none", "na", "n/a")
 
 
+# Membership tests are written ``list_contains([...], x)``, not ``x IN (...)``: DuckDB plans
+# an IN list of six or more constants as a hash join per list, which costs a pass each.
+
+
+def trimmed(col: str) -> str:
+    """``trim(CAST(col AS VARCHAR))``, about 4x cheaper on the common value: an ASCII value
+    (byte length = character length) with no space at either end is its own trim (trim
+    removes Unicode space separators only; in ASCII that is the space alone)."""
+    v = f"CAST({col} AS VARCHAR)"
+    return (
+        f"CASE WHEN strlen({v}) = length({v}) AND NOT prefix({v}, ' ') AND NOT suffix({v}, ' ') "
+        f"THEN {v} ELSE trim({v}) END"
+    )
+
+
 def text(col: str) -> str:
     """Trimmed text; empty strings and common null spellings (nan, NULL, N/A...) become NULL."""
-    t = f"trim(CAST({col} AS VARCHAR))"
+    t = trimmed(col)
     spellings = ", ".join(quote_literal(s) for s in _NULL_SPELLINGS)
     # the length test first: most values are longer than any null spelling
     return (
-        f"CASE WHEN length({t}) > 4 THEN {t} WHEN lower({t}) IN ({spellings}) THEN NULL "
-        f"ELSE {t} END"
+        f"CASE WHEN length({t}) > 4 THEN {t} "
+        f"WHEN list_contains([{spellings}], lower({t})) THEN NULL ELSE {t} END"
     )
 
 
@@ -63,7 +78,7 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
             f"CASE WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "
             f"ELSE to_timestamp(CAST({col} AS DOUBLE)) END"
         )
-    v = f"trim(CAST({col} AS VARCHAR))"
+    v = trimmed(col)
     naive = f"timezone({tz}, TRY_CAST({v} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
     zoned = f"TRY_CAST({v} AS TIMESTAMPTZ)"
     # Cheap tests first: a non-zero offset changes the instant against the naive reading;
@@ -87,7 +102,7 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
 
 def ts_problem(col: str, parsed: str, name: str, col_type: str, timezone: str | None) -> str:
     """Why a timestamp is unusable (missing, unparseable, no zone, out of range), else NULL."""
-    v = f"trim(CAST({col} AS VARCHAR))"
+    v = trimmed(col)
     no_zone = (
         f"WHEN {parsed} IS NULL AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL "
         f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
@@ -140,7 +155,7 @@ def number_value(col: str, col_type: str = "VARCHAR", decimal: str = ".") -> str
     if col_type.upper() in _NUMERIC_TYPES or col_type.upper().startswith("DECIMAL"):
         v = f"CAST({col} AS DOUBLE)"
     else:
-        t = f"trim(CAST({col} AS VARCHAR))"
+        t = trimmed(col)
         grouped = quote_literal(_GROUPED[decimal])
         if decimal == ",":
             v = (
@@ -171,7 +186,7 @@ def number_problem(
     ``parsed`` names an already computed :func:`number_value` of ``col`` (saves a re-parse).
     """
     v = parsed or number_value(col)
-    raw = f"trim(CAST({col} AS VARCHAR))"
+    raw = trimmed(col)
     checks = []
     if required:
         checks.append(f"WHEN {col} IS NULL OR {raw} = '' THEN '{name} is missing'")
@@ -195,21 +210,28 @@ def number_problem(
 
 def event_type_value(col: str) -> str:
     """Canonical event type from a source spelling (see EVENT_TYPE_ALIASES), else NULL."""
-    v = f"lower(trim(CAST({col} AS VARCHAR)))"
+    v = f"lower({trimmed(col)})"
+    exact = ", ".join(quote_literal(t) for t in EVENT_TYPES)
     whens = " ".join(
-        f"WHEN {v} IN ({', '.join(quote_literal(a) for a in aliases)}) THEN '{canonical}'"
+        f"WHEN list_contains([{', '.join(quote_literal(a) for a in aliases)}], {v}) "
+        f"THEN '{canonical}'"
         for canonical, aliases in EVENT_TYPE_ALIASES.items()
     )
-    return f"CASE {whens} END"
+    # the canonical spellings themselves first: one comparison instead of seven lookups
+    c = f"CAST({col} AS VARCHAR)"
+    return f"CASE WHEN list_contains([{exact}], {c}) THEN {c} {whens} END"
 
 
-def event_type_problem(col: str) -> str:
+def event_type_problem(col: str, parsed: str | None = None) -> str:
+    """Why an event type is unusable (missing, not a known spelling), else NULL.
+
+    ``parsed`` names an already computed :func:`event_type_value` of ``col``."""
     allowed = ", ".join(EVENT_TYPES)
     return (
-        f"CASE WHEN {col} IS NULL OR trim(CAST({col} AS VARCHAR)) = '' "
+        f"CASE WHEN {col} IS NULL OR {trimmed(col)} = '' "
         "THEN 'event_type is missing' "
-        f"WHEN ({event_type_value(col)}) IS NULL THEN 'event_type ''' || "
-        f"left(trim(CAST({col} AS VARCHAR)), 40) || ''' is not one of {allowed}' END"
+        f"WHEN ({parsed or event_type_value(col)}) IS NULL THEN 'event_type ''' || "
+        f"left({trimmed(col)}, 40) || ''' is not one of {allowed}' END"
     )
 
 

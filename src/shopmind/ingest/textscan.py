@@ -19,11 +19,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+import numpy as np
 
 _CHUNK = 1 << 22
 #: bytes.translate table that deletes everything but quotes and newlines
 _NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
-_BLANK = re.compile(rb"\n(?=\r?\n)")
 _QUOTE = re.compile(rb'"')
 BOM = b"\xef\xbb\xbf"
 
@@ -37,8 +39,15 @@ class TextScan:
     odd_quote_lines: bool = False  # some line has an odd number of '"'
 
 
-def scan_text(path: Path, *, quotes: bool = True) -> TextScan:
-    """One pass in 4 MiB blocks: line count, empty lines, lines with an odd number of quotes."""
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+def scan_text(path: Path, *, quotes: bool = True, digest: _Digest | None = None) -> TextScan:
+    """One pass in 4 MiB blocks: line count, empty lines, lines with an odd number of quotes.
+
+    ``digest`` (a ``hashlib`` object) is fed every byte of the file on the way, so a caller
+    that needs the file's hash too reads it once."""
     scan = TextScan()
     carry = b""
     first = True
@@ -47,6 +56,8 @@ def scan_text(path: Path, *, quotes: bool = True) -> TextScan:
             block = handle.read(_CHUNK)
             if not block:
                 break
+            if digest is not None:
+                digest.update(block)
             data = carry + block
             if first:
                 data = data.removeprefix(BOM)
@@ -63,14 +74,17 @@ def scan_text(path: Path, *, quotes: bool = True) -> TextScan:
 def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
     """``region`` holds whole lines, each ending in a newline."""
     base = scan.lines
-    if region[:1] == b"\n" or region[:2] == b"\r\n" or b"\n\n" in region or b"\n\r\n" in region:
-        padded = b"\n" + region
-        pos, count = 0, 0
-        for m in _BLANK.finditer(padded):
-            count += padded.count(b"\n", pos, m.start())
-            pos = m.start()
-            scan.blank_lines.append(base + count + 1)
-    scan.lines += region.count(b"\n")
+    # vectorised: a line is empty when it holds nothing, or only a carriage return
+    data = np.frombuffer(region, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    blank = (lengths == 0) | ((lengths == 1) & (data[starts] == 13))
+    if blank.any():
+        scan.blank_lines.extend((np.flatnonzero(blank) + base + 1).tolist())
+    scan.lines += len(ends)
     if quotes and not scan.odd_quote_lines and b'"' in region:
         # keep only quotes and newlines: each line's quotes are then one run; removing pairs
         # leaves a quote exactly where a line had an odd number of them

@@ -11,9 +11,9 @@ Extra columns nobody declared are judged by their values (:func:`looks_non_perso
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from shopmind.privacy.pseudonymize import pseudonymize_sql
 from shopmind.privacy.redact import CANDIDATE_RE, find_pii, redact_text
@@ -55,7 +55,11 @@ def pii_kind(column: str) -> str | None:
     return None
 
 
-def _redact_arrow(values: pa.Array) -> pa.Array:
+def _redact_arrow(values: Any) -> Any:
+    """``redact_text`` over an Arrow string array (DuckDB evaluates the annotations of a
+    registered function, so they name no lazily imported module)."""
+    import pyarrow as pa  # only when a value needs the Python redactor (start-up time)
+
     return pa.array(
         [None if v is None else redact_text(v) for v in values.to_pylist()], type=pa.string()
     )

@@ -46,6 +46,11 @@ class Format(ABC):
     #: reader columns holding user ids when no field resolves to them (quarantine protection)
     raw_user_columns: ClassVar[tuple[str, ...]] = ()
     identifier_fields: ClassVar[tuple[str, ...]] = ()
+    #: ``staged_sql`` only passes ``_row`` through (no window or value built on it): a
+    #: streamed file is then validated on all threads and numbered afterwards
+    rows_pass_through: ClassVar[bool] = False
+    #: ``load`` changes ``_fresh`` (then it is always a table)
+    updates_fresh: ClassVar[bool] = False
 
     def disposition(self, ctx: Context) -> WriteDisposition:
         """Write disposition for this load (generic files choose by target table)."""

@@ -48,6 +48,7 @@ class FraudData(Format):
         Field("ip_address", ("ip_address",)),
     )
     primary_key = "event_id"
+    rows_pass_through = True
     timezone = "UTC"
     identifier_fields = ("device_id",)
 

@@ -127,6 +127,7 @@ class Generic(Format):
     name = "generic"
     description = "canonical column names (or --map); --table events|users|items|orders"
     primary_key = "event_id / user_id / item_id / order_id (by --table)"
+    rows_pass_through = True
 
     def fields_for(self, ctx: Context) -> tuple[Field, ...]:
         table = ctx.options.table
@@ -201,7 +202,7 @@ def _events_sql(ctx: Context) -> str:
         ),
         "CASE WHEN user_id IS NULL AND session_id IS NULL THEN "
         "'user_id and session_id are both missing' END",
-        event_type_problem("event_type_raw"),
+        event_type_problem("event_type_raw", parsed="event_type"),
         "CASE WHEN item_id IS NULL AND event_type NOT IN ('search') THEN 'item_id is missing' END",
         "CASE WHEN event_type = 'search' AND item_id IS NULL AND query IS NULL THEN "
         "'search event has neither query nor item_id' END",
@@ -217,8 +218,10 @@ def _events_sql(ctx: Context) -> str:
         number_problem("rating_raw", "rating", parsed="rating", low=-1e6, high=1e6),
         "CASE WHEN event_id_in IS NULL AND has_event_id THEN 'event_id is missing' END",
     )
+    # the key is computed once (a content key is an md5 per row) and copied into event_id
     return f"""
-    SELECT _row, {key} AS _key, {key} AS event_id, user_id, session_id, item_id, event_type,
+    SELECT * REPLACE (_key AS event_id) FROM (
+    SELECT _row, {key} AS _key, NULL AS event_id, user_id, session_id, item_id, event_type,
            ts, quantity, price, order_id, query, source, rating, {problems} AS _reason
     FROM (
         SELECT _row, {text(ctx.col("event_id"))} AS event_id_in,
@@ -236,7 +239,7 @@ def _events_sql(ctx: Context) -> str:
                {text(ctx.col("source"))} AS source,
                {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating
         FROM _raw
-    )
+    ))
     """
 
 

@@ -36,6 +36,7 @@ class MovieLens(Format):
         Field("ts", ("timestamp", "ts", "column3"), required=True),
     )
     primary_key = "event_id"
+    rows_pass_through = True
     timezone = "UTC"
 
     def staged_sql(self, ctx: Context) -> str:

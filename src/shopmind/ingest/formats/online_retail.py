@@ -67,6 +67,8 @@ class OnlineRetail(Format):
         Field("country", ("Country",)),
     )
     primary_key = "event_id"
+    rows_pass_through = True
+    updates_fresh = True  # refunds are linked to their orders in ``_fresh``
     timezone = "Europe/London"
     currency = "GBP"
 
@@ -110,8 +112,10 @@ class OnlineRetail(Format):
             "user_id",
             "user_country",
         )
+        # the key is computed once (an md5 per row) and copied into event_id
         return f"""
-        SELECT _row, {key} AS _key, {key} AS event_id, user_id,
+        SELECT * REPLACE (_key AS event_id) FROM (
+        SELECT _row, {key} AS _key, NULL AS event_id, user_id,
                CASE WHEN user_id IS NULL THEN 'anon_' || invoice END AS session_id, item_id,
                CASE WHEN is_cancel THEN 'refund' ELSE 'purchase' END AS event_type, ts,
                abs(qty) AS quantity, unit_price AS price, invoice AS order_id,
@@ -130,7 +134,7 @@ class OnlineRetail(Format):
                    {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                    {customer} AS user_id, {text(ctx.col("country"))} AS user_country
             FROM _raw
-        )
+        ))
         """
 
     def existing_keys_sql(self, ctx: Context) -> str:

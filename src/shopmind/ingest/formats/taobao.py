@@ -43,6 +43,7 @@ class TaobaoUserBehavior(Format):
         Field("ts", ("timestamp",), required=True),
     )
     primary_key = "event_id"
+    rows_pass_through = True
     timezone = "Asia/Shanghai"
 
     def staged_sql(self, ctx: Context) -> str:
