@@ -13,14 +13,15 @@ from tests.conftest import query
 def events_frame(ws: Workspace) -> pd.DataFrame:
     rows = query(
         ws,
-        "SELECT user_id, event_id, event_type, epoch(ts)::BIGINT AS t, quantity, "
+        "SELECT user_id, event_id, event_type, epoch_us(ts) // 1000000 AS t, quantity, "
         "price, order_id, ts FROM events WHERE user_id IS NOT NULL",
     )
     frame = pd.DataFrame(
         rows,
         columns=["user_id", "event_id", "event_type", "t", "quantity", "price", "order_id", "ts"],
     )
-    return frame.sort_values(["user_id", "t", "event_id"], kind="stable")
+    # events in time order (event_id breaks ties); t in whole seconds, rounded down
+    return frame.sort_values(["user_id", "ts", "event_id"], kind="stable")
 
 
 def funnel_users(frame: pd.DataFrame, steps: list[str], window: int, order: str) -> list[int]:

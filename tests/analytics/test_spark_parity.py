@@ -1,16 +1,20 @@
-"""The same Ibis expressions on PySpark ``local[2]`` give DuckDB's results on a real file."""
+"""The same Ibis expressions on PySpark ``local[2]`` give DuckDB's results on a real file
+(funnel, retention, RFM, sessions)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 
 from shopmind.analytics.funnel import FunnelQuery, funnel_levels
 from shopmind.analytics.retention import retention_counts
 from shopmind.analytics.rfm import rfm_table
+from shopmind.analytics.sessions import session_stats
+from shopmind.features.sessions import sessions_per_user
 from shopmind.features.tables import duckdb_tables, export_parquet, spark_tables
 from shopmind.store import Workspace
 
@@ -61,6 +65,18 @@ def test_funnel_retention_rfm_equal_on_spark_and_duckdb(
                     ["cohort", "offset"],
                 ),
                 "rfm": _sorted(rfm_table(tables).execute(), ["user_id"]),
+                "sessions": _sorted(
+                    session_stats(tables.events(), 30, source_ids=False)
+                    .select("user_id", "session_key", "events", "duration_seconds")
+                    .execute(),
+                    ["user_id", "session_key"],
+                ),
+                "session_counts": _sorted(
+                    sessions_per_user(
+                        tables.events().filter(ibis._.user_id.notnull()), 60
+                    ).execute(),
+                    ["user_id"],
+                ),
             }
     duck, spk = results["duckdb"], results["spark"]
     assert len(duck["funnel"]) > 1000
@@ -69,3 +85,6 @@ def test_funnel_retention_rfm_equal_on_spark_and_duckdb(
     spk["retention"]["cohort"] = pd.to_datetime(spk["retention"]["cohort"])
     pd.testing.assert_frame_equal(duck["retention"], spk["retention"], check_dtype=False)
     pd.testing.assert_frame_equal(duck["rfm"], spk["rfm"], check_dtype=False, rtol=1e-6)
+    assert len(duck["sessions"]) > 1000
+    for name in ("sessions", "session_counts"):
+        pd.testing.assert_frame_equal(duck[name], spk[name], check_dtype=False)

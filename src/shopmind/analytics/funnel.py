@@ -4,17 +4,19 @@ Per user, the furthest step reached by any chain that starts at a step-1 event a
 within ``window`` seconds of it. Events are ordered by ``(ts, event_id)``.
 
 * ``ordered``: each step after the previous one; other events may happen in between. The
-  earliest next step event is always the best choice, so the chain is built greedily: for
-  every event, the row number of the next event of each step type (a window minimum over
-  the following rows), then one join per step.
+  earliest next step event is always the best choice, so the chain is built greedily, from
+  the last step back: the chain after a step-k event is the one of the first step-(k+1) event
+  that follows it, and since later starts never finish earlier it is the per-column minimum
+  over the following step-(k+1) events (one window pass per step, no joins).
 * ``strict``: the steps are consecutive events of the user (nothing in between).
 * ``unordered``: any order; the level is the number of step types seen within the window
   after an anchor event of any step type.
 
-Reported per step: unique users, conversion from the previous and from the first step, and
-the median seconds from the previous step (over users reaching the step, on their best chain;
-for ``ordered`` a chain starts at the last step-1 event before its step 2, which dominates
-earlier ones and keeps the work small).
+Times are whole seconds since the epoch, rounded down (as on Spark); the window compares
+them. Reported per step: unique users, conversion from the previous and from the first step,
+and the median seconds from the previous step (over users reaching the step, on their best
+chain; for ``ordered`` a chain starts at the last step-1 event before its step 2, which
+dominates earlier ones and keeps the work small).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pandas as pd
 from ibis.expr.types import Table
 
 from shopmind.errors import AnalyticsError
-from shopmind.features.tables import Tables
+from shopmind.features.tables import Tables, epoch_us
 
 FunnelOrder = Literal["ordered", "strict", "unordered"]
 ITEM_BREAKDOWNS = ("category", "brand")
@@ -86,68 +88,70 @@ def funnel_levels(tables: Tables, query: FunnelQuery) -> Table:
     """One row per user who did step 1: ``level`` reached and ``t1..tk`` (epoch seconds)."""
     events = tables.events()
     _check_steps(tables, query.steps)
-    base = events.filter(events.user_id.notnull() & events.event_type.isin(list(query.steps)))
-    base = _with_breakdown(tables, base, query.by)
-    base = base.select(
-        "user_id", "event_id", "event_type", "breakdown", t=base.ts.epoch_seconds().cast("int64")
-    )
-    order = [base.t, base.event_id]
-    base = base.mutate(rn=ibis.row_number().over(group_by=base.user_id, order_by=order))
     if query.order == "strict":
-        chains = _strict(tables, events, query)
-    elif query.order == "unordered":
-        chains = _unordered(base, query)
-    else:
-        chains = _ordered(base, query)
-    return _best_chain(chains, len(query.steps))
+        return _best_chain(_strict(tables, events, query), len(query.steps))
+    base = events.filter(events.user_id.notnull() & events.event_type.isin(list(query.steps)))
+    if query.order == "ordered" and query.by is None:  # less to carry through the sorts
+        base = base.select("user_id", "event_id", "event_type", _us=epoch_us(base.ts))
+        return _best_chain(_ordered(base, query), len(query.steps), tie=("_rn",))
+    base = _with_breakdown(tables, base, query.by)
+    # microseconds order the events (event_id breaks ties); whole seconds measure the window
+    base = base.select("user_id", "event_id", "event_type", "breakdown", _us=epoch_us(base.ts))
+    if query.order == "unordered":
+        return _best_chain(
+            _unordered(base.mutate(t=base._us // 1_000_000), query), len(query.steps)
+        )
+    return _best_chain(_ordered(base, query), len(query.steps), tie=("_rn",))
 
 
 def _ordered(base: Table, query: FunnelQuery) -> Table:
-    if len(set(query.steps)) == len(query.steps):
+    steps, n = query.steps, len(query.steps)
+    names = list(dict.fromkeys(steps))  # event types as small integers in the sorts
+    kind = ibis.cases(*[(base.event_type == name, i) for i, name in enumerate(names)])
+    base = base.mutate(_k=kind.cast("int8")).drop("event_type")
+    # One sort of the step events: their rank per user, and the type of the next one.
+    run = ibis.window(group_by=base.user_id, order_by=[base._us, base.event_id])
+    ranked = base.mutate(_rn=ibis.row_number().over(run), _after=base._k.lead().over(run))
+    if len(names) == n:
         # A step-1 event followed (among step events) by another step-1 event is dominated by
         # that later one: both reach the same next steps, the later has more window left.
-        run = ibis.window(group_by=base.user_id, order_by=base.rn)
-        base = base.mutate(_after=base.event_type.lead().over(run))
-        first = query.steps[0]
-        base = base.filter(
-            (base.event_type != first) | base._after.isnull() | (base._after != first)
-        ).drop("_after")
-    following = ibis.window(group_by=base.user_id, order_by=base.rn, rows=(1, None))
-    nxt = {
-        f"n{k}": ibis.ifelse(base.event_type == step, base.rn, None).min().over(following)
-        for k, step in enumerate(query.steps[1:], start=2)
-    }
-    rows = base.mutate(**nxt)
-    chain = rows.filter(rows.event_type == query.steps[0]).select(
-        "user_id",
-        "breakdown",
-        t1="t",
-        r2="n2",
-        **{f"n{k}_from1": f"n{k}" for k in range(3, len(query.steps) + 1)},
-    )
-    lookup = rows.select("user_id", "rn", "t", *[f"n{k}" for k in range(3, len(query.steps) + 1)])
-    for k in range(2, len(query.steps) + 1):
-        hop = lookup.rename(**{f"lk_{c}": c for c in lookup.columns}).view()
-        joined = chain.left_join(
-            hop, (chain.user_id == hop.lk_user_id) & (chain[f"r{k}"] == hop.lk_rn)
+        ranked = ranked.filter((ranked._k != 0) | ranked._after.isnull() | (ranked._after != 0))
+    keep = ["user_id", *(["breakdown"] if "breakdown" in base.columns else []), "_rn", "t"]
+    rows = ranked.mutate(t=ranked._us // 1_000_000).select(*keep, "_k")
+    # chains of the last step's events: c{n} is their own time
+    later = rows.filter(rows._k == names.index(steps[-1])).select(*keep, **{f"c{n}": "t"})
+    for k in range(n - 1, 0, -1):  # the chain after each step-k event, from step k+1's
+        ahead = [f"c{m}" for m in range(k + 1, n + 1)]
+        cur = rows.filter(rows._k == names.index(steps[k - 1])).select(
+            *keep, _next=ibis.literal(0), **{c: ibis.literal(None, type="int64") for c in ahead}
         )
-        extra = {f"t{k}": joined.lk_t}
-        if k < len(query.steps):
-            extra[f"r{k + 1}"] = joined[f"lk_n{k + 1}"]
-        chain = joined.select(*[c for c in chain.columns], **extra)
+        nxt = later.mutate(_next=ibis.literal(1), **{f"c{k + 1}": later.t}).select(
+            *keep, "_next", *ahead
+        )
+        both = cur.union(nxt)
+        # an event in both roles (a repeated step name): its step-(k+1) copy comes first
+        order = [both._rn, both._next.desc()]
+        following = ibis.window(group_by=both.user_id, order_by=order, rows=(1, None))
+        found = {
+            c: ibis.ifelse(both._next == 1, both[c], None).min().over(following) for c in ahead
+        }
+        stepped = both.mutate(**found)
+        later = stepped.filter(stepped._next == 0).select(*keep, *ahead)
+    if "breakdown" not in later.columns:
+        later = later.mutate(breakdown=ibis.literal(None, type="string"))
+    chain = later.select(
+        "user_id", "breakdown", "_rn", t1="t", **{f"t{m}": f"c{m}" for m in range(2, n + 1)}
+    )
     return chain.mutate(level=_level(chain, query))
 
 
 def _strict(tables: Tables, events: Table, query: FunnelQuery) -> Table:
     all_events = _with_breakdown(tables, events.filter(events.user_id.notnull()), query.by)
+    us = epoch_us(all_events.ts)
     all_events = all_events.select(
-        "user_id",
-        "event_id",
-        "event_type",
-        "breakdown",
-        t=all_events.ts.epoch_seconds().cast("int64"),
+        "user_id", "event_id", "event_type", "breakdown", _us=us, t=us // 1_000_000
     )
-    w = ibis.window(group_by=all_events.user_id, order_by=[all_events.t, all_events.event_id])
+    w = ibis.window(group_by=all_events.user_id, order_by=[all_events._us, all_events.event_id])
     leads = {}
     for k in range(2, len(query.steps) + 1):
         leads[f"e{k}"] = all_events.event_type.lead(k - 1).over(w)
@@ -164,7 +168,7 @@ def _strict(tables: Tables, events: Table, query: FunnelQuery) -> Table:
 
 
 def _unordered(base: Table, query: FunnelQuery) -> Table:
-    ahead = ibis.window(group_by=base.user_id, order_by=base.rn, rows=(0, None))
+    ahead = ibis.window(group_by=base.user_id, order_by=[base._us, base.event_id], rows=(0, None))
     seen = {
         f"s{k}": ibis.ifelse(base.event_type == step, base.t, None).min().over(ahead)
         for k, step in enumerate(query.steps, start=1)
@@ -183,6 +187,8 @@ def _unordered(base: Table, query: FunnelQuery) -> Table:
     return rows.select(
         "user_id",
         "breakdown",
+        "_us",
+        "event_id",
         "t1",
         "level",
         **{f"t{k}": ibis.literal(None, type="int64") for k in range(2, len(query.steps) + 1)},
@@ -200,9 +206,10 @@ def _level(chain: Table, query: FunnelQuery) -> Any:
     return level
 
 
-def _best_chain(chains: Table, n_steps: int) -> Table:
+def _best_chain(chains: Table, n_steps: int, tie: tuple[str, ...] = ("_us", "event_id")) -> Table:
     """Per user: the highest level; among equal levels the earliest start."""
-    w = ibis.window(group_by=chains.user_id, order_by=[chains.level.desc(), chains.t1])
+    order = [chains.level.desc(), *[chains[c] for c in tie]]
+    w = ibis.window(group_by=chains.user_id, order_by=order)
     ranked = chains.mutate(pick=ibis.row_number().over(w))
     keep = ["user_id", "breakdown", "level", *[f"t{k}" for k in range(1, n_steps + 1)]]
     return ranked.filter(ranked.pick == 0).select(*keep)

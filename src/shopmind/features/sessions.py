@@ -9,7 +9,13 @@ from __future__ import annotations
 import ibis
 from ibis.expr.types import Table
 
+from shopmind.features.tables import epoch_us
+
 DEFAULT_GAP_MINUTES = 30
+
+
+def _gap_us(gap_minutes: float) -> int:
+    return round(gap_minutes * 60 * 1_000_000)
 
 
 def sessionize(
@@ -17,11 +23,60 @@ def sessionize(
 ) -> Table:
     """Events with ``session_key`` and ``session_number`` (per user, from 1); with
     ``source_ids=False`` the source's session ids are ignored (pure inactivity-gap split)."""
-    t = events.mutate(_epoch=events.ts.epoch_seconds())
-    w = ibis.window(group_by=t.user_id, order_by=[t.ts, t.event_id])
-    t = t.mutate(_gap=t._epoch - t._epoch.lag().over(w))
-    t = t.mutate(_new=ibis.ifelse(t._gap.isnull() | (t._gap > gap_minutes * 60), 1, 0))
-    t = t.mutate(session_number=t._new.cumsum(group_by=t.user_id, order_by=[t.ts, t.event_id]))
+    t = events.mutate(_us=epoch_us(events.ts))
+    order = [t._us, t.event_id]
+    gap = t._us - t._us.lag().over(ibis.window(group_by=t.user_id, order_by=order))
+    t = t.mutate(_new=ibis.ifelse(gap.isnull() | (gap > _gap_us(gap_minutes)), 1, 0))
+    t = t.mutate(session_number=t._new.cumsum(group_by=t.user_id, order_by=[t._us, t.event_id]))
     gap_key = t.user_id.concat("#", t.session_number.cast("string"))
     key = ibis.coalesce(t.session_id, gap_key) if source_ids else gap_key
-    return t.mutate(session_key=key).drop("_epoch", "_gap", "_new")
+    return t.mutate(session_key=key).drop("_us", "_new")
+
+
+def gap_sessions(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -> Table:
+    """One row per inactivity-gap session: ``user_id``, ``session_number`` (from 1), ``start``,
+    ``end`` (timestamps), ``events`` and ``duration_us`` (microseconds).
+
+    Same sessions as :func:`sessionize` with ``source_ids=False``, computed without labelling
+    every event: one sort per user finds each event's gap to its neighbours; only the first
+    and last events of sessions go on (to a second, small window that pairs them). Events with
+    the same timestamp always share a session, so their order does not matter here.
+    """
+    e = events.select("user_id", "ts", _us=epoch_us(events.ts))
+    w = ibis.window(group_by=e.user_id, order_by=e._us)
+    e = e.mutate(
+        _prev=e._us.lag().over(w), _next=e._us.lead().over(w), _rn=ibis.row_number().over(w)
+    )
+    gap = _gap_us(gap_minutes)
+    e = e.mutate(
+        _first=e._prev.isnull() | (e._us - e._prev > gap),
+        _last=e._next.isnull() | (e._next - e._us > gap),
+    )
+    b = e.filter(e._first | e._last)
+    w2 = ibis.window(group_by=b.user_id, order_by=b._rn)
+    b = b.mutate(
+        end=ibis.ifelse(b._last, b.ts, b.ts.lead().over(w2)),
+        _end_us=ibis.ifelse(b._last, b._us, b._us.lead().over(w2)),
+        _end_rn=ibis.ifelse(b._last, b._rn, b._rn.lead().over(w2)),
+        session_number=ibis.ifelse(b._first, 1, 0)
+        .sum()
+        .over(ibis.window(group_by=b.user_id, order_by=b._rn, rows=(None, 0))),
+    )
+    s = b.filter(b._first)
+    return s.select(
+        "user_id",
+        "session_number",
+        start=s.ts,
+        end=s.end,
+        events=s._end_rn - s._rn + 1,
+        duration_us=s._end_us - s._us,
+    )
+
+
+def sessions_per_user(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -> Table:
+    """Number of inactivity-gap sessions per user (``user_id``, ``sessions``): one window
+    (each event's gap to the previous one) and a count, nothing labelled."""
+    e = events.select("user_id", _us=epoch_us(events.ts))
+    e = e.mutate(_prev=e._us.lag().over(ibis.window(group_by=e.user_id, order_by=e._us)))
+    starts = e._prev.isnull() | (e._us - e._prev > _gap_us(gap_minutes))
+    return e.group_by("user_id").aggregate(sessions=ibis.ifelse(starts, 1, 0).sum())

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
-from ibis.expr.types import Table
+import ibis.expr.datatypes as dt
+from ibis.expr.types import IntegerValue, Table, TimestampValue
 
 from shopmind.errors import AnalyticsError, WorkspaceError
 from shopmind.store import Workspace
@@ -62,6 +63,35 @@ class Tables:
 ANALYTIC_TABLES = ("events", "users", "items", "orders")
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_epoch_us(ts: dt.timestamp) -> dt.int64: ...
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_epoch_us(ts: dt.timestamp) -> dt.int64: ...
+
+
+def epoch_us(ts: TimestampValue) -> IntegerValue:
+    """Microseconds since 1970-01-01 UTC, as int64, on the expression's backend.
+
+    Ibis's ``epoch_seconds`` first casts to a naive local timestamp, which on DuckDB is an ICU
+    time-zone conversion (about 0.18 s of CPU per million rows against 0.01 s, and its result
+    depends on the session time zone); ``epoch_us`` (DuckDB) and ``unix_micros`` (Spark) read
+    the stored instant.
+    """
+    backend = ibis.get_backend(ts).name
+    if backend == "duckdb":
+        return _duckdb_epoch_us(ts)
+    if backend == "pyspark":
+        return _spark_epoch_us(ts)
+    return (ts.epoch_seconds() * 1_000_000).cast("int64")
+
+
+def epoch_seconds(ts: TimestampValue) -> IntegerValue:
+    """Whole seconds since 1970-01-01 UTC (rounded down), as int64; see :func:`epoch_us`."""
+    return epoch_us(ts) // 1_000_000
+
+
 @contextmanager
 def duckdb_tables(workspace: Workspace) -> Iterator[Tables]:
     """Read-only Ibis tables over the workspace file."""
@@ -104,6 +134,8 @@ __all__ = [
     "AnalyticsError",
     "Tables",
     "duckdb_tables",
+    "epoch_seconds",
+    "epoch_us",
     "export_parquet",
     "spark_tables",
 ]
