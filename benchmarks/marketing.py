@@ -48,18 +48,20 @@ def main() -> None:
     start = time.perf_counter()
     reasons = model.reasons(features)
     ours = time.perf_counter() - start
-    if model.model_.kind != "lightgbm":  # a linear or one-feature scorer won validation
+    # the trees compared: the chosen LightGBM, or the LightGBM part of a chosen ensemble
+    trees = next((p for p in [model.model_, *model.model_.parts_] if p.kind == "lightgbm"), None)
+    if trees is None:  # a linear or one-feature scorer won validation
         raise SystemExit(f"propensity chose {model.model_.kind}: no trees to compare")
     import shap
 
     x = features.reindex(columns=model.feature_names_, fill_value=0.0).to_numpy(dtype=float)
     start = time.perf_counter()
-    explainer = shap.TreeExplainer(model.model_.model)
+    explainer = shap.TreeExplainer(trees.model)
     construction = time.perf_counter() - start
     start = time.perf_counter()
     values = explainer.shap_values(x)
     baseline = time.perf_counter() - start
-    ours_values = model.model_.contributions(x)
+    ours_values = trees.contributions(x)
     shap_values = values[1] if isinstance(values, list) else values
     agree = float(np.abs(ours_values - shap_values).max())
     result = {

@@ -1,11 +1,15 @@
 """Propensity: will a user buy in the next ``horizon`` (``purchase``), or will a buyer not buy
-again (``churn``)? LightGBM with a logistic-regression baseline and a recency-only baseline.
+again (``churn``)? Chosen on validation among LightGBM, logistic regression, their ensemble and
+single features (``propensity_candidates``), with a recency-only baseline reported.
 
 Workspace mode is temporal: the test snapshot has features at ``cutoff`` and labels from
-``[cutoff, cutoff + horizon)``; the validation snapshot sits one horizon earlier (isotonic
-calibration and the honest baselines are fitted there); training snapshots are the earlier
-horizons. Nothing after a snapshot's cutoff enters its features. Tabular mode
-(``fit_frame``) uses a stratified 70/15/15 split of a labelled file.
+``[cutoff, cutoff + horizon)``; the validation snapshot sits one horizon earlier (the choice,
+the calibration and the honest baselines are made there); training snapshots are rolling
+cutoffs one day apart before it. After the choice, the chosen kind is fitted again on every
+labelled snapshot before the test cutoff (training, validation and the days in between), so
+the final model has seen the most recent behaviour. Nothing after a snapshot's cutoff enters
+its features (``features.intent.propensity_features``). Tabular mode (``fit_frame``) uses a
+stratified 70/15/15 split of a labelled file and no refit.
 Explanations are TreeSHAP contributions (Lundberg et al. 2020) in log-odds, turned into words.
 """
 
@@ -19,7 +23,8 @@ import pandas as pd
 from pydantic import Field
 
 from shopmind.errors import ShopmindError
-from shopmind.features.point_in_time import FEATURE_LABELS, NEVER_DAYS, NEVER_FEATURES
+from shopmind.features.intent import PROPENSITY_LABELS, PROPENSITY_NEVER_FEATURES
+from shopmind.features.point_in_time import NEVER_DAYS
 from shopmind.models.base import Model, ModelConfig
 from shopmind.models.propensity_candidates import Candidate, choose
 
@@ -86,6 +91,34 @@ def _reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str,
     ]
 
 
+#: Below this many validation rows the calibration is a logistic curve, not isotonic steps.
+ISOTONIC_MIN_ROWS = 1_000
+
+
+class PlattCalibrator:
+    """A logistic curve on the score (Platt 1999): two parameters, for small validation sets."""
+
+    def fit(self, scores: np.ndarray, y: np.ndarray) -> PlattCalibrator:
+        from sklearn.linear_model import LogisticRegression
+
+        self.model_ = LogisticRegression(C=1e4).fit(np.asarray(scores)[:, None], y)
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(np.asarray(scores)[:, None])[:, 1])
+
+
+def calibrator(scores: np.ndarray, y: np.ndarray) -> Any:
+    """Score -> probability, fitted on the validation snapshot: isotonic regression with at
+    least ``ISOTONIC_MIN_ROWS`` rows, a Platt curve below, where isotonic steps overfit
+    (Niculescu-Mizil & Caruana 2005)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    if len(y) < ISOTONIC_MIN_ROWS:
+        return PlattCalibrator().fit(scores, y)
+    return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+
+
 class PropensityModel(Model):
     """Purchase / churn propensity (see the module docstring)."""
 
@@ -97,11 +130,15 @@ class PropensityModel(Model):
 
     # -- workspace (temporal) mode --------------------------------------------------------
     def snapshot(self, tables: Any, cutoff: datetime, labelled: bool = True) -> pd.DataFrame:
-        from shopmind.features.point_in_time import purchasers_between, user_features
+        from shopmind.features.intent import propensity_features
+        from shopmind.features.point_in_time import purchasers_between
 
-        features = user_features(tables, cutoff).execute()
+        half_life = self.config.horizon_seconds / 86_400
+        features = propensity_features(tables, cutoff, half_life).execute()
         features = features.merge(_rfm_scores(tables, cutoff), on="user_id", how="left")
         features[["rfm_r", "rfm_f", "rfm_m"]] = features[["rfm_r", "rfm_f", "rfm_m"]].fillna(0)
+        # the engine returns groups in any order; bagging in LightGBM depends on row order
+        features = features.sort_values("user_id", kind="stable", ignore_index=True)
         if not labelled:
             return features
         horizon = timedelta(seconds=self.config.horizon_seconds)
@@ -142,17 +179,19 @@ class PropensityModel(Model):
             )
         test = self.snapshot(tables, cutoff)
         val = self.snapshot(tables, cutoff - horizon)
-        # training snapshots end their label windows before the validation snapshot starts;
-        # they step back by one day (or one horizon if shorter) for more examples
+        # rolling snapshots one stride apart (a day, or the horizon if shorter), each with at
+        # least half a stride of history. Training ones end their label windows before the
+        # validation snapshot starts; the recent ones overlap the validation labels, so they
+        # join only the final refit, after the choice.
         stride = min(horizon, timedelta(days=1))
-        train_parts = []
-        for k in range(self.config.train_snapshots):
-            at = cutoff - 2 * horizon - k * stride
-            if at - first < timedelta(days=1):
-                break
-            train_parts.append(self.snapshot(tables, at))
-        train = pd.concat(train_parts, ignore_index=True)
-        self._fit_arrays(train, val, test)
+        count = self.config.train_snapshots
+        train_at = [cutoff - 2 * horizon - k * stride for k in range(count)]
+        train_at = [at for at in train_at if at - first >= stride / 2] or train_at[:1]
+        recent_at = [cutoff - horizon - k * stride for k in range(1, count) if k * stride < horizon]
+        train = pd.concat([self.snapshot(tables, at) for at in train_at], ignore_index=True)
+        recent = [self.snapshot(tables, at) for at in recent_at if at - first >= stride / 2]
+        refit = pd.concat([*recent, val, train], ignore_index=True)
+        self._fit_arrays(train, val, test, refit=refit)
         self.cutoff_ = cutoff
         self.report_["cutoff"] = cutoff.isoformat()
         self.report_["cutoff_note"] = self.cutoff_note_
@@ -188,9 +227,11 @@ class PropensityModel(Model):
         val: pd.DataFrame,
         test: pd.DataFrame,
         id_column: str | None = "user_id",
+        refit: pd.DataFrame | None = None,
     ) -> None:
-        from sklearn.isotonic import IsotonicRegression
-
+        """Choose on ``val`` among candidates fitted on ``train`` and calibrate there; with
+        ``refit`` (every labelled snapshot before the test cutoff), the chosen kind and the
+        two reported models are then fitted again on those rows, the calibration kept."""
         drop = ["label"] + ([id_column] if id_column else [])
         self.feature_names_ = [c for c in train.columns if c not in drop]
         xs = [part[self.feature_names_].to_numpy(dtype=float) for part in (train, val, test)]
@@ -203,14 +244,29 @@ class PropensityModel(Model):
         self.model_, validation, single = choose(
             self.feature_names_, (xs[0], ys[0]), (xs[1], ys[1]), self.config.seed
         )
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
-            self.model_.score(xs[1]), ys[1]
-        )
-        lgbm = Candidate("lightgbm").fit(xs[0], ys[0], self.config.seed)
-        logistic = Candidate("logistic").fit(xs[0], ys[0], self.config.seed)
+        self.calibrator_ = calibrator(self.model_.score(xs[1]), ys[1])
+        fit_x, fit_y = xs[0], ys[0]
+        if refit is not None:
+            fit_x = refit[self.feature_names_].to_numpy(dtype=float)
+            fit_y = refit["label"].to_numpy(dtype=int)
+        lgbm = Candidate("lightgbm").fit(fit_x, fit_y, self.config.seed)
+        logistic = Candidate("logistic").fit(fit_x, fit_y, self.config.seed)
+        if refit is not None:
+            kind = self.model_.kind
+            if kind in ("lightgbm", "logistic"):
+                self.model_ = lgbm if kind == "lightgbm" else logistic
+            elif kind == "ensemble":
+                self.model_ = Candidate("ensemble").combine([lgbm, logistic], fit_x)
+            else:
+                self.model_ = self.model_.fresh().fit(fit_x, fit_y, self.config.seed)
         calibrated = self.calibrator_.predict(self.model_.score(xs[2]))
         report: dict[str, Any] = {
-            "rows": {"train": len(ys[0]), "validation": len(ys[1]), "test": len(ys[2])},
+            "rows": {
+                "train": len(ys[0]),
+                "validation": len(ys[1]),
+                "test": len(ys[2]),
+                "final_fit": len(fit_y),
+            },
             "positive_rate_test": float(ys[2].mean()),
             "chosen": self.model_.kind,
             "validation_roc_auc": {k: round(v, 4) for k, v in validation.items()},
@@ -273,7 +329,7 @@ def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
 
 
 def _phrase(feature: str, value: float, contribution: float) -> str:
-    label = FEATURE_LABELS.get(feature, feature.replace("_", " "))
-    never = feature in NEVER_FEATURES and value >= NEVER_DAYS
+    label = PROPENSITY_LABELS.get(feature, feature.replace("_", " "))
+    never = feature in PROPENSITY_NEVER_FEATURES and value >= NEVER_DAYS
     shown = "never" if never else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{label} = {shown}: {contribution:+.2f}"

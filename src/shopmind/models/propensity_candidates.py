@@ -2,11 +2,13 @@
 
 Small shops have few positives, where boosted trees can lose to a plain ranking by one
 feature (e.g. past purchases). So the propensity model fits a regularised LightGBM, an L2
-logistic regression on ``log1p`` counts and every single feature (either direction) and
-keeps the best by validation ROC-AUC: by construction it never loses to the best single
-feature on validation. Each candidate gives raw scores (calibrated afterwards) and
-per-feature contributions in log-odds-like units for the reasons (TreeSHAP for LightGBM,
-``coef * (z - mean z)`` for the linear model, the standardised value for one feature).
+logistic regression on ``log1p`` counts, their equal-weight ensemble (the mean of the two
+standardised log-odds scores) and every single feature (either direction) and keeps the best
+by validation ROC-AUC: by construction it never loses to the best single feature on
+validation. Each candidate gives raw scores (calibrated afterwards) and per-feature
+contributions in log-odds-like units for the reasons (TreeSHAP for LightGBM,
+``coef * (z - mean z)`` for the linear model, the standardised value for one feature, the
+same mean of standardised parts for the ensemble).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def lightgbm_for(rows: int, seed: int) -> Any:
 
 @dataclass
 class Candidate:
-    """One scorer: ``kind`` in lightgbm | logistic | feature; ``feature``/``sign`` for the last."""
+    """One scorer: ``kind`` in lightgbm | logistic | ensemble | feature; ``feature``/``sign``
+    for the last."""
 
     kind: str
     feature: int = -1
@@ -57,10 +60,17 @@ class Candidate:
     model: Any = None
     mean_: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scale_: np.ndarray = field(default_factory=lambda: np.ones(0))
+    parts_: list[Candidate] = field(default_factory=list)
+    part_mean_: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    part_scale_: np.ndarray = field(default_factory=lambda: np.ones(0))
 
     @property
     def label(self) -> str:
         return self.kind
+
+    def fresh(self) -> Candidate:
+        """An unfitted candidate of the same kind (to refit on more rows)."""
+        return Candidate(self.kind, self.feature, self.sign)
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Candidate:
         z = _log1p(x)
@@ -72,11 +82,30 @@ class Candidate:
 
             self.model = LogisticRegression(C=0.1, max_iter=3000)
             self.model.fit((z - self.mean_) / self.scale_, y)
+        elif self.kind == "ensemble":
+            parts = [Candidate(k).fit(x, y, seed) for k in ("lightgbm", "logistic")]
+            self.combine(parts, x)
         return self
+
+    def combine(self, parts: list[Candidate], x: np.ndarray) -> Candidate:
+        """Make this an ensemble of fitted ``parts``, each standardised on ``x`` (training)."""
+        self.parts_ = parts
+        raw = np.column_stack([p.log_odds(x) for p in parts])
+        self.part_mean_, self.part_scale_ = raw.mean(axis=0), raw.std(axis=0) + 1e-9
+        return self
+
+    def log_odds(self, x: np.ndarray) -> np.ndarray:
+        """The score on a log-odds-like scale (LightGBM's raw margin, not its probability)."""
+        if self.kind == "lightgbm":
+            return np.asarray(self.model.predict(x, raw_score=True))
+        return self.score(x)
 
     def score(self, x: np.ndarray) -> np.ndarray:
         if self.kind == "lightgbm":
             return np.asarray(self.model.predict_proba(x)[:, 1])
+        if self.kind == "ensemble":
+            raw = np.column_stack([p.log_odds(x) for p in self.parts_])
+            return np.asarray(((raw - self.part_mean_) / self.part_scale_).mean(axis=1))
         z = (_log1p(x) - self.mean_) / self.scale_
         if self.kind == "logistic":
             return np.asarray(self.model.decision_function(z))
@@ -86,6 +115,11 @@ class Candidate:
         """(rows, features): how much each feature pushed each row's score (log-odds-like)."""
         if self.kind == "lightgbm":
             return np.asarray(self.model.predict(x, pred_contrib=True))[:, :-1]
+        if self.kind == "ensemble":
+            each = [
+                p.contributions(x) / s for p, s in zip(self.parts_, self.part_scale_, strict=True)
+            ]
+            return np.asarray(sum(each) / len(each))
         z = (_log1p(x) - self.mean_) / self.scale_
         if self.kind == "logistic":
             return z * self.model.coef_[0]
@@ -110,6 +144,7 @@ def choose(
     validation AUC of each model candidate and the best single feature."""
     (xt, yt), (xv, yv) = train, validation
     fitted = [Candidate("lightgbm").fit(xt, yt, seed), Candidate("logistic").fit(xt, yt, seed)]
+    fitted.append(Candidate("ensemble").combine(fitted[:2], xt))
     aucs = {c.kind: auc(yv, c.score(xv)) for c in fitted}
     best_single = (-1.0, -1, 1.0)
     for j in range(xt.shape[1]):

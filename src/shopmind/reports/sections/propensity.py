@@ -24,15 +24,19 @@ def build(workspace: Workspace) -> str | None:
         return None
     model = PropensityModel.load(path)
     r = model.report_
+    chosen = r.get("chosen_model") or {**r["lightgbm"], "name": "lightgbm"}
     rows = [
+        [f"chosen: {chosen['name']}", f"{chosen['roc_auc']:.3f}", f"{chosen['pr_auc']:.3f}"]
+    ] + [
         [name, f"{r[name]['roc_auc']:.3f}", f"{r[name]['pr_auc']:.3f}"]
         for name in ("lightgbm", "logistic_regression", "recency_only")
         if name in r
     ]
     lead = (
         f"<p class='lead'>Purchase propensity ({html.escape(model.config.target)}, cutoff "
-        f"{html.escape(str(getattr(model, 'cutoff_', None) or model.config.cutoff))}): ROC-AUC "
-        f"{r['lightgbm']['roc_auc']:.3f} on the held-out period.</p>"
+        f"{html.escape(str(getattr(model, 'cutoff_', None) or model.config.cutoff))}): the "
+        f"chosen model ({html.escape(str(chosen['name']))}, picked on validation) has ROC-AUC "
+        f"{chosen['roc_auc']:.3f} on the held-out period.</p>"
     )
     figure = chart(
         charts.reliability_chart(
