@@ -158,13 +158,13 @@ class Recommendations:
         self._model: Any = None
         self._tried = False
 
-    def model(self) -> Any:
+    def model(self, con: duckdb.DuckDBPyConnection | None = None) -> Any:
         if not self._tried and self.workspace is not None:
             self._tried = True
             try:
                 from shopmind.models.recommend.workflow import load_model
 
-                self._model = load_model(self.workspace, None)
+                self._model = load_model(self.workspace, None, con=con)
             except Exception:  # no recommender trained (or an old file): best sellers instead
                 self._model = None
         return self._model
@@ -172,7 +172,7 @@ class Recommendations:
     def for_user(
         self, con: duckdb.DuckDBPyConnection, user_id: str, k: int = 3
     ) -> tuple[list[str], str]:
-        model = self.model()
+        model = self.model(con)  # histories through the assistant's own connection
         if model is not None and user_id in getattr(model, "key_index_", {}):
             try:
                 items = [str(i) for i, _ in model.recommend([user_id], k)[0]]

@@ -7,6 +7,7 @@ CSR-style (``indptr`` into flat ``items``/``times``) so that 10^6 events cost a 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,53 @@ class Sequences:
             self.keys, self.item_ids, indptr, flat, flat_t, self.kind, self.purchased, self.texts
         )
 
+    def on_items(self, item_ids: np.ndarray) -> Sequences:
+        """The same keys and histories over another vocabulary ``item_ids`` (a trained
+        model's): items it lacks are left out of histories, purchases and texts."""
+        target = {str(item): i for i, item in enumerate(item_ids)}
+        mapping = np.array([target.get(str(i), -1) for i in self.item_ids], dtype=np.int64)
+        mapped = mapping[self.items] if len(self.items) else np.zeros(0, np.int64)
+        kept = mapped >= 0
+        key_of = np.repeat(np.arange(self.n_keys), self.lengths())[kept]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(key_of, minlength=self.n_keys))])
+        purchased = {
+            k: mapping[v][mapping[v] >= 0].astype(np.int32) for k, v in self.purchased.items()
+        }
+        return Sequences(
+            keys=self.keys,
+            item_ids=np.asarray(item_ids, dtype=object),
+            indptr=indptr.astype(np.int64),
+            items=mapped[kept].astype(np.int32),
+            times=self.times[kept],
+            kind=self.kind,
+            purchased={k: v for k, v in purchased.items() if len(v)},
+            texts={int(mapping[i]): t for i, t in self.texts.items() if mapping[i] >= 0},
+        )
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Counts and SHA-256 digests that tell whether two ``Sequences`` hold the same data
+        (saved with a model instead of the data itself)."""
+
+        def digest(*parts: Any) -> str:
+            h = hashlib.sha256()
+            for part in parts:
+                h.update(part if isinstance(part, bytes) else "\x1f".join(map(str, part)).encode())
+                h.update(b"\x1e")
+            return h.hexdigest()
+
+        return {
+            "kind": self.kind,
+            "keys": self.n_keys,
+            "items": self.n_items,
+            "interactions": self.n_interactions,
+            "item_ids": digest(self.item_ids),
+            "key_ids": digest(self.keys),
+            "histories": digest(
+                np.ascontiguousarray(self.indptr, np.int64).tobytes(),
+                np.ascontiguousarray(self.items, np.int32).tobytes(),
+            ),
+        }
+
 
 def from_lists(
     sequences: list[list[str]], keys: list[str] | None = None, kind: str = "users"
@@ -135,7 +183,7 @@ def load_sequences(
           AND event_type IN ({types}) AND {products}
     """
     ordered = f"""
-        SELECT key, item_id, epoch(ts)::BIGINT AS t, event_type,
+        SELECT key, item_id, epoch(ts)::BIGINT AS t, ts, event_id, event_type,
                lag(item_id) OVER (PARTITION BY key ORDER BY ts, event_id) AS previous
         FROM ({base})
     """
@@ -151,6 +199,8 @@ def load_sequences(
         f"WHERE {products}) ORDER BY item_id"
     ).fetchnumpy()["item_id"]
     item_ids = np.array(list(item_ids), dtype=object)
+    # ordered down to (ts, event_id): events of the same second come back in one order on
+    # every read, so a loaded model re-reading the histories sees the training order
     raw = con.execute(
         f"""
         WITH kept AS (SELECT * FROM ({ordered}) WHERE {keep}),
@@ -159,7 +209,7 @@ def load_sequences(
         SELECT keys.kdx, kept.t, kept.event_type = 'purchase' AS bought,
                kept.key, kept.item_id
         FROM kept JOIN keys USING (key)
-        ORDER BY keys.kdx, kept.t, kept.key
+        ORDER BY keys.kdx, kept.ts, kept.event_id
         """
     ).fetchnumpy()
     frame: dict[str, np.ndarray] = {name: np.asarray(v) for name, v in raw.items()}

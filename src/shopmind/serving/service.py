@@ -130,7 +130,12 @@ class Service:
         self.sessions = SessionHistory(self._session_events)
         key = options.pseudonymize_key
         self.loader = EventLoader(
-            IngestOptions(format="generic", pseudonymize=key is not None, key=key or b"")
+            IngestOptions(
+                format="generic",
+                pseudonymize=key is not None,
+                key=key or b"",
+                vault_key=options.vault_key,
+            )
         )
         self.writer = Writer(
             self.con,
@@ -149,7 +154,7 @@ class Service:
         from shopmind.models.recommend.workflow import load_model
 
         try:
-            model = load_model(self.workspace, self.options.model)
+            model = load_model(self.workspace, self.options.model, con=self.con)
         except NotFittedError:
             if self.options.require_model or self.options.model is not None:
                 raise

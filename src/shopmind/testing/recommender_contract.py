@@ -2,7 +2,10 @@
 
 A test class sets ``model_name`` (and optionally ``config``) and inherits the checks:
 fit/recommend, the known answer on a two-group "checkerboard", exclude-seen, similar items,
-save/load round trip, determinism under a seed, and a clear error before fitting.
+save/load round trip (the same answers once the histories are attached again), a saved file
+without the training histories or user ids whose size does not grow with the number of users
+(beyond the state a model declares in ``keyed_state``), determinism under a seed, and a clear
+error before fitting.
 
 The known answer is *not* the most popular unseen item (group B is larger), so only a model
 that uses the user's history finds it. Models that give everyone the same list declare
@@ -11,13 +14,15 @@ that uses the user's history finds it. Models that give everyone the same list d
 
 from __future__ import annotations
 
+import io
+import pickle
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
-from shopmind.errors import NotFittedError
+from shopmind.errors import NotFittedError, RecommendError
 from shopmind.features.sequences import Sequences, from_lists
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.registry import model_class
@@ -45,6 +50,44 @@ def checkerboard() -> Sequences:
     index = data.item_index()
     data.texts = {index[i]: t for i, t in TEXTS.items()}
     return data
+
+
+def renamed_users(copies: int = 1) -> Sequences:
+    """The checkerboard with its 70 users repeated ``copies`` times under long ids that
+    cannot occur by chance in a saved file ('probe' stays last, as ``probe-secret-id``)."""
+    base = checkerboard()
+    histories = base.histories()
+    walkers, probe = histories[:-1], histories[-1]
+    sequences = [h for _ in range(copies) for h in walkers] + [probe]
+    keys = [f"user-secret-id-{n:05d}" for n in range(len(sequences) - 1)] + ["probe-secret-id"]
+    times = [np.arange(len(s), dtype=np.int64) * 60 for s in sequences]
+    data = Sequences(
+        np.array(keys, dtype=object), base.item_ids, base.indptr[:1], base.items[:0],
+        base.times[:0], base.kind, texts=base.texts,
+    ).subset(sequences, times)  # fmt: skip
+    data.purchased = {len(sequences) - 1: np.array([0], dtype=np.int32)}
+    return data
+
+
+def state_bytes(model: Recommender) -> int:
+    """Bytes of the pickled learned state, leaving out what ``keyed_state`` declares (in the
+    model and the recommenders it holds)."""
+    skip: set[int] = set()
+    todo = [model]
+    while todo:
+        current = todo.pop()
+        skip.update(id(getattr(current, name)) for name in current.keyed_state)
+        skip.add(id(getattr(current, "key_hashes_", None)))
+        todo.extend(current._nested())
+
+    class Skipping(pickle.Pickler):
+        def persistent_id(self, obj: Any) -> str | None:
+            return "skipped" if id(obj) in skip and obj is not None else None
+
+    state = {k: v for k, v in model.__getstate__().items() if k.endswith("_")}
+    buffer = io.BytesIO()
+    Skipping(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    return len(buffer.getvalue())
 
 
 class RecommenderContract:
@@ -97,6 +140,52 @@ class RecommenderContract:
         assert loaded.config == fitted.config
         histories = [np.array([0, 1], dtype=np.int32)]
         np.testing.assert_allclose(loaded.score(histories), fitted.score(histories), rtol=1e-5)
+        with pytest.raises(RecommendError, match="no users' histories"):
+            loaded.recommend(["probe"], k=3)
+        # the histories come back from the data (as load_model reads them from the workspace)
+        loaded.attach(checkerboard())
+        users = [str(u) for u in fitted.data_.keys]
+        assert loaded.recommend(users, k=5) == fitted.recommend(users, k=5)
+        assert loaded.recommend(users, k=5, exclude_seen=False) == fitted.recommend(
+            users, k=5, exclude_seen=False
+        )
+        prefixes = [["a1", "a2"], ["b3"]]
+        assert loaded.recommend_next(prefixes, k=4) == fitted.recommend_next(prefixes, k=4)
+        assert not loaded.data_changed()
+
+    def test_saved_file_holds_no_training_histories(self, tmp_path: Path) -> None:
+        small, large = renamed_users(1), renamed_users(4)
+        model = self.make().fit(small)
+        raw = model.save(tmp_path / "model.pkl").read_bytes()
+        assert b"secret-id" not in raw  # no user ids (keyed models keep 64-bit hashes)
+        found: list[str] = []
+
+        class Recording(pickle.Unpickler):
+            def find_class(self, module: str, name: str) -> Any:
+                found.append(f"{module}.{name}")
+                return super().find_class(module, name)
+
+        Recording(io.BytesIO(raw)).load()
+        assert not [c for c in found if c.endswith(".Sequences")], found
+        # 4x the users: the state not declared per-user stays the same size
+        assert state_bytes(self.make().fit(large)) <= state_bytes(model) * 1.02 + 64
+
+    def test_attached_changed_histories_line_up_by_user(self, tmp_path: Path) -> None:
+        data = renamed_users(1)
+        model = self.make().fit(data)
+        loaded = Recommender.load(model.save(tmp_path / "model.pkl"))
+        # the workspace lost user 0 (forgotten), gained a user and an item (zz) the model
+        # never saw, and lists its items in another order
+        kept = [[str(data.item_ids[i]) for i in h] for h in data.histories()[1:]]
+        users = [str(k) for k in data.keys[1:]]
+        changed = from_lists([*kept, ["zz", "b1"]], [*users, "newcomer"])  # rows shift by 1
+        loaded.attach(changed)
+        assert loaded.data_changed()
+        assert list(loaded.data_.item_ids) == list(model.item_ids_)
+        assert "user-secret-id-00000" not in loaded.key_index_
+        assert loaded.recommend(users, k=5) == model.recommend(users, k=5)
+        assert loaded.recommend(["newcomer"], k=3)[0]  # answered from its known items
+        assert loaded.recommend(["user-secret-id-00000"], k=3) == [[]]
 
     def test_same_seed_same_scores(self) -> None:
         data = checkerboard()

@@ -4,10 +4,20 @@ A model stores its typed config in ``__init__`` and does nothing else; ``fit(dat
 learns state whose names end in ``_``; :meth:`Recommender.score` turns item histories into a
 dense ``(cases, n_items)`` score matrix (higher is better) and everything else -
 ``recommend``, ``recommend_next``, ``similar_items``, evaluation, serving - is built on it.
+
+A saved model holds its config, its learned state, the item ids and a fingerprint of the
+training data (counts and digests), not the training histories: the users' histories are
+personal data and live in the workspace. :meth:`Recommender.attach` gives a loaded model the
+histories it answers from (``workflow.load_model`` reads them with the code that built the
+training data); until then ``score``, ``recommend_next`` and ``similar_items`` work, and
+``recommend`` for known users raises a clear error.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
 import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -20,10 +30,17 @@ from pydantic import BaseModel, ConfigDict
 from shopmind.errors import NotFittedError, RecommendError
 from shopmind.evaluation.topk import check_k, top_k
 from shopmind.features.sequences import Sequences
+from shopmind.models.base import read_pickle
 from shopmind.models.recommend.rules import BusinessRules, ItemCatalog, apply_rules
-from shopmind.store.encryption import read_file, write_file
+from shopmind.store.encryption import write_file
 
 Recommendation = list[tuple[str, float]]
+#: The saved layout; other files are refused with a hint to retrain. 2: the training
+#: histories are no longer saved (``attach`` brings the workspace's back).
+SAVE_FORMAT = "recommender-2"
+TRAIN_COMMAND = "shopmind recommend train"
+#: Attributes that hold attached data or training-time helpers, never pickled.
+_NOT_SAVED = ("_data", "_source", "_key_index", "_rows", "progress", "reuse", "_net")
 
 
 class RecommenderConfig(BaseModel):
@@ -50,6 +67,11 @@ class Recommender(ABC):
     reuse: dict[str, Recommender] | None = None
     #: Best validation metric early stopping saw (iterative models), None otherwise.
     best_validation_: float | None = None
+    #: Learned attributes with one row per training key (user or session), such as ALS user
+    #: factors or session kNN's neighbour pool. ``_score``'s ``keys`` index these rows; a
+    #: model that has any saves a 64-bit hash of each training key (``key_hashes_``) so a
+    #: loaded model lines them up with the keys of the histories it is attached to.
+    keyed_state: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: RecommenderConfig | None = None, **overrides: Any) -> None:
         base = config.model_dump() if config is not None else {}
@@ -62,9 +84,10 @@ class Recommender(ABC):
             raise RecommendError("No interactions to train on.")
         self.data_ = data
         self.n_items_ = data.n_items
+        self.item_ids_ = np.asarray(data.item_ids, dtype=object)
         self.item_index_ = data.item_index()
-        self.key_index_ = data.key_index()
         self.popularity_ = popularity(data)
+        self._forget_fingerprint()
         self._fit(data, validation)
         return self
 
@@ -74,12 +97,121 @@ class Recommender(ABC):
     def adopt(self, data: Sequences) -> Self:
         """Serve ``data`` (same item vocabulary) without re-learning: a neural model trained
         on the validation split keeps its weights and answers from the full histories."""
-        if list(data.item_ids) != list(self.data_.item_ids):
+        if list(data.item_ids) != list(self.item_ids_):
             raise RecommendError("adopt() needs the same item vocabulary the model learned.")
         self.data_ = data
-        self.key_index_ = data.key_index()
         self.popularity_ = popularity(data)
+        self._forget_fingerprint()
         return self
+
+    def _forget_fingerprint(self) -> None:
+        for name in ("fingerprint_", "key_hashes_"):
+            self.__dict__.pop(name, None)
+
+    def _remember(self) -> None:
+        """What a saved model keeps of the data it was fitted to (or adopted): a fingerprint,
+        and each key's hash when learned state is indexed by key (computed once, at save)."""
+        if "fingerprint_" not in vars(self):
+            data = self.data_
+            self.fingerprint_ = data.fingerprint()
+            if self._keyed():
+                self.key_hashes_ = key_hashes(data.keys)
+        for inner in self._nested():
+            inner._remember()
+
+    # -- the histories a model answers from --------------------------------------------
+    @property
+    def data_(self) -> Sequences:
+        """The histories ``recommend`` answers from: the training data after ``fit``, the
+        attached data after :meth:`attach` (not saved with the model)."""
+        data: Sequences | None = self.__dict__.get("_data")
+        if data is None:
+            source = self.__dict__.get("_source")
+            if source is None:
+                raise RecommendError(
+                    f"The {self.name} recommender has no users' histories attached.",
+                    hint="Load it with shopmind.models.recommend.workflow.load_model, or call "
+                    "attach(sequences) with the workspace's load_sequences(...).",
+                )
+            self._attach_now(source())
+            data = self.__dict__["_data"]
+        return data
+
+    @data_.setter
+    def data_(self, data: Sequences) -> None:
+        self.__dict__.update(_data=data, _source=None, _key_index=None, _rows=None)
+
+    @property
+    def key_index_(self) -> dict[str, int]:
+        """External key -> row of :attr:`data_`."""
+        index: dict[str, int] | None = self.__dict__.get("_key_index")
+        if index is None:
+            index = self.data_.key_index()
+            self.__dict__["_key_index"] = index
+        return index
+
+    def attach(self, data: Sequences | Callable[[], Sequences]) -> Self:
+        """Answer ``recommend`` from ``data``: the histories as ``load_sequences`` reads
+        them from the workspace (a callable is called once, on first use).
+
+        Items the model does not know are left out of the histories; keys are lined up with
+        the training keys through ``key_hashes_`` (keys it never saw count as unknown, -1).
+        Attached to the training data itself, the answers are those of the fitted model.
+        """
+        self._check_fitted()
+        source = functools.cache(data) if callable(data) else (lambda: data)
+        self.__dict__.update(_data=None, _source=source, _key_index=None, _rows=None)
+        for inner in self._nested():
+            inner.attach(source)
+        if not callable(data):
+            self._attach_now(data)
+        return self
+
+    def _attach_now(self, data: Sequences) -> None:
+        if len(data.item_ids) != len(self.item_ids_) or not np.array_equal(
+            np.asarray(data.item_ids, dtype=object), self.item_ids_
+        ):
+            data = data.on_items(self.item_ids_)
+        rows: np.ndarray | None = None
+        hashes = getattr(self, "key_hashes_", None)
+        if hashes is not None:
+            rows = line_up(hashes, key_hashes(data.keys))
+        elif data.fingerprint()["key_ids"] != getattr(self, "fingerprint_", {}).get("key_ids"):
+            rows = np.full(data.n_keys, -1, dtype=np.int64)  # unknown keys: none to index
+        if rows is not None and np.array_equal(rows, np.arange(data.n_keys)):
+            rows = None
+        self.__dict__.update(_data=data, _key_index=None, _rows=rows)
+
+    def training_keys(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of :attr:`data_` -> indices of the training keys (``_score``'s ``keys``),
+        -1 where the model has no key-indexed state for that key."""
+        rows = np.asarray(rows, dtype=np.int64)
+        mapping: np.ndarray | None = self.__dict__.get("_rows")
+        if mapping is None or len(rows) == 0:
+            return rows
+        return np.where(rows >= 0, mapping[np.maximum(rows, 0)], -1)
+
+    def data_changed(self) -> bool:
+        """True when the attached histories differ from the training data's (new events,
+        forgotten users): known users are then answered from their current histories."""
+        trained = getattr(self, "fingerprint_", None)  # absent: fitted here, not saved yet
+        return trained is not None and bool(self.data_.fingerprint() != trained)
+
+    def _nested(self) -> list[Recommender]:
+        """Recommenders held in the learned state (a hybrid's components)."""
+        found: list[Recommender] = []
+        for name, value in vars(self).items():
+            if not name.endswith("_"):
+                continue
+            values = value.values() if isinstance(value, dict) else value
+            if isinstance(value, Recommender):
+                found.append(value)
+            elif isinstance(value, list | tuple | dict):
+                found.extend(v for v in values if isinstance(v, Recommender))
+        return found
+
+    def _keyed(self) -> bool:
+        return bool(self.keyed_state) or any(inner._keyed() for inner in self._nested())
 
     def refit_overrides(self) -> dict[str, Any]:
         """Config changes for refitting on more data (e.g. the epoch early stopping chose)."""
@@ -120,10 +252,12 @@ class Recommender(ABC):
         """Top-``k`` items for known users (unknown users get an empty list)."""
         self._check_fitted()
         check_k(k)
-        rows = np.array([self.key_index_.get(str(u), -1) for u in users], dtype=np.int64)
-        histories = [self.data_.seq(r) if r >= 0 else np.zeros(0, np.int32) for r in rows]
-        purchased = [self.data_.purchased.get(int(r), np.zeros(0, np.int32)) for r in rows]
-        out = self._top(histories, rows, k, exclude_seen, rules, catalog, purchased)
+        data, index = self.data_, self.key_index_
+        rows = np.array([index.get(str(u), -1) for u in users], dtype=np.int64)
+        histories = [data.seq(r) if r >= 0 else np.zeros(0, np.int32) for r in rows]
+        purchased = [data.purchased.get(int(r), np.zeros(0, np.int32)) for r in rows]
+        keys = self.training_keys(rows)
+        out = self._top(histories, keys, k, exclude_seen, rules, catalog, purchased)
         return [rec if r >= 0 else [] for rec, r in zip(out, rows, strict=True)]
 
     def recommend_next(
@@ -193,37 +327,78 @@ class Recommender(ABC):
         return out
 
     def _pack(self, indices: np.ndarray, values: np.ndarray) -> list[Recommendation]:
-        ids = self.data_.item_ids
+        ids = self.item_ids_
         return [
             [(str(ids[i]), float(v)) for i, v in zip(row_i, row_v, strict=True) if np.isfinite(v)]
             for row_i, row_v in zip(indices, values, strict=True)
         ]
 
     # -- persistence --------------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without attached histories and training-time helpers."""
+        return {k: v for k, v in self.__dict__.items() if k not in _NOT_SAVED}
+
     def save(self, path: Path) -> Path:
+        """Write config and learned state (never the training histories) to ``path``."""
         self._check_fitted()
+        self._remember()
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "net_"}
-        payload = {"name": self.name, "config": self.config.model_dump(), "state": state}
+        state = {k: v for k, v in self.__getstate__().items() if k.endswith("_")}
+        payload = {
+            "format": SAVE_FORMAT,
+            "name": self.name,
+            "config": self.config.model_dump(),
+            "state": state,
+        }
+        buffer = io.BytesIO()
+        _NoSequencesPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
         # sealed (AES-GCM) when the path lies in an encrypted workspace
-        return write_file(path, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        return write_file(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
-        """Load any saved recommender (the class comes from the file)."""
+        """Load any saved recommender (the class comes from the file), without histories:
+        :meth:`attach` them before ``recommend``."""
         from shopmind.models.recommend.registry import model_class
 
-        if not path.exists():
-            raise NotFittedError(
-                f"No trained recommender at {path}.",
-                hint="Train one: `shopmind recommend train`.",
-            )
-        payload = pickle.loads(read_file(path))
+        payload = read_pickle(Path(path), SAVE_FORMAT, "recommender", TRAIN_COMMAND)
         klass = model_class(payload["name"])
         model = klass(klass.config_class.model_validate(payload["config"]))
         for key, value in payload["state"].items():
             setattr(model, key, value)
         return model
+
+
+class _NoSequencesPickler(pickle.Pickler):
+    """Refuses training data anywhere in a saved model (say, a learned ``self.train_ = data``)."""
+
+    def persistent_id(self, obj: Any) -> None:
+        if isinstance(obj, Sequences):
+            raise RecommendError(
+                "A recommender's learned state holds a Sequences (training data); it is not "
+                "saved with the model.",
+                hint="Keep only what the model learned; histories are attached on load.",
+            )
+        return None
+
+
+def key_hashes(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit BLAKE2b hash of each external key (lines a model's key-indexed state up
+    with the keys of the workspace without saving the keys)."""
+    out = np.empty(len(keys), dtype=np.uint64)
+    for n, key in enumerate(keys):
+        out[n] = int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big")
+    return out
+
+
+def line_up(trained: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """For each hash in ``current``, its position in ``trained`` (-1 when absent)."""
+    if len(trained) == 0:
+        return np.full(len(current), -1, dtype=np.int64)
+    order = np.argsort(trained, kind="stable")
+    ranked = trained[order]
+    at = np.minimum(np.searchsorted(ranked, current), len(ranked) - 1)
+    return np.where(ranked[at] == current, order[at], -1).astype(np.int64)
 
 
 def popularity(data: Sequences) -> np.ndarray:

@@ -20,7 +20,7 @@ from shopmind.errors import RecommendError
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.explain import Explainer
 from shopmind.models.recommend.rules import ItemCatalog
-from shopmind.models.recommend.workflow import model_dir
+from shopmind.models.recommend.workflow import default_pointer, default_summary
 from shopmind.store import Workspace
 
 #: Keys of ``items.attributes`` read as a picture's address, first present wins.
@@ -32,10 +32,9 @@ HEADLINE = ("hr@10", "recall@10", "ndcg@10", "mrr@10", "coverage@10", "novelty@1
 def model_status(workspace: Workspace) -> dict[str, Any]:
     """The default model's training summary (``models/recommend/default.json``) and every
     saved evaluation (``reports/recommend_eval_<model>_<split>.json``, newest first)."""
-    pointer = model_dir(workspace) / "default.json"
-    status: dict[str, Any] = {"trained": pointer.exists(), "model": None, "evaluations": []}
-    if pointer.exists():
-        summary = json.loads(pointer.read_text(encoding="utf-8"))
+    summary = default_summary(workspace)
+    status: dict[str, Any] = {"trained": summary is not None, "model": None, "evaluations": []}
+    if summary is not None:
         board = (summary.get("validation") or {}).get("leaderboard") or []
         status.update(
             {
@@ -47,7 +46,7 @@ def model_status(workspace: Workspace) -> dict[str, Any]:
                 "split": summary.get("split"),
                 "k": summary.get("k"),
                 "seconds": summary.get("seconds"),
-                "trained_at": _mtime(pointer),
+                "trained_at": _mtime(default_pointer(workspace)),
                 "leaderboard": board[:10],
             }
         )

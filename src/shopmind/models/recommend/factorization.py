@@ -4,6 +4,9 @@
 Known keys use their learned factors. A history the model has not seen (an anonymous
 session, or a user whose history changed) is folded in: ALS solves its least-squares user
 step exactly; BPR averages the history's item factors.
+
+Per-user learned state: the user factors and history lengths (one row per training key) are
+saved with the model, with a hash of each key to line them up with the workspace's users.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ def _numpy(array: Any) -> np.ndarray:
 
 
 class _Factorization(Recommender):
+    keyed_state = ("user_factors_", "history_lengths_")
+
     def _learn(self, data: Sequences, model: Any) -> None:
         self.history_lengths_ = data.lengths().copy()
         model.fit(data.user_item_matrix(binary=True), show_progress=False)

@@ -3,7 +3,8 @@
 Scaling by the row maximum keeps every component's best item at 1 so weights mean "how
 much this model's opinion counts". Components are ordinary recommenders (content-based
 ones bring cold-start items into collaborative lists). Weights are chosen on the
-validation split by :func:`shopmind.models.recommend.select.select_model`.
+validation split by :func:`shopmind.models.recommend.select.select_model`. The components are
+saved inside the hybrid (learned state ``components_``), without their training histories.
 """
 
 from __future__ import annotations

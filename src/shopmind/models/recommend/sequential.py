@@ -7,7 +7,8 @@ binary loss) or a sampled softmax over ``negatives`` shared random items for big
 Item embeddings are tied between input and output. With validation cases, NDCG@10 is
 measured every ``eval_every`` epochs and training stops after ``patience`` checks without
 improvement, restoring the best weights (``best_epoch_`` is reused when refitting).
-Runs on CPU or CUDA (``device``).
+Runs on CPU or CUDA (``device``). Saved: the weights (``weights_``, the network is rebuilt
+from them), no per-user state.
 """
 
 from __future__ import annotations
@@ -234,12 +235,6 @@ class _Sequential(Recommender):
         if empty.any():
             scores[empty.cpu().numpy()] = self.popularity_
         return scores
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state.pop("_net", None)  # rebuilt from weights_ (a local class cannot be pickled)
-        state.pop("progress", None)
-        return state
 
     def refit_overrides(self) -> dict[str, Any]:
         return {"epochs": int(getattr(self, "best_epoch_", self.config.epochs))}

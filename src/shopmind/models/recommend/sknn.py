@@ -5,6 +5,10 @@ The current session is a vector whose later items weigh more (linear: position /
 its similarity to each stored sequence is the weighted overlap; the ``neighbours`` most
 similar stored sequences vote for their items with their similarity, optionally scaled by
 the item's inverse document frequency (``idf_weight``).
+
+Per-user learned state: the neighbour pool is the training sequences as a binary keys x items
+matrix (``sessions_``, with ``norm_``), saved with the model together with a hash of each key,
+so that a known user is never their own neighbour.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ def position_weights(
 class SessionKNN(Recommender):
     name = "sknn"
     config_class = SessionKNNConfig
+    keyed_state = ("sessions_", "norm_")
     config: SessionKNNConfig
 
     def _fit(self, data: Sequences, validation: Any) -> None:

@@ -363,11 +363,10 @@ def train_spark(
     them (default: exported from the workspace). No validation-based tuning here: the
     config is the model's defaults plus ``overrides`` (tune on a sample with the DuckDB
     path, then pass the chosen config)."""
-    import json
 
     from shopmind.features.eligibility import excluded_items
     from shopmind.features.tables import export_parquet
-    from shopmind.models.recommend.workflow import model_dir, model_path
+    from shopmind.models.recommend.workflow import model_path, set_default
 
     chosen = check_spark_model(name)
     _build(chosen, overrides)
@@ -402,7 +401,5 @@ def train_spark(
         "validation": {},
         "seconds": round(time.perf_counter() - started, 2),
     }
-    pointer = model_dir(workspace) / "default.json"
-    if not pointer.exists():
-        pointer.write_text(json.dumps(summary, default=str))
+    set_default(workspace, summary, replace=False)
     return summary

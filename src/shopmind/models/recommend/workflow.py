@@ -1,7 +1,8 @@
 """Train / evaluate / load recommenders against a workspace (what the CLI and server call).
 
-Models live in ``<workspace>/models/recommend/<name>.pkl``; ``default.json`` names the
-model ``recommend train`` chose, with its validation leaderboard.
+Models live in ``<workspace>/models/recommend/<name>.pkl`` (learned state, no users'
+histories: :func:`load_model` attaches the workspace's); ``default.json`` names the model
+``recommend train`` chose, with its validation leaderboard.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from shopmind.errors import NotFittedError
@@ -48,18 +50,49 @@ def read_sequences(workspace: Workspace) -> Sequences:
         return load_sequences(con)
 
 
-def default_name(workspace: Workspace) -> str:
-    pointer = model_dir(workspace) / "default.json"
+def default_pointer(workspace: Workspace) -> Path:
+    """``models/recommend/default.json``: the training summary of the default model."""
+    return model_dir(workspace) / "default.json"
+
+
+def default_summary(workspace: Workspace) -> dict[str, Any] | None:
+    """The default model's training summary (model, config, kind, keys, items, interactions,
+    split, k, validation, seconds), or None when no recommender was trained."""
+    pointer = default_pointer(workspace)
     if not pointer.exists():
+        return None
+    return dict(json.loads(pointer.read_text(encoding="utf-8")))
+
+
+def set_default(workspace: Workspace, summary: dict[str, Any], replace: bool = True) -> bool:
+    """Make the model of ``summary`` the default (``replace=False``: only when none is set
+    yet); True when the pointer was written."""
+    pointer = default_pointer(workspace)
+    if not replace and pointer.exists():
+        return False
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_text(json.dumps(summary, default=str), encoding="utf-8")
+    return True
+
+
+def default_name(workspace: Workspace) -> str:
+    summary = default_summary(workspace)
+    if summary is None:
         raise NotFittedError(
             "No recommender has been trained in this workspace.",
             hint="Train one: `shopmind recommend train`.",
         )
-    return str(json.loads(pointer.read_text())["model"])
+    return str(summary["model"])
 
 
-def load_model(workspace: Workspace, name: str | None) -> Recommender:
-    """The named model, or the default one when ``name`` is None."""
+def load_model(
+    workspace: Workspace, name: str | None, con: duckdb.DuckDBPyConnection | None = None
+) -> Recommender:
+    """The named model, or the default one when ``name`` is None, answering from the
+    workspace's current histories (read as for training: ``load_sequences``).
+
+    The histories are read on first use through a read-only connection, or at once
+    through ``con`` (a process that holds the workspace's write connection passes it)."""
     if name is not None:
         model_class(name)  # unknown names fail with the list of choices
     chosen = name or default_name(workspace)
@@ -69,7 +102,10 @@ def load_model(workspace: Workspace, name: str | None) -> Recommender:
             f"The {chosen} recommender is not trained in this workspace.",
             hint=f"Train it: `shopmind recommend train --model {chosen}`.",
         )
-    return Recommender.load(path)
+    model = Recommender.load(path)
+    if con is not None:
+        return model.attach(load_sequences(con))
+    return model.attach(lambda: read_sequences(workspace))
 
 
 def choose(
@@ -160,8 +196,7 @@ def train(
         "validation": validation,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    if name is None or not (model_dir(workspace) / "default.json").exists():
-        (model_dir(workspace) / "default.json").write_text(json.dumps(summary, default=str))
+    set_default(workspace, summary, replace=name is None)
     return summary
 
 

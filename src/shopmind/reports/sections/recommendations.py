@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 
 import numpy as np
 
@@ -18,12 +17,11 @@ NOTE = "No recommender yet: run <code>shopmind recommend train</code>."
 def build(workspace: Workspace) -> str | None:
     from shopmind.models.recommend.explain import Explainer
     from shopmind.models.recommend.rules import ItemCatalog
-    from shopmind.models.recommend.workflow import load_model, model_dir
+    from shopmind.models.recommend.workflow import default_summary, load_model
 
-    pointer = model_dir(workspace) / "default.json"
-    if not pointer.exists():
+    summary = default_summary(workspace)
+    if summary is None:
         return None
-    summary = json.loads(pointer.read_text())
     model = load_model(workspace, None)
     with workspace.connect(read_only=True) as con:
         catalog = ItemCatalog.load(con, model.data_.item_ids)
@@ -78,7 +76,7 @@ def _diversity(workspace: Workspace, k: int = 10, most: int = 5000) -> str:
     for start in range(0, len(keys), 1024):
         part = keys[start : start + 1024]
         histories = [data.seq(int(r)) for r in part]
-        scores = model.score(histories, part)
+        scores = model.score(histories, model.training_keys(part))
         scores[:, blocked] = -np.inf
         parts.append(top_k(scores, k, exclude=histories)[0])
     top = np.concatenate(parts)
