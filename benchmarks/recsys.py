@@ -1,7 +1,7 @@
 """Recommendation quality, training time and peak memory per model per real dataset.
 
     python benchmarks/recsys.py --datasets beauty diginetica online_retail \
-        --models default popularity markov itemknn sknn als bpr [--neural-minutes 20]
+        --models default popularity markov itemknn sknn slist als bpr [--neural-minutes 20]
 
 Protocols (full ranking over all items; tuning on validation only, never on test):
 - beauty: Amazon Beauty leave-one-out (last item test, second-to-last validation), the
@@ -10,7 +10,9 @@ Protocols (full ranking over all items; tuning on validation only, never on test
   them, tested on ``test_prefixes.tsv`` with nothing excluded, P@20 (= HR@20) / MRR@20;
 - online_retail: temporal split, last 30 days test (distinct new items per customer),
   Recall@20 / NDCG@20.
-``default`` is what ``recommend train`` does: model selection on validation.
+``default`` is what ``recommend train`` does: model selection on validation (candidates:
+``shopmind.models.recommend.select.DEFAULT_FAMILIES``; the leaderboard with each family's
+validation NDCG and tuning seconds is kept in the result).
 Each (dataset, model) runs in its own process so its peak RSS is its own.
 Results: benchmarks/results/recsys.json.
 """
@@ -116,7 +118,7 @@ def one(
         "fit_seconds": round(fit_seconds, 2),
         "total_seconds": round(time.perf_counter() - started, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "validation": {k: v for k, v in validation.items() if k != "leaderboard"},
+        "validation": validation,
         **{
             name: round(value, 5)
             for name, value in metrics.items()
@@ -131,7 +133,7 @@ def main() -> None:
     parser.add_argument(
         "--models",
         nargs="+",
-        default=["default", "popularity", "markov", "itemknn", "sknn", "als", "bpr"],
+        default=["default", "popularity", "markov", "itemknn", "sknn", "slist", "als", "bpr"],
     )
     parser.add_argument("--config", default="{}", help="hyperparameters for every model (JSON)")
     parser.add_argument(

@@ -44,6 +44,10 @@ class TestSessionKNN(RecommenderContract):
     model_name = "sknn"
 
 
+class TestSlist(RecommenderContract):
+    model_name = "slist"
+
+
 class TestALS(RecommenderContract):
     model_name = "als"
     config: ClassVar[dict] = {"factors": 8, "iterations": 10}
