@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shopmind.cli.campaign import save_plan
 from shopmind.features.tables import duckdb_tables
 from shopmind.marketing.campaign import CampaignBudget
+from shopmind.marketing.plans import save_plan
 from shopmind.reports.html import build_report
 from shopmind.reports.sections.uplift import build as uplift_section
 from shopmind.store import Workspace

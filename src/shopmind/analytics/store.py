@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pandas as pd
 
+from shopmind.errors import ShopmindError
 from shopmind.store import Workspace
 
 PROFILE_COLUMNS = (
@@ -47,6 +51,34 @@ def write_profiles(workspace: Workspace, profiles: pd.DataFrame) -> int:
         )
         con.execute("COMMIT")
     return len(frame)
+
+
+def read_profile(con: duckdb.DuckDBPyConnection, user_ids: Sequence[str]) -> dict[str, Any] | None:
+    """The ``user_profiles`` row of the first of ``user_ids`` found (a raw id and its
+    pseudonym, say), as a dict; None when none has a profile."""
+    cursor = con.execute(
+        "SELECT * FROM user_profiles WHERE user_id IN (SELECT unnest(?))", [list(user_ids)]
+    )
+    names = [d[0] for d in cursor.description]
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(names, row, strict=True))
+
+
+def user_profile(workspace: Workspace, user_ids: Sequence[str]) -> dict[str, Any]:
+    """One user's stored tags (``shopmind profile``); a ShopmindError naming the fix when no
+    profile was computed or the id has none."""
+    with workspace.connect(read_only=True) as con:
+        if con.execute("SELECT count(*) FROM user_profiles").fetchone() == (0,):
+            raise ShopmindError(
+                "No user profiles yet.", hint="Compute them with `shopmind analyze profiles`."
+            )
+        record = read_profile(con, user_ids)
+    if record is None:
+        raise ShopmindError(
+            f"No profile for user '{user_ids[0]}'.",
+            hint='Check the id (`shopmind sql "SELECT user_id FROM user_profiles LIMIT 5"`).',
+        )
+    return record
 
 
 def clv_model_dir(workspace: Workspace) -> Path:

@@ -1,12 +1,18 @@
-"""Shared CLI output: JSON or a readable table, errors without tracebacks, progress."""
+"""Shared CLI output: JSON or a readable table, errors without tracebacks, progress.
+
+Every command that prints a result takes the one :data:`JsonOption` and prints through
+:func:`emit`: ``--json`` gives one JSON document at full precision on stdout; without it the
+command's own text (a ``render`` callable) or a readable table with rounded numbers.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +24,30 @@ from shopmind.jsonable import to_jsonable
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
+
+#: The one ``--json`` flag of every command that prints a result.
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document (full precision) instead of text."),
+]
+
+
+def emit(
+    payload: Any,
+    as_json: bool,
+    render: Callable[[], object] | None = None,
+    *,
+    title: str | None = None,
+) -> None:
+    """Print a command's result: ``payload`` as one JSON document with ``as_json``; else
+    ``render()`` (the command's text), or without one :func:`print_readable` of ``payload``
+    under ``title``."""
+    if as_json:
+        print_json(payload)
+    elif render is not None:
+        render()
+    else:
+        print_readable(payload, title)
 
 
 def print_json(payload: Any) -> None:
@@ -31,6 +61,43 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     for row in rows:
         table.add_row(*("" if v is None else str(to_jsonable(v)) for v in row))
     stdout.print(table)
+
+
+def readable(value: Any) -> str:
+    """A value for people: thousands separators, floats rounded (4 significant digits below
+    1,000, cents above), nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return str(to_jsonable(value))
+
+
+def print_readable(payload: Any, title: str | None = None) -> None:
+    """A default text face: a mapping as name | value rows (nested mappings flattened with
+    dots), a list of mappings as a table with their keys as columns, anything else as is."""
+    if isinstance(payload, Mapping):
+        rows = [[name, readable(value)] for name, value in _flat(payload)]
+        print_table(title, ["name", "value"], rows)
+    elif isinstance(payload, list | tuple) and all(isinstance(r, Mapping) for r in payload):
+        columns = list(dict.fromkeys(k for r in payload for k in r))
+        print_table(title, columns, [[readable(r.get(c)) for c in columns] for r in payload])
+    else:
+        stdout.print(readable(payload), highlight=False)
+
+
+def _flat(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for name, value in mapping.items():
+        if isinstance(value, Mapping):
+            yield from _flat(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", value
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 
@@ -46,7 +46,7 @@ def analyze(
         int, typer.Option(help="--campaign without outcome columns: days after sending.")
     ] = 14,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Conversion z-test, revenue Welch t + bootstrap, CUPED, SRM check, power."""
     from shopmind.cli._input import read_table
@@ -79,29 +79,30 @@ def analyze(
     result = run(frame, variant_col, control, conversion_col, revenue_col, pre_col, expected, alpha)
     if note:
         result["note"] = note
-    if as_json:
-        print_json(result)
-        return
-    srm = result["srm"]
-    print_table(
-        f"sample ratio (p = {srm['p_value']:.4g}{', MISMATCH' if srm['mismatch'] else ''})",
-        ["arm", "users"],
-        [[k, v] for k, v in srm["counts"].items()],
-    )
-    for name, entry in result["variants"].items():
-        rows: list[list[Any]] = []
-        for metric in ("conversion", "revenue", "revenue_cuped"):
-            if metric in entry:
-                m = entry[metric]
-                values = (m["difference"], m["ci_low"], m["ci_high"], m["p_value"])
-                rows.append([metric, *(f"{v:.4g}" for v in values)])  # --json: full precision
+
+    def render() -> None:
+        srm = result["srm"]
         print_table(
-            f"{name} vs {result['control']}",
-            ["metric", "difference", "ci low", "ci high", "p"],
-            rows,
+            f"sample ratio (p = {srm['p_value']:.4g}{', MISMATCH' if srm['mismatch'] else ''})",
+            ["arm", "users"],
+            [[k, v] for k, v in srm["counts"].items()],
         )
-    if note:
-        stdout.print(note, highlight=False)
+        for name, entry in result["variants"].items():
+            rows: list[list[Any]] = []
+            for metric in ("conversion", "revenue", "revenue_cuped"):
+                if metric in entry:
+                    m = entry[metric]
+                    values = (m["difference"], m["ci_low"], m["ci_high"], m["p_value"])
+                    rows.append([metric, *(f"{v:.4g}" for v in values)])  # --json: full precision
+            print_table(
+                f"{name} vs {result['control']}",
+                ["metric", "difference", "ci low", "ci high", "p"],
+                rows,
+            )
+        if note:
+            stdout.print(note, highlight=False)
+
+    emit(result, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from shopmind.analytics.metrics import MONEY
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.features.tables import duckdb_tables
 
@@ -17,7 +17,6 @@ app = typer.Typer(
     help="Behaviour analytics: funnels, retention, paths, trends, RFM, segments.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 PerOpt = Annotated[
     str,
     typer.Option(
@@ -50,7 +49,7 @@ def funnel(
         str | None, typer.Option(help="Breakdown: category, brand, source, country...")
     ] = None,
     per: PerOpt = "user",
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Unique users per step, conversion and median time to convert (windowFunnel semantics)."""
     from shopmind.analytics.funnel import FunnelOrder, FunnelQuery, parse_window
@@ -67,12 +66,13 @@ def funnel(
     )
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run_funnel(_per(tables, per), query)
-    if as_json:
-        print_json(result)
-        return
-    _steps_table(f"funnel ({order}, window {window})", result["steps"])
-    for value, rows in result.get("breakdown", {}).items():
-        _steps_table(f"{by} = {value}", rows)
+
+    def render() -> None:
+        _steps_table(f"funnel ({order}, window {window})", result["steps"])
+        for value, rows in result.get("breakdown", {}).items():
+            _steps_table(f"{by} = {value}", rows)
+
+    emit(result, as_json, render)
 
 
 def _steps_table(title: str, steps: list[dict[str, Any]]) -> None:
@@ -112,7 +112,7 @@ def retention(
     ] = True,
     periods: Annotated[int, typer.Option(help="Periods after the cohort to show.")] = 8,
     per: PerOpt = "user",
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Cohort x period retention matrix."""
     from shopmind.analytics.retention import retention as run
@@ -122,33 +122,34 @@ def retention(
         raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(_per(tables, per), start, return_, period, not first_time, periods)  # type: ignore[arg-type]
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"retention ({result['mode']}, {period})",
-        ["cohort", "size", *[str(i) for i in range(1, periods + 1)]],
-        [
+
+    def render() -> None:
+        print_table(
+            f"retention ({result['mode']}, {period})",
+            ["cohort", "size", *[str(i) for i in range(1, periods + 1)]],
             [
-                c["cohort"],
-                f"{c['size']:,}",
-                *[
-                    _pct(r) + ("*" if n == c["partial_offset"] and r is not None else "")
-                    for n, r in enumerate(c["rates"][1:], start=1)
-                ],
-            ]
-            for c in result["cohorts"]
-        ],
-    )
-    stdout.print(
-        f"{len(result['cohorts'])} cohorts; blank: not observable yet"
-        + (
-            f"; * the {period} of {result['last_period']} is partial (data ends in it)"
-            if result["last_period_partial"]
-            else ""
-        ),
-        highlight=False,
-    )
+                [
+                    c["cohort"],
+                    f"{c['size']:,}",
+                    *[
+                        _pct(r) + ("*" if n == c["partial_offset"] and r is not None else "")
+                        for n, r in enumerate(c["rates"][1:], start=1)
+                    ],
+                ]
+                for c in result["cohorts"]
+            ],
+        )
+        stdout.print(
+            f"{len(result['cohorts'])} cohorts; blank: not observable yet"
+            + (
+                f"; * the {period} of {result['last_period']} is partial (data ends in it)"
+                if result["last_period_partial"]
+                else ""
+            ),
+            highlight=False,
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -157,20 +158,21 @@ def paths(
     from_: Annotated[str, typer.Option("--from", help="Event type paths start from.")] = "view",
     max_steps: Annotated[int, typer.Option(help="Next events to follow.")] = 5,
     top: Annotated[int, typer.Option(help="Paths to show.")] = 20,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Most frequent sequences of next events within sessions."""
     from shopmind.analytics.paths import paths as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(tables, from_, max_steps, top)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"paths from {from_} ({result['starts']:,} starts)",
-        ["path", "count", "share"],
-        [[p["path"], p["count"], _pct(p["share"])] for p in result["paths"]],
+    emit(
+        result,
+        as_json,
+        lambda: print_table(
+            f"paths from {from_} ({result['starts']:,} starts)",
+            ["path", "count", "share"],
+            [[p["path"], p["count"], _pct(p["share"])] for p in result["paths"]],
+        ),
     )
 
 
@@ -188,68 +190,72 @@ def trends(
     refunds_by: Annotated[
         str, typer.Option(help="Date refunds by the refunded order (order) or by the refund.")
     ] = "order",
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """A business metric per period; partial periods flagged (definitions: docs/metrics.md)."""
     from shopmind.analytics.trends import trends as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(tables, metric, interval, refunds_by)
-    if as_json:
-        print_json(result)
-        return
-    unit = f" ({result['currency'] or 'currency unknown'})" if result["measure"] in MONEY else ""
-    print_table(
-        f"{metric} per {interval}{unit}",
-        ["period", "value", ""],
-        [
-            [
-                p["period"],
-                human(p["value"], result["measure"]),
-                "partial" if p["partial"] else "",
-            ]
-            for p in result["points"]
-        ],
-    )
-    best = result["best"]
-    if best:
-        stdout.print(
-            f"best complete {interval}: {best['period']} "
-            f"({human(best['value'], result['measure'])}"
-            f"{' ' + (result['currency'] or '') if result['measure'] in MONEY else ''})",
-            highlight=False,
+
+    def render() -> None:
+        unit = (
+            f" ({result['currency'] or 'currency unknown'})" if result["measure"] in MONEY else ""
         )
+        print_table(
+            f"{metric} per {interval}{unit}",
+            ["period", "value", ""],
+            [
+                [
+                    p["period"],
+                    human(p["value"], result["measure"]),
+                    "partial" if p["partial"] else "",
+                ]
+                for p in result["points"]
+            ],
+        )
+        best = result["best"]
+        if best:
+            stdout.print(
+                f"best complete {interval}: {best['period']} "
+                f"({human(best['value'], result['measure'])}"
+                f"{' ' + (result['currency'] or '') if result['measure'] in MONEY else ''})",
+                highlight=False,
+            )
+
+    emit(result, as_json, render)
 
 
 @app.command()
-def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOpt = False) -> None:
+def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = False) -> None:
     """Headline business figures: orders, revenue net of refunds, AOV, customers."""
     from shopmind.analytics.metrics import summary as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(_per(tables, per))
-    if as_json:
-        print_json(result)
-        return
-    cur = result["currency"] or "currency unknown"
-    rows = [
-        [name, human(result[name], name) + (f" {cur}" if name in MONEY else "")]
-        for name in (
-            "orders",
-            "order_lines",
-            "customers",
-            "gross_revenue",
-            "refunds",
-            "net_revenue",
-            "aov",
-            "active_users",
-            "conversion",
+
+    def render() -> None:
+        cur = result["currency"] or "currency unknown"
+        rows = [
+            [name, human(result[name], name) + (f" {cur}" if name in MONEY else "")]
+            for name in (
+                "orders",
+                "order_lines",
+                "customers",
+                "gross_revenue",
+                "refunds",
+                "net_revenue",
+                "aov",
+                "active_users",
+                "conversion",
+            )
+        ]
+        print_table(
+            f"summary {result['first'][:10]} .. {result['last'][:10]}", ["metric", "value"], rows
         )
-    ]
-    print_table(
-        f"summary {result['first'][:10]} .. {result['last'][:10]}", ["metric", "value"], rows
-    )
-    stdout.print("definitions: docs/metrics.md", highlight=False)
+        stdout.print("definitions: docs/metrics.md", highlight=False)
+
+    emit(result, as_json, render)
 
 
 def human(value: float | int | None, metric: str) -> str:
@@ -283,7 +289,7 @@ def rfm(
     segment: Annotated[
         str | None, typer.Option(help="With --out: only this segment, e.g. 'At risk'.")
     ] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Recency, frequency, monetary scores and named segments."""
     from shopmind.analytics.metrics import currency
@@ -300,64 +306,50 @@ def rfm(
                 "segment": segment,
                 "rows": export_members(tables, out, segment=segment, as_of=reference),
             }
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"RFM segments ({result['customers']:,} customers)",
-        [
-            "segment",
-            "customers",
-            "share",
-            "recency d",
-            "orders",
-            f"spend ({result['currency'] or 'currency unknown'})",
-        ],
-        [
+
+    def render() -> None:
+        print_table(
+            f"RFM segments ({result['customers']:,} customers)",
             [
-                s["name"],
-                f"{s['customers']:,}",
-                _pct(s["share"]),
-                f"{s['mean_recency_days']:,.0f}",
-                f"{s['mean_frequency']:,.1f}",
-                f"{s['mean_monetary']:,.2f}",
-            ]
-            for s in result["segments"]
-        ],
-    )
-    if out is not None:
-        stdout.print(f"wrote {result['exported']['rows']:,} customers to {out}", highlight=False)
+                "segment",
+                "customers",
+                "share",
+                "recency d",
+                "orders",
+                f"spend ({result['currency'] or 'currency unknown'})",
+            ],
+            [
+                [
+                    s["name"],
+                    f"{s['customers']:,}",
+                    _pct(s["share"]),
+                    f"{s['mean_recency_days']:,.0f}",
+                    f"{s['mean_frequency']:,.1f}",
+                    f"{s['mean_monetary']:,.2f}",
+                ]
+                for s in result["segments"]
+            ],
+        )
+        if out is not None:
+            stdout.print(
+                f"wrote {result['exported']['rows']:,} customers to {out}", highlight=False
+            )
+
+    emit(result, as_json, render)
 
 
 @app.command()
 def sessions(
     ctx: typer.Context,
     gap: Annotated[float, typer.Option(help="Inactivity gap in minutes.")] = 30.0,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Session counts and lengths (sessions split by an inactivity gap)."""
-    from shopmind.analytics.sessions import session_stats
+    from shopmind.analytics.sessions import session_summary
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        stats = session_stats(tables.events(), gap)
-        summary = (
-            stats.aggregate(
-                sessions=stats.count(),
-                users=stats.user_id.nunique(),
-                mean_events=stats.events.mean(),
-                median_duration_seconds=stats.duration_seconds.median(),
-            )
-            .execute()
-            .iloc[0]
-        )
-    result = {
-        k: (float(v) if k.startswith(("mean", "median")) else int(v)) for k, v in summary.items()
-    }
-    result["gap_minutes"] = gap
-    if as_json:
-        print_json(result)
-        return
-    print_table("sessions", list(result), [list(result.values())])
+        result = session_summary(tables.events(), gap)
+    emit(result, as_json, title="sessions")  # text: rounded, with thousands separators
 
 
 @app.command()
@@ -367,7 +359,7 @@ def segments(
         int | None, typer.Option(help="Number of segments (default: best silhouette).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Behavioural segments (k-means), each described in words."""
     from shopmind.analytics.segments import segment_users
@@ -375,55 +367,36 @@ def segments(
     with duckdb_tables(state(ctx).workspace) as tables:
         result = segment_users(tables, k, seed)
     result.pop("assignments")
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(f"k = {result['k']} ({result['criterion']}: {result['silhouette']})")
-    print_table(
-        "segments",
-        ["segment", "users", "share", "what sets it apart"],
-        [
-            [s["segment"], s["users"], _pct(s["share"]), s["description"]]
-            for s in result["segments"]
-        ],
-    )
+
+    def render() -> None:
+        stdout.print(f"k = {result['k']} ({result['criterion']}: {result['silhouette']})")
+        print_table(
+            "segments",
+            ["segment", "users", "share", "what sets it apart"],
+            [
+                [s["segment"], s["users"], _pct(s["share"]), s["description"]]
+                for s in result["segments"]
+            ],
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command()
-def profiles(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def profiles(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Compute user profiles (tags) for every user and store them in ``user_profiles``."""
-    result = compute_profiles(ctx)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"user_profiles: {result['users']:,} users; lifecycle {result['lifecycle']}",
-        highlight=False,
+    from shopmind.marketing.profiles import compute_profiles
+
+    with stage_progress("profiles", enabled=True) as progress:
+        result = compute_profiles(state(ctx).workspace, progress)
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"user_profiles: {result['users']:,} users; lifecycle {result['lifecycle']}",
+            highlight=False,
+        ),
     )
-
-
-def compute_profiles(ctx: typer.Context) -> dict[str, Any]:
-    from shopmind.analytics.profiles import build_profiles
-    from shopmind.analytics.segments import segment_users
-    from shopmind.analytics.store import clv_model_dir, write_profiles
-
-    ws = state(ctx).workspace
-    clv = None
-    if (clv_model_dir(ws) / "clv.json").exists():
-        from shopmind.models.clv import CLVModel
-
-        clv = CLVModel.load(clv_model_dir(ws)).predict(12)
-    with stage_progress("profiles", enabled=True) as progress, duckdb_tables(ws) as tables:
-        progress("tags")
-        frame = build_profiles(tables, clv)
-        progress("segments")
-        try:
-            seg = segment_users(tables)["assignments"]
-            frame = frame.merge(seg, on="user_id", how="left")
-        except Exception:  # too few users to segment
-            frame["segment"] = None
-    written = write_profiles(ws, frame)
-    return {"users": written, "lifecycle": frame["lifecycle"].value_counts().to_dict()}
 
 
 def register(root: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 
 app = typer.Typer(
@@ -18,8 +18,6 @@ app = typer.Typer(
 )
 faq_app = typer.Typer(help="The FAQ the assistant answers from.", no_args_is_help=True)
 app.add_typer(faq_app, name="faq")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def read_table(path: Path) -> Any:
@@ -98,32 +96,41 @@ def train(
     with stage_progress("assistant train", enabled=not as_json) as progress:
         model, path = training.train(ws, frame, text_col, label_col, source, config, progress)
     result = training.summary(model, path)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"intent model: {path}",
-        ["rows", "intents", "encoders", "settings", "validation accuracy", "threshold", "seconds"],
-        [
+
+    def render() -> None:
+        print_table(
+            f"intent model: {path}",
             [
-                result["rows"],
-                result["intents"],
-                ",".join(result["encoders"]) or "none",
-                len(result["settings"]),
-                round(result["validation_accuracy"], 4),
-                result["out_of_scope"].get("threshold", "-"),
-                result["train_seconds"],
-            ]
-        ],
-    )
-    oos = result["out_of_scope"]
-    if "in_scope_accuracy" in oos:
-        stdout.print(
-            f"at the chosen threshold (validation): in-scope accuracy "
-            f"{oos['in_scope_accuracy']:.3f}, out-of-scope recall {oos['oos_recall']:.3f} "
-            f"({oos['method']})",
-            highlight=False,
+                "rows",
+                "intents",
+                "encoders",
+                "settings",
+                "validation accuracy",
+                "threshold",
+                "seconds",
+            ],
+            [
+                [
+                    result["rows"],
+                    result["intents"],
+                    ",".join(result["encoders"]) or "none",
+                    len(result["settings"]),
+                    round(result["validation_accuracy"], 4),
+                    result["out_of_scope"].get("threshold", "-"),
+                    result["train_seconds"],
+                ]
+            ],
         )
+        oos = result["out_of_scope"]
+        if "in_scope_accuracy" in oos:
+            stdout.print(
+                f"at the chosen threshold (validation): in-scope accuracy "
+                f"{oos['in_scope_accuracy']:.3f}, out-of-scope recall {oos['oos_recall']:.3f} "
+                f"({oos['method']})",
+                highlight=False,
+            )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -147,10 +154,11 @@ def classify(
         "out_of_scope": int(result["out_of_scope"].sum()) if len(result) else 0,
         "intents": result["intent"].value_counts().head(10).to_dict() if len(result) else {},
     }
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False)
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False),
+    )
 
 
 @app.command()
@@ -169,15 +177,16 @@ def ask(
 
     with Assistant.open(state(ctx).workspace) as assistant:
         reply = assistant.ask(conversation, text, user)
-    if as_json:
-        print_json(reply.to_dict())
-        return
-    stdout.print(f"reply: {reply.reply}", highlight=False)
-    stdout.print(f"intent: {reply.intent}", highlight=False)
-    stdout.print(f"confidence: {reply.confidence:.3f}", highlight=False)
-    stdout.print(f"handoff: {str(reply.handoff).lower()}", highlight=False)
-    if reply.summary:
-        stdout.print(f"summary: {reply.summary}", highlight=False)
+
+    def render() -> None:
+        stdout.print(f"reply: {reply.reply}", highlight=False)
+        stdout.print(f"intent: {reply.intent}", highlight=False)
+        stdout.print(f"confidence: {reply.confidence:.3f}", highlight=False)
+        stdout.print(f"handoff: {str(reply.handoff).lower()}", highlight=False)
+        if reply.summary:
+            stdout.print(f"summary: {reply.summary}", highlight=False)
+
+    emit(reply.to_dict(), as_json, render)
 
 
 @app.command()
@@ -201,12 +210,13 @@ def reply(
 
     with Assistant.open(state(ctx).workspace) as assistant:
         result = assistant.agent_reply(conversation, agent, text, intent, release, close)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"stored reply {result['seq']} in {conversation}; status {result['status']}",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"stored reply {result['seq']} in {conversation}; status {result['status']}",
+            highlight=False,
+        ),
     )
 
 
@@ -221,22 +231,23 @@ def show(
 
     with Assistant.open(state(ctx).workspace) as assistant:
         result = assistant.conversation(conversation)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"{result['conversation_id']} user {result['user_id']} status {result['status']}"
-        + (f"\nsummary: {result['summary']}" if result["summary"] else ""),
-        highlight=False,
-    )
-    print_table(
-        None,
-        ["seq", "role", "text", "intent", "confidence"],
-        [
-            [m["seq"], m["role"], m["text"], m["intent"], m["confidence"]]
-            for m in result["messages"]
-        ],
-    )
+
+    def render() -> None:
+        stdout.print(
+            f"{result['conversation_id']} user {result['user_id']} status {result['status']}"
+            + (f"\nsummary: {result['summary']}" if result["summary"] else ""),
+            highlight=False,
+        )
+        print_table(
+            None,
+            ["seq", "role", "text", "intent", "confidence"],
+            [
+                [m["seq"], m["role"], m["text"], m["intent"], m["confidence"]]
+                for m in result["messages"]
+            ],
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -253,23 +264,24 @@ def conversations(
 
     with state(ctx).workspace.connect(read_only=True) as con:
         rows = store.list_conversations(con, status, limit)
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        None,
-        ["conversation", "user", "status", "summary", "agent", "updated"],
-        [
+    emit(
+        rows,
+        as_json,
+        lambda: print_table(
+            None,
+            ["conversation", "user", "status", "summary", "agent", "updated"],
             [
-                r["conversation_id"],
-                r["user_id"],
-                r["status"],
-                r["summary"],
-                r["assigned_agent"],
-                r["updated_at"],
-            ]
-            for r in rows
-        ],
+                [
+                    r["conversation_id"],
+                    r["user_id"],
+                    r["status"],
+                    r["summary"],
+                    r["assigned_agent"],
+                    r["updated_at"],
+                ]
+                for r in rows
+            ],
+        ),
     )
 
 
@@ -290,10 +302,9 @@ def export(
         )
     pairs[["text", "intent", "reply"]].to_csv(out, index=False)
     summary = {"out": str(out), "rows": len(pairs), "labelled": int(pairs["intent"].notna().sum())}
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(f"wrote {out}: {len(pairs):,} rows", highlight=False)
+    emit(
+        summary, as_json, lambda: stdout.print(f"wrote {out}: {len(pairs):,} rows", highlight=False)
+    )
 
 
 @faq_app.command("load")
@@ -317,12 +328,13 @@ def faq_load(
 
         migrate(con)
         result = load_faq(con, frame, file.name, replace=not append)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"loaded {result['loaded']} FAQ entries from {file} ({result['languages']})",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"loaded {result['loaded']} FAQ entries from {file} ({result['languages']})",
+            highlight=False,
+        ),
     )
 
 
@@ -341,13 +353,14 @@ def faq_search(
     with state(ctx).workspace.connect(read_only=True) as con:
         hits = FaqIndex.from_workspace(con).search(text, k)
     rows = [{"question": h.question, "answer": h.answer, "score": h.score} for h in hits]
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        None,
-        ["score", "question", "answer"],
-        [[r["score"], r["question"], r["answer"]] for r in rows],
+    emit(
+        rows,
+        as_json,
+        lambda: print_table(
+            None,
+            ["score", "question", "answer"],
+            [[r["score"], r["question"], r["answer"]] for r in rows],
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.privacy import vault_keys
 from shopmind.cli.state import state
 from shopmind.marketing.audience import (
@@ -23,7 +23,6 @@ from shopmind.marketing.audience import (
 )
 
 app = typer.Typer(help="Audiences for activation (pseudonyms; --reveal for real ids).")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 @app.command("build")
@@ -43,7 +42,7 @@ def build_command(
     ] = False,
     min_score: Annotated[float | None, typer.Option(help="Keep scores at or above this.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Keep the N best scores.")] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Store a named audience of pseudonyms from a segment, a scores CSV (propensity score,
     campaign plan) or, with --plan, the latest campaign plan."""
@@ -52,28 +51,30 @@ def build_command(
         scores = latest_plan(ws)
     spec = AudienceSpec(name, segment=segment, scores=scores, min_score=min_score, top=top)
     summary = build_audience(ws, spec)
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(
-        f"audience {summary['audience']}: {summary['members']:,} people ({summary['source']})",
-        highlight=False,
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(
+            f"audience {summary['audience']}: {summary['members']:,} people ({summary['source']})",
+            highlight=False,
+        ),
     )
 
 
 @app.command("list")
-def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Audiences with their size and source."""
     ws = state(ctx).workspace
     with ws.connect(read_only=True) as con:
         rows = list_audiences(con)
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        "audiences",
-        ["audience", "members", "source", "created"],
-        [[r["audience"], r["members"], r["source"], r["created_at"]] for r in rows],
+    emit(
+        rows,
+        as_json,
+        lambda: print_table(
+            "audiences",
+            ["audience", "members", "source", "created"],
+            [[r["audience"], r["members"], r["source"], r["created_at"]] for r in rows],
+        ),
     )
 
 
@@ -86,17 +87,18 @@ def export_command(
         bool,
         typer.Option("--reveal", help="Add original_id, email, phone from the vault (audited)."),
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write an audience as CSV: rank,user_id,score (+ original_id,email,phone with --reveal)."""
     st = state(ctx)
     keys = vault_keys(st) if reveal else []
     summary = export_audience(st.workspace, name, out, reveal=reveal, keys=keys)
-    if as_json:
-        print_json(summary)
-        return
-    extra = f", {summary['revealed']:,} re-identified" if reveal else ""
-    stdout.print(f"wrote {summary['members']:,} people to {out}{extra}", highlight=False)
+
+    def render() -> None:
+        extra = f", {summary['revealed']:,} re-identified" if reveal else ""
+        stdout.print(f"wrote {summary['members']:,} people to {out}{extra}", highlight=False)
+
+    emit(summary, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

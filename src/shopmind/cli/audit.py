@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 from shopmind.serving.runfile import service_error
@@ -15,7 +15,6 @@ from shopmind.store import audit
 from shopmind.store.workspace import Workspace
 
 app = typer.Typer(help="The audit trail: who did what, when, with which outcome.")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 _API = "Read it through the API (GET /v1/admin/audit, /v1/admin/audit/verify with an admin key)"
 
 
@@ -30,15 +29,18 @@ def _blocked(workspace: Workspace) -> None:
 
 
 @app.command()
-def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Recompute the hash chain; exit 1 when an entry was changed, deleted or cut off."""
     workspace = state(ctx).workspace
     _blocked(workspace)
     with workspace.connect(read_only=True) as con:
         report = audit.verify(con, audit.head_path(workspace))
-    if as_json:
-        print_json(report.to_dict())
-    elif report.ok:
+
+    def render() -> None:
+        if not report.ok:
+            for problem in report.problems:
+                stdout.print(f"entry {problem['seq']}: {problem['problem']}", highlight=False)
+            return
         stdout.print(f"audit trail intact: {report.entries} entries", highlight=False)
         waiting = audit.pending(workspace)
         if waiting:
@@ -47,9 +49,8 @@ def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 "(chained by the next write, e.g. `shopmind audit show`)",
                 highlight=False,
             )
-    else:
-        for problem in report.problems:
-            stdout.print(f"entry {problem['seq']}: {problem['problem']}", highlight=False)
+
+    emit(report.to_dict(), as_json, render)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -63,7 +64,7 @@ def show(
     principal: Annotated[str | None, typer.Option(help="Exact principal, e.g. key:ab12...")] = None,
     action: Annotated[str | None, typer.Option(help="Part of the action, e.g. events.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="Newest entries shown.")] = 100,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Newest entries first, filtered by time, principal and action."""
     workspace = state(ctx).workspace
@@ -84,11 +85,12 @@ def show(
     with workspace.connect(read_only=True) as con:
         rows = audit.show(con, since=start, principal=principal, action=action, limit=limit)
     audit.record(workspace, "audit show", f"{len(rows)} entries")
-    if as_json:
-        print_json({"entries": rows})
-        return
-    columns = ["seq", "ts", "principal", "role", "action", "target", "outcome"]
-    print_table("audit trail", columns, [[r[c] for c in columns] for r in rows])
+
+    def render() -> None:
+        columns = ["seq", "ts", "principal", "role", "action", "target", "outcome"]
+        print_table("audit trail", columns, [[r[c] for c in columns] for r in rows])
+
+    emit({"entries": rows}, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

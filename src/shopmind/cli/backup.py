@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def backup(
@@ -24,15 +22,16 @@ def backup(
     from shopmind.serving.backup_client import backup_workspace
 
     result = backup_workspace(state(ctx).workspace, out)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"wrote {result['out']} ({result['bytes']:,} bytes, "
-        f"{'encrypted' if result['encrypted'] else 'NOT encrypted'}, sha256 "
-        f"{result['sha256'][:16]}…): {len(result['tables'])} tables, {result['files']} files"
-        + (" (through the running service)" if result.get("via_service") else ""),
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"wrote {result['out']} ({result['bytes']:,} bytes, "
+            f"{'encrypted' if result['encrypted'] else 'NOT encrypted'}, sha256 "
+            f"{result['sha256'][:16]}…): {len(result['tables'])} tables, {result['files']} files"
+            + (" (through the running service)" if result.get("via_service") else ""),
+            highlight=False,
+        ),
     )
 
 
@@ -46,14 +45,15 @@ def restore(
     from shopmind.store.backup import restore_backup
 
     result = restore_backup(file, state(ctx).workspace)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"restored {file} into {result['workspace']}"
-        + (" (encrypted)" if result["encrypted"] else ""),
-        ["table", "rows"],
-        [[t, n] for t, n in result["tables"].items() if n],
+    emit(
+        result,
+        as_json,
+        lambda: print_table(
+            f"restored {file} into {result['workspace']}"
+            + (" (encrypted)" if result["encrypted"] else ""),
+            ["table", "rows"],
+            [[t, n] for t, n in result["tables"].items() if n],
+        ),
     )
 
 
@@ -65,13 +65,14 @@ def rotate_key(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     st = state(ctx)
     result = rotate(st.workspace, st.settings.new_encryption_key())
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"re-encrypted {result['workspace']}: database and {result['files']} files. Set "
-        "SHOPMIND_WORKSPACE_KEY to the new key from now on.",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"re-encrypted {result['workspace']}: database and {result['files']} files. Set "
+            "SHOPMIND_WORKSPACE_KEY to the new key from now on.",
+            highlight=False,
+        ),
     )
 
 

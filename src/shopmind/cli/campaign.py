@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.features.tables import duckdb_tables
-from shopmind.jsonable import to_jsonable
-from shopmind.store import Workspace
+from shopmind.marketing.plans import save_plan
 
 app = typer.Typer(help="Campaign planning with uplift.", no_args_is_help=True)
 
@@ -40,53 +38,41 @@ def plan_command(
         str | None, typer.Option(help="Treatment arm to learn from (campaigns with several).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Maximise expected incremental profit (uplift x value - cost) within the budget.
 
     Learns from a past randomised campaign (simulated, or loaded with `ingest --format
     campaign`); the plan is saved for `shopmind report`."""
-    from shopmind.analytics.rfm import rfm_table
-    from shopmind.marketing.campaign import CampaignBudget, plan, segment_mix
+    from shopmind.marketing.campaign import CampaignBudget
+    from shopmind.marketing.campaign_view import plan_campaign
 
+    workspace = state(ctx).workspace
     with stage_progress("campaign plan", enabled=not as_json) as progress:
         progress("uplift model and scoring")
-        with duckdb_tables(state(ctx).workspace) as tables:
-            audience, summary = plan(
+        with duckdb_tables(workspace) as tables:
+            audience, summary = plan_campaign(
                 tables, CampaignBudget(budget, cost, value, margin), campaign, seed, arm=arm
             )
-            try:
-                segments = rfm_table(tables).select("user_id", "segment").execute()
-            except Exception:  # no purchases: no RFM segments
-                segments = audience[["user_id"]].assign(segment=None)
-    audience = audience.merge(segments, on="user_id", how="left")
     audience.to_csv(out, index=False)
-    summary["segment_mix"] = segment_mix(audience[["user_id"]], segments)
     summary["out"] = str(out)
-    save_plan(state(ctx).workspace, summary)  # the report shows the plan the user made
-    if as_json:
-        print_json(summary)
-        return
-    conv, profit = (
-        summary["expected_incremental_conversions"],
-        summary["expected_incremental_profit"],
-    )
-    stdout.print(
-        f"contact {summary['audience']:,} of {summary['population']:,} users for "
-        f"{summary['spend']:,.2f}: about {conv['estimate']:,.0f} extra conversions "
-        f"(95% {conv['low']:,.0f} .. {conv['high']:,.0f}), profit {profit['estimate']:,.0f} "
-        f"({profit['low']:,.0f} .. {profit['high']:,.0f}); wrote {out}",
-        highlight=False,
-    )
-    print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
+    save_plan(workspace, summary)  # the report shows the plan the user made
 
+    def render() -> None:
+        conv, profit = (
+            summary["expected_incremental_conversions"],
+            summary["expected_incremental_profit"],
+        )
+        stdout.print(
+            f"contact {summary['audience']:,} of {summary['population']:,} users for "
+            f"{summary['spend']:,.2f}: about {conv['estimate']:,.0f} extra conversions "
+            f"(95% {conv['low']:,.0f} .. {conv['high']:,.0f}), profit {profit['estimate']:,.0f} "
+            f"({profit['low']:,.0f} .. {profit['high']:,.0f}); wrote {out}",
+            highlight=False,
+        )
+        print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
 
-def save_plan(workspace: Workspace, summary: dict[str, Any]) -> Path:
-    """Keep the latest plan in ``reports/campaign_plan.json`` (read by ``shopmind report``)."""
-    path = workspace.reports_dir / "campaign_plan.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_jsonable(summary)), encoding="utf-8")
-    return path
+    emit(summary, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

@@ -5,30 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-import pandas as pd
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
-from shopmind.store import Workspace
 
 app = typer.Typer(help="Customer lifetime value with PyMC-Marketing.", no_args_is_help=True)
-
-
-def transactions(workspace: Workspace) -> pd.DataFrame:
-    """Customer transactions from ``orders`` (non-refund, positive), else purchase events."""
-    with workspace.connect(read_only=True) as con:
-        frame = con.execute(
-            "SELECT user_id AS customer_id, ts AS date, amount FROM orders "
-            "WHERE user_id IS NOT NULL AND status <> 'refund' AND amount >= 0"
-        ).df()
-        if frame.empty:
-            frame = con.execute(
-                "SELECT user_id AS customer_id, ts AS date, "
-                "coalesce(quantity, 1) * coalesce(price, 0) AS amount FROM events "
-                "WHERE event_type = 'purchase' AND user_id IS NOT NULL"
-            ).df()
-    return frame
 
 
 @app.command()
@@ -46,11 +28,12 @@ def fit(
             help="Sample the full posterior (NUTS) instead of MAP; gives credible intervals."
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fit BG/NBD (or Pareto/NBD) + Gamma-Gamma; print parameters and holdout errors."""
     from shopmind.analytics.store import clv_model_dir
     from shopmind.errors import ShopmindError
+    from shopmind.features.transactions import clv_transactions
     from shopmind.models.clv import CLVConfig, CLVModel
 
     if time_unit not in ("D", "W") or model not in ("bgnbd", "pareto"):
@@ -65,7 +48,7 @@ def fit(
     )
     with stage_progress("clv fit", enabled=not as_json) as progress:
         progress("transactions")
-        tx = transactions(ws)
+        tx = clv_transactions(ws)
         progress("fit")
         fitted = CLVModel(config).fit(tx)
         fitted.save(clv_model_dir(ws))
@@ -76,14 +59,15 @@ def fit(
         "method": config.method,
         "time_unit": time_unit,
     }
-    if as_json:
-        print_json(result)
-        return
-    for name in ("bgnbd", "pareto_nbd", "gamma_gamma"):
-        if result.get(name):
-            print_table(name, list(result[name]), [list(result[name].values())])
-    if result["holdout"]:
-        print_table("holdout", list(result["holdout"]), [list(result["holdout"].values())])
+
+    def render() -> None:
+        for name in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+            if result.get(name):
+                print_table(name, list(result[name]), [list(result[name].values())])
+        if result["holdout"]:
+            print_table("holdout", list(result["holdout"]), [list(result["holdout"].values())])
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -92,7 +76,7 @@ def predict(
     horizon: Annotated[str, typer.Option(help="Horizon: 12M (months) or 52W (weeks).")] = "12M",
     out: Annotated[Path, typer.Option(help="CSV to write.")] = Path("clv.csv"),
     discount_rate: Annotated[float, typer.Option(help="Monthly discount rate.")] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Per-customer P(alive), expected purchases, spend and CLV with a 94% interval."""
     from shopmind.analytics.store import clv_model_dir
@@ -118,13 +102,14 @@ def predict(
         if model.config.method == "mcmc"
         else "point estimates (fit with --posterior for credible intervals)",
     }
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(
-        f"wrote {out}: {len(frame):,} customers, total CLV "
-        f"{summary['total_clv']:,.2f} over {months:g} months",
-        highlight=False,
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(
+            f"wrote {out}: {len(frame):,} customers, total CLV "
+            f"{summary['total_clv']:,.2f} over {months:g} months",
+            highlight=False,
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
 
 app = typer.Typer(
@@ -19,7 +19,6 @@ release_app = typer.Typer(
     help="Release noisy aggregates; each release spends --epsilon from the budget.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 EpsilonOpt = Annotated[
     float, typer.Option(help="Privacy loss of this release (smaller: more private, noisier).")
 ]
@@ -41,20 +40,21 @@ def _show(result: dict[str, Any], out: Path | None, as_json: bool) -> None:
             writer = csv.writer(handle)
             writer.writerow(columns)
             writer.writerows(rows)
-    if as_json:
-        print_json({**result, "out": str(out) if out else None})
-        return
-    print_table(
-        f"{result['kind']} (epsilon {result['epsilon']:g}, release {result['release_id']})",
-        columns,
-        rows,
-    )
-    for name, noise in result["noise"].items():
-        stdout.print(
-            f"{name}: {noise['mechanism']} noise, scale {noise['scale']:g} "
-            f"(L1 sensitivity {noise['sensitivity']:g} per user, epsilon {noise['epsilon']:g})",
-            highlight=False,
+
+    def render() -> None:
+        print_table(
+            f"{result['kind']} (epsilon {result['epsilon']:g}, release {result['release_id']})",
+            columns,
+            rows,
         )
+        for name, noise in result["noise"].items():
+            stdout.print(
+                f"{name}: {noise['mechanism']} noise, scale {noise['scale']:g} "
+                f"(L1 sensitivity {noise['sensitivity']:g} per user, epsilon {noise['epsilon']:g})",
+                highlight=False,
+            )
+
+    emit({**result, "out": str(out) if out else None}, as_json, render)
 
 
 @release_app.command()
@@ -68,7 +68,7 @@ def segments(
     lower: Annotated[float, typer.Option(help="Net revenue per customer clamped from.")] = 0.0,
     upper: Annotated[float, typer.Option(help="Net revenue per customer clamped to.")] = 5000.0,
     out: OutOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Noisy customers and net revenue per segment (epsilon split evenly between them)."""
     from shopmind.analytics.private import release_segments
@@ -93,7 +93,7 @@ def funnel(
     window: Annotated[str, typer.Option(help="Conversion window: 30m, 1h, 1d...")] = "1d",
     order: Annotated[str, typer.Option(help="ordered | strict | unordered.")] = "ordered",
     out: OutOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Noisy users per funnel step (each user counted once per step)."""
     from shopmind.analytics.funnel import FunnelOrder, FunnelQuery, parse_window
@@ -124,7 +124,7 @@ def retention(
     period: Annotated[str, typer.Option(help="day | week | month.")] = "month",
     periods: Annotated[int, typer.Option(help="Periods after the cohort.")] = 6,
     out: OutOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Noisy first-time retention cells (cohort sizes and returning users)."""
     from shopmind.analytics.private import release_retention
@@ -151,7 +151,7 @@ def budget(
         float | None, typer.Option("--set", help="New total epsilon for this workspace.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Ledger entries to show (newest first).")] = 20,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Privacy budget: total, spent and remaining epsilon, and the ledger of releases."""
     from shopmind.store.privacy_budget import set_budget, status
@@ -160,29 +160,30 @@ def budget(
     if set_ is not None:
         set_budget(workspace, set_, principal=_principal())
     result = status(workspace, limit=limit)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"epsilon: {result['epsilon_spent']:g} spent of {result['epsilon_total']:g}, "
-        f"{result['epsilon_remaining']:g} left ({result['releases']} releases)",
-        highlight=False,
-    )
-    print_table(
-        "ledger",
-        ["release", "time (UTC)", "kind", "epsilon", "noise scale", "principal"],
-        [
+
+    def render() -> None:
+        stdout.print(
+            f"epsilon: {result['epsilon_spent']:g} spent of {result['epsilon_total']:g}, "
+            f"{result['epsilon_remaining']:g} left ({result['releases']} releases)",
+            highlight=False,
+        )
+        print_table(
+            "ledger",
+            ["release", "time (UTC)", "kind", "epsilon", "noise scale", "principal"],
             [
-                e["release_id"],
-                e["ts"].strftime("%Y-%m-%d %H:%M"),
-                e["kind"],
-                f"{e['epsilon']:g}",
-                ", ".join(f"{k} {v:g}" for k, v in e["noise_scale"].items()),
-                e["principal"],
-            ]
-            for e in result["ledger"]
-        ],
-    )
+                [
+                    e["release_id"],
+                    e["ts"].strftime("%Y-%m-%d %H:%M"),
+                    e["kind"],
+                    f"{e['epsilon']:g}",
+                    ", ".join(f"{k} {v:g}" for k, v in e["noise_scale"].items()),
+                    e["principal"],
+                ]
+                for e in result["ledger"]
+            ],
+        )
+
+    emit(result, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

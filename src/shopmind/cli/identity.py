@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
 
 app = typer.Typer(
@@ -17,7 +17,6 @@ app = typer.Typer(
     "(docs/identity.md).",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 class Pseudo(StrEnum):
@@ -44,7 +43,7 @@ def link(
     force: Annotated[
         bool, typer.Option("--force", help="Also redo merges undone with `identity undo`.")
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Recompute persons from all evidence; new merges and splits go into the history."""
     from shopmind.features.identity import link_identities
@@ -60,17 +59,18 @@ def link(
         force=force,
         rules=LinkRules(max_ids_per_value=max_ids_per_value, max_person_ids=max_person_ids),
     ).to_dict()
-    if as_json:
-        print_json(report)
-        return
-    stdout.print(
-        f"{report['linked_ids']:,} of {report['users']:,} user ids linked into "
-        f"{report['persons']:,} persons; edges used {report['edges_used']}; "
-        f"{len(report['merges'])} new merge(s), {len(report['splits'])} split(s).",
-        highlight=False,
-    )
-    if report["skipped"]:
-        print_table("not used", ["why", "count"], list(report["skipped"].items()))
+
+    def render() -> None:
+        stdout.print(
+            f"{report['linked_ids']:,} of {report['users']:,} user ids linked into "
+            f"{report['persons']:,} persons; edges used {report['edges_used']}; "
+            f"{len(report['merges'])} new merge(s), {len(report['splits'])} split(s).",
+            highlight=False,
+        )
+        if report["skipped"]:
+            print_table("not used", ["why", "count"], list(report["skipped"].items()))
+
+    emit(report, as_json, render)
 
 
 @app.command()
@@ -82,7 +82,7 @@ def show(
             metavar="ID", help="A user id (as stored or ingested) or a person id (p_...)."
         ),
     ],
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """A person's member ids with their platform, the evidence and the merges."""
     from shopmind.features.identity_ops import show_identity
@@ -95,68 +95,68 @@ def show(
 
         candidates.append(pseudonymize(user_id, key))
     result = show_identity(st.workspace, candidates)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"person {result['person_id']}",
-        ["user_id", "platform"],
-        [[m["user_id"], m["platform"]] for m in result["members"]],
-    )
-    if edges := result["edges"]:
+
+    def render() -> None:
         print_table(
-            "evidence",
-            ["kind", "id_a", "id_b", "used", "note"],
-            [[e["kind"], e["id_a"], e["id_b"], e["used"], e["note"] or ""] for e in edges],
+            f"person {result['person_id']}",
+            ["user_id", "platform"],
+            [[m["user_id"], m["platform"]] for m in result["members"]],
         )
-    _merge_table(result["merges"])
+        if edges := result["edges"]:
+            print_table(
+                "evidence",
+                ["kind", "id_a", "id_b", "used", "note"],
+                [[e["kind"], e["id_a"], e["id_b"], e["used"], e["note"] or ""] for e in edges],
+            )
+        _merge_table(result["merges"])
+
+    emit(result, as_json, render)
 
 
 @app.command()
 def merges(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Newest N entries.")] = 50,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The merge history, newest first (undone merges marked)."""
     from shopmind.features.identity_ops import list_merges
 
     rows = list_merges(state(ctx).workspace, limit)
-    if as_json:
-        print_json({"merges": rows})
-        return
-    _merge_table(rows)
+    emit({"merges": rows}, as_json, lambda: _merge_table(rows))
 
 
 @app.command()
-def undo(ctx: typer.Context, merge_id: str, as_json: JsonOpt = False) -> None:
+def undo(ctx: typer.Context, merge_id: str, as_json: JsonOption = False) -> None:
     """Split a merge back; the ids stay apart on later links unless `identity link --force`."""
     from shopmind.features.identity_ops import undo_merge
     from shopmind.store.audit import cli_principal
 
     result = undo_merge(state(ctx).workspace, merge_id, cli_principal())
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"merge {merge_id} undone: split into {len(result['split_into'])} group(s).",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"merge {merge_id} undone: split into {len(result['split_into'])} group(s).",
+            highlight=False,
+        ),
     )
 
 
 @app.command()
-def evaluate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def evaluate(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Pairwise precision / recall / F1 of the merges against the planted persons."""
     from shopmind.features.identity_eval import evaluate_links
 
     result = evaluate_links(state(ctx).workspace)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        "identity merges vs planted persons (pairwise)",
-        ["measure", "value"],
-        [[k, f"{v:.4f}" if isinstance(v, float) else v] for k, v in result.items()],
+    emit(
+        result,
+        as_json,
+        lambda: print_table(
+            "identity merges vs planted persons (pairwise)",
+            ["measure", "value"],
+            [[k, f"{v:.4f}" if isinstance(v, float) else v] for k, v in result.items()],
+        ),
     )
 
 

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stderr, stdout
+from shopmind.cli._output import (
+    JsonOption,
+    emit,
+    print_table,
+    stage_progress,
+    stderr,
+    stdout,
+)
 from shopmind.cli.state import State, state
 from shopmind.config import DEFAULT_PROFILE
 from shopmind.errors import ConfigError, IngestError
@@ -113,7 +120,7 @@ def ingest(
             "--glob", help="Treat PATH as a glob pattern and load each match (else: literal)."
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load PATH: extract, validate (bad rows go to quarantine with a reason), load atomically.
 
@@ -168,11 +175,12 @@ def ingest(
                     print(f"stage: {stage}", file=sys.stderr, flush=True)
 
             reports.append(ingest_file(st.workspace, source, options, step))
-    if as_json:
-        print_json([r.to_dict() for r in reports] if glob else reports[0].to_dict())
-        return
-    for report in reports:
-        _print_report(report)
+
+    def render() -> None:
+        for report in reports:
+            _print_report(report)
+
+    emit([r.to_dict() for r in reports] if glob else reports[0].to_dict(), as_json, render)
 
 
 def _expand(pattern: Path) -> list[Path]:

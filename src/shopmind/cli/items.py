@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import state
 
 app = typer.Typer(
@@ -14,7 +14,6 @@ app = typer.Typer(
     "recommended nor counted as best-selling products.",
     no_args_is_help=True,
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 ItemsArg = Annotated[list[str], typer.Argument(help="Item ids.")]
 
 
@@ -23,14 +22,14 @@ def exclude(
     ctx: typer.Context,
     items: ItemsArg,
     reason: Annotated[str, typer.Option(help="Why, e.g. 'gift wrap fee'.")] = "excluded by user",
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Mark items as non-products (takes effect at the next `recommend train`)."""
     _set(ctx, items, False, reason, as_json)
 
 
 @app.command()
-def include(ctx: typer.Context, items: ItemsArg, as_json: JsonOpt = False) -> None:
+def include(ctx: typer.Context, items: ItemsArg, as_json: JsonOption = False) -> None:
     """Mark items as products again, overriding the format's recognition."""
     _set(ctx, items, True, None, as_json)
 
@@ -44,30 +43,32 @@ def _set(
     with ws.connect() as con:
         n = set_eligibility(con, items, eligible, reason)
     result = {"items": n, "eligible": eligible, "reason": reason}
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"{n} item(s) marked {'eligible' if eligible else 'not eligible'}; retrain the "
-        "recommender (`shopmind recommend train`) to apply.",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"{n} item(s) marked {'eligible' if eligible else 'not eligible'}; retrain the "
+            "recommender (`shopmind recommend train`) to apply.",
+            highlight=False,
+        ),
     )
 
 
 @app.command(name="list")
-def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+def list_(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Items with a recorded decision: excluded ones first, with reason and source."""
     from shopmind.features.eligibility import eligibility_table
 
     with state(ctx).workspace.connect(read_only=True) as con:
         rows = eligibility_table(con)
-    if as_json:
-        print_json({"items": rows})
-        return
-    print_table(
-        f"item eligibility ({sum(not r['eligible'] for r in rows)} excluded)",
-        ["item_id", "eligible", "reason", "source"],
-        [[r["item_id"], r["eligible"], r["reason"], r["source"]] for r in rows],
+    emit(
+        {"items": rows},
+        as_json,
+        lambda: print_table(
+            f"item eligibility ({sum(not r['eligible'] for r in rows)} excluded)",
+            ["item_id", "eligible", "reason", "source"],
+            [[r["item_id"], r["eligible"], r["reason"], r["source"]] for r in rows],
+        ),
     )
 
 

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import fail, print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, fail, print_table, stdout
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 DataDirOpt = Annotated[
     Path, typer.Option(help="The shared data folder (presidio_synth_pii_en, cluener2020_zh).")
 ]
@@ -51,20 +50,21 @@ def train(
         typer.Option(help="Passes (perceptron default: en 20, zh 8; transformer: at most 4)."),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Train on the first N sentences only.")] = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Train the name / address tagger for one language on its public training set."""
     from shopmind.privacy.pii_train import train_and_save
 
     info = train_and_save(data_dir, language, out, epochs=epochs, limit=limit, backend=backend)
-    if as_json:
-        print_json(info)
-        return
-    stdout.print(
-        f"{info['language']} {info['backend']} tagger: {info['sentences']} sentences, labels "
-        f"{', '.join(info['labels'])}, o_bias {info['o_bias']}, {info['bytes']} bytes in "
-        f"{info['seconds']} s -> {info['out']}",
-        highlight=False,
+    emit(
+        info,
+        as_json,
+        lambda: stdout.print(
+            f"{info['language']} {info['backend']} tagger: {info['sentences']} sentences, labels "
+            f"{', '.join(info['labels'])}, o_bias {info['o_bias']}, {info['bytes']} bytes in "
+            f"{info['seconds']} s -> {info['out']}",
+            highlight=False,
+        ),
     )
 
 
@@ -75,7 +75,7 @@ def redact(
     language: LanguageOpt = "auto",
     model_en: ModelEnOpt = None,
     model_zh: ModelZhOpt = None,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Redact one TEXT, or the --column of every row of a --data file."""
     from shopmind.privacy.pii_train import load_analyzer, redact_file
@@ -86,28 +86,25 @@ def redact(
     if text is not None:
         spans = analyzer.analyze(text, language)
         redacted = analyzer.redact(text, language)
-        if as_json:
-            print_json(
-                {
-                    "text": redacted,
-                    "entities": [
-                        {"type": k, "start": s, "end": e, "score": round(sc, 3)}
-                        for k, s, e, sc in spans
-                    ],
-                }
-            )
-        else:
-            stdout.print(redacted, highlight=False, markup=False)
+        entities = [
+            {"type": k, "start": s, "end": e, "score": round(sc, 3)} for k, s, e, sc in spans
+        ]
+        emit(
+            {"text": redacted, "entities": entities},
+            as_json,
+            lambda: stdout.print(redacted, highlight=False, markup=False),
+        )
         return
     if column is None:
         raise fail("--data needs --column NAME (the free-text column).")
     assert data is not None
     rows = redact_file(data, column, analyzer, language)
-    if as_json:
-        print_json({"file": str(data), "column": column, "rows": rows})
-    else:
+
+    def render() -> None:  # one JSON line per row: the text face of a file is JSON lines
         for row in rows:
             stdout.print(json.dumps(row, ensure_ascii=False, default=str), highlight=False)
+
+    emit({"file": str(data), "column": column, "rows": rows}, as_json, render)
 
 
 def evaluate(
@@ -116,22 +113,23 @@ def evaluate(
     model_en: ModelEnOpt = None,
     model_zh: ModelZhOpt = None,
     iou: Annotated[float, typer.Option(help="Span match threshold (1.0: exact).")] = 0.7,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Per-entity precision / recall / F2 of the redactor on a held-out set."""
     from shopmind.privacy.pii_train import evaluate_analyzer, evaluation_set, load_analyzer
 
     analyzer = load_analyzer(model_en, model_zh)
     report = evaluate_analyzer(analyzer, evaluation_set(data_dir, dataset), dataset, iou=iou)
-    if as_json:
-        print_json(report)
-        return
-    print_table(
-        f"PII {dataset} (IoU >= {iou:g}, {report['sentences']} sentences, "
-        f"{report['messages_per_s']} messages/s)",
-        ["entity", "precision", "recall", "f2", "gold", "predicted"],
-        [
-            [r[c] for c in ("entity", "precision", "recall", "f2", "gold", "predicted")]
-            for r in report["rows"]
-        ],
+    emit(
+        report,
+        as_json,
+        lambda: print_table(
+            f"PII {dataset} (IoU >= {iou:g}, {report['sentences']} sentences, "
+            f"{report['messages_per_s']} messages/s)",
+            ["entity", "precision", "recall", "f2", "gold", "predicted"],
+            [
+                [r[c] for c in ("entity", "precision", "recall", "f2", "gold", "predicted")]
+                for r in report["rows"]
+            ],
+        ),
     )

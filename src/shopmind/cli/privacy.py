@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stdout
 from shopmind.cli.state import State, state
 from shopmind.store.requests import RequestResult, export_user, forget
 from shopmind.store.retention import apply_retention
@@ -26,7 +26,6 @@ UserArg = Annotated[
         "workspace loaded with --pseudonymize off)."
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def vault_keys(st: State) -> list[bytes]:
@@ -38,23 +37,25 @@ def vault_keys(st: State) -> list[bytes]:
     return [k for k in keys if k is not None]
 
 
-def _print(result: RequestResult, as_json: bool, verb: str) -> None:
-    if as_json:
-        print_json(result.to_dict())
-        return
-    stdout.print(
-        f"{verb} {result.total_rows:,} rows (request {result.request_id})", highlight=False
-    )
-    if result.rows:
-        print_table("rows per table", ["table", "rows"], sorted(result.rows.items()))
-    if result.files:
-        print_table(
-            "files",
-            ["path", "action", "rows"],
-            [[f["path"], f["action"], f.get("rows", "")] for f in result.files],
+def _print(result: RequestResult, as_json: bool, verb: str, after: str | None = None) -> None:
+    def render() -> None:
+        stdout.print(
+            f"{verb} {result.total_rows:,} rows (request {result.request_id})", highlight=False
         )
-    if result.stale_models:
-        print_table("models marked stale", ["path"], [[p] for p in result.stale_models])
+        if result.rows:
+            print_table("rows per table", ["table", "rows"], sorted(result.rows.items()))
+        if result.files:
+            print_table(
+                "files",
+                ["path", "action", "rows"],
+                [[f["path"], f["action"], f.get("rows", "")] for f in result.files],
+            )
+        if result.stale_models:
+            print_table("models marked stale", ["path"], [[p] for p in result.stale_models])
+        if after:
+            stdout.print(after, highlight=False)
+
+    emit(result.to_dict(), as_json, render)
 
 
 def forget_command(
@@ -63,7 +64,7 @@ def forget_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Erase a user: rows in every table, quarantined records and output files; mark the
     models trained on them stale (nothing is retrained); log the request."""
@@ -77,7 +78,7 @@ def export_user_command(
     ctx: typer.Context,
     user: UserArg,
     out: Annotated[Path, typer.Option(help="JSON file to write.")],
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Write every row of a user in every table (and the vault's clear fields) as JSON."""
     st = state(ctx)
@@ -98,16 +99,15 @@ def retention_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be dropped; change nothing.")
     ] = False,
-    as_json: JsonOpt = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Drop raw events before midnight UTC of (as-of - N days), keeping daily and per-user
     aggregates of them in events_daily and user_history."""
     st = state(ctx)
     stamp = as_of if as_of is None or as_of.tzinfo else as_of.replace(tzinfo=UTC)
     result = apply_retention(st.workspace, older_than_days, as_of=stamp, dry_run=dry_run)
-    _print(result, as_json, "would drop" if dry_run else "dropped")
-    if not as_json:
-        stdout.print(f"cut-off {result.detail['cutoff']:%Y-%m-%d %H:%M} UTC", highlight=False)
+    cutoff = None if as_json else f"cut-off {result.detail['cutoff']:%Y-%m-%d %H:%M} UTC"
+    _print(result, as_json, "would drop" if dry_run else "dropped", after=cutoff)
 
 
 def register(root: typer.Typer) -> None:

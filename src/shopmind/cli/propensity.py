@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 from shopmind.features.tables import duckdb_tables
@@ -18,8 +16,9 @@ app = typer.Typer(help="Purchase and churn propensity with explanations.", no_ar
 
 
 def _path(ctx: typer.Context, tabular: bool = False) -> Path:
-    name = "tabular.pkl" if tabular else "model.pkl"
-    return state(ctx).workspace.models_dir / "propensity" / name
+    from shopmind.marketing.propensity_scores import model_path
+
+    return model_path(state(ctx).workspace, tabular)
 
 
 @app.command()
@@ -37,7 +36,7 @@ def train(
     data: Annotated[Path | None, typer.Option(help="Tabular mode: a labelled file.")] = None,
     label: Annotated[str | None, typer.Option(help="Tabular mode: the label column.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Train LightGBM (+ logistic and recency baselines); report test AUC, PR-AUC, log-loss,
     calibration."""
@@ -71,41 +70,28 @@ def train(
         "cutoff": cutoff,
         **model.report_,
     }
-    if as_json:
-        print_json(result)
-        return
-    rows: list[list[Any]] = []
-    for name in ("chosen_model", "lightgbm", "logistic_regression", "recency_only"):
-        if name in model.report_:
-            m = model.report_[name]
-            rows.append([name, m.get("roc_auc"), m.get("pr_auc"), m.get("log_loss")])
-    print_table(
-        f"test metrics ({model.report_['rows']})", ["model", "ROC-AUC", "PR-AUC", "log-loss"], rows
-    )
-    chosen = model.report_.get("chosen")
-    if chosen:
-        stdout.print(f"chosen on validation: {chosen}", highlight=False)
-    if model.report_.get("cutoff_note"):
-        stdout.print(
-            f"cutoff {model.report_['cutoff']} ({model.report_['cutoff_note']})", highlight=False
+
+    def render() -> None:
+        rows: list[list[Any]] = []
+        for name in ("chosen_model", "lightgbm", "logistic_regression", "recency_only"):
+            if name in model.report_:
+                m = model.report_[name]
+                rows.append([name, m.get("roc_auc"), m.get("pr_auc"), m.get("log_loss")])
+        print_table(
+            f"test metrics ({model.report_['rows']})",
+            ["model", "ROC-AUC", "PR-AUC", "log-loss"],
+            rows,
         )
+        chosen = model.report_.get("chosen")
+        if chosen:
+            stdout.print(f"chosen on validation: {chosen}", highlight=False)
+        if model.report_.get("cutoff_note"):
+            stdout.print(
+                f"cutoff {model.report_['cutoff']} ({model.report_['cutoff_note']})",
+                highlight=False,
+            )
 
-
-def _score_frame(ctx: typer.Context, cutoff: str | None) -> tuple[Any, pd.DataFrame]:
-    from shopmind.models.propensity import PropensityModel, resolve_cutoff
-
-    model = PropensityModel.load(_path(ctx))
-    at = model.cutoff_
-    if cutoff:
-        at, _note = resolve_cutoff(cutoff, datetime.now(UTC), timedelta(0))
-    if at is None:
-        raise ShopmindError(
-            "This propensity model was trained on a file (tabular mode) and has no cutoff.",
-            hint="Pass --cutoff 2017-12-02T00:00:00+08:00, or train in workspace mode.",
-        )
-    with duckdb_tables(state(ctx).workspace) as tables:
-        features = model.snapshot(tables, at, labelled=False)
-    return model, features
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -115,25 +101,21 @@ def score(
     cutoff: Annotated[
         str | None, typer.Option(help="Score at this time (default: the training cutoff).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Calibrated propensity for every user with events before the cutoff, with reasons."""
-    model, features = _score_frame(ctx, cutoff)
-    scores = model.predict(features)
-    reasons = model.reasons(features)
-    frame = pd.DataFrame(
-        {
-            "user_id": features["user_id"],
-            "score": scores,
-            "top_reasons": ["; ".join(r["text"] for r in rs) for rs in reasons],
-        }
-    )
+    from shopmind.marketing import propensity_scores as scoring
+
+    model = scoring.load_model(state(ctx).workspace)
+    with duckdb_tables(state(ctx).workspace) as tables:
+        frame = scoring.score_users(model, tables, cutoff, reasons=True)
     frame.sort_values("score", ascending=False).to_csv(out, index=False)
     summary = {"out": str(out), "users": len(frame), "mean_score": float(frame["score"].mean())}
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(f"wrote {out}: {len(frame):,} users", highlight=False)
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(f"wrote {out}: {len(frame):,} users", highlight=False),
+    )
 
 
 @app.command()
@@ -141,27 +123,32 @@ def explain(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="User id as stored.")],
     cutoff: Annotated[str | None, typer.Option(help="Explain at this time.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Why a user got their score: the features that pushed it most (SHAP, log-odds)."""
-    model, features = _score_frame(ctx, cutoff)
+    from shopmind.marketing import propensity_scores as scoring
+
+    model = scoring.load_model(state(ctx).workspace)
+    with duckdb_tables(state(ctx).workspace) as tables:
+        features = scoring.snapshot(model, tables, cutoff)
     row = features[features["user_id"] == user_id]
     if row.empty:
         raise ShopmindError(
             f"User '{user_id}' has no events before the cutoff.",
             hint="Check the id with `shopmind sql`.",
         )
-    result = {
+    result: dict[str, Any] = {
         "user_id": user_id,
         "score": float(model.predict(row)[0]),
         "reasons": model.reasons(row, top=5)[0],
     }
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(f"{user_id}: score {result['score']:.3f}", highlight=False)
-    for reason in result["reasons"]:
-        stdout.print(f"  {reason['text']}", highlight=False)
+
+    def render() -> None:
+        stdout.print(f"{user_id}: score {result['score']:.3f}", highlight=False)
+        for reason in result["reasons"]:
+            stdout.print(f"  {reason['text']}", highlight=False)
+
+    emit(result, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

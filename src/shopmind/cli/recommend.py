@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stderr, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stderr, stdout
 from shopmind.cli.state import state
 from shopmind.errors import RecommendError
 from shopmind.models.recommend.registry import MODELS
@@ -25,7 +25,6 @@ ModelOption = Annotated[
         help=f"{', '.join(MODELS)}. Default: chosen on validation.",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def _log(enabled: bool) -> Callable[[str], None]:
@@ -115,20 +114,21 @@ def train(
             log=_log(not quiet),
             neural_minutes=neural_minutes,
         )
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(
-        f"trained [bold]{summary['model']}[/] in {summary['seconds']} s -> {summary['path']}"
-    )
-    board = summary["validation"].get("leaderboard") or []
-    if board:
-        metric = f"validation_ndcg@{k}"
-        print_table(
-            "validation",
-            ["model", metric, "config"],
-            [[r["model"], round(r[metric], 4), json.dumps(r["config"])[:80]] for r in board],
+
+    def render() -> None:
+        stdout.print(
+            f"trained [bold]{summary['model']}[/] in {summary['seconds']} s -> {summary['path']}"
         )
+        board = summary["validation"].get("leaderboard") or []
+        if board:
+            metric = f"validation_ndcg@{k}"
+            print_table(
+                "validation",
+                ["model", metric, "config"],
+                [[r["model"], round(r[metric], 4), json.dumps(r["config"])[:80]] for r in board],
+            )
+
+    emit(summary, as_json, render)
 
 
 @app.command()
@@ -179,29 +179,30 @@ def evaluate(
         neural_minutes=neural_minutes,
         rules=diversity_rules(diversity, max_per_category),
     )
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"{result['model']} on {result['split']} ({result['cases']} cases, "
-        f"{result['protocol']}, seen items "
-        f"{'excluded' if result['exclude_seen'] else 'kept'})"
-    )
-    print_table(
-        None,
-        ["metric", "value"],
-        [[name, round(value, 4)] for name, value in result["metrics"].items()],
-    )
-    segments = result.get("customer_segments") or result["segments"]
-    names = [f"{m}@{k}" for m in ("ndcg", "coverage", "novelty", "ild")]
-    print_table(
-        "per customer segment" if result.get("customer_segments") else "per history length",
-        ["segment", "cases", *names],
-        [
-            [label, row["cases"], *(round(row[n], 4) if n in row else "" for n in names)]
-            for label, row in segments.items()
-        ],
-    )
+
+    def render() -> None:
+        stdout.print(
+            f"{result['model']} on {result['split']} ({result['cases']} cases, "
+            f"{result['protocol']}, seen items "
+            f"{'excluded' if result['exclude_seen'] else 'kept'})"
+        )
+        print_table(
+            None,
+            ["metric", "value"],
+            [[name, round(value, 4)] for name, value in result["metrics"].items()],
+        )
+        segments = result.get("customer_segments") or result["segments"]
+        names = [f"{m}@{k}" for m in ("ndcg", "coverage", "novelty", "ild")]
+        print_table(
+            "per customer segment" if result.get("customer_segments") else "per history length",
+            ["segment", "cases", *names],
+            [
+                [label, row["cases"], *(round(row[n], 4) if n in row else "" for n in names)]
+                for label, row in segments.items()
+            ],
+        )
+
+    emit(result, as_json, render)
 
 
 def _write(out: Path, header: list[str], rows: Any) -> int:
@@ -282,8 +283,12 @@ def batch(
     header = ["user_id", "rank", "item_id", "score", "title", "category", "reason"]
     n = _write(out, header, rows())
     summary = {"model": recommender.name, "users": len(users), "rows": n, "out": str(out)}
-    print_json(summary) if as_json else stdout.print(
-        f"{n} recommendations for {len(users)} users ({recommender.name}) -> {out}"
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(
+            f"{n} recommendations for {len(users)} users ({recommender.name}) -> {out}"
+        ),
     )
 
 
@@ -348,8 +353,12 @@ def next_items(
         "unknown_items_dropped": dropped,
         "out": str(out),
     }
-    print_json(summary) if as_json else stdout.print(
-        f"{n} recommendations for {len(prefixes)} prefixes ({recommender.name}) -> {out}"
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(
+            f"{n} recommendations for {len(prefixes)} prefixes ({recommender.name}) -> {out}"
+        ),
     )
 
 
@@ -369,16 +378,17 @@ def similar(
         item: [{"item_id": i, "score": s} for i, s in rec]
         for item, rec in zip(items, recommender.similar_items(items, k), strict=True)
     }
-    if as_json:
-        print_json(result)
-        return
-    for item, rec in result.items():
-        print_table(
-            f"like {item}",
-            ["item_id", "score"],
-            [[r["item_id"], round(r["score"], 4)] for r in rec],
-        )
-    sys.stdout.flush()
+
+    def render() -> None:
+        for item, rec in result.items():
+            print_table(
+                f"like {item}",
+                ["item_id", "score"],
+                [[r["item_id"], round(r["score"], 4)] for r in rec],
+            )
+        sys.stdout.flush()
+
+    emit(result, as_json, render)
 
 
 def register(root: typer.Typer) -> None:

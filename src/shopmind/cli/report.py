@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, stage_progress, stdout
 from shopmind.cli.state import state
 
 
@@ -16,7 +16,7 @@ def report(
     out: Annotated[
         Path | None, typer.Option(help="HTML file (default WORKSPACE/reports/report.html).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One self-contained HTML page: funnel, retention, trends, RFM, CLV, segments, uplift,
     recommendations, risk and the assistant (docs/report.md)."""
@@ -25,10 +25,11 @@ def report(
     with stage_progress("report", enabled=not as_json) as progress:
         progress("analyses and charts")
         path = write_report(state(ctx).workspace, out)
-    if as_json:
-        print_json({"out": str(path), "bytes": path.stat().st_size})
-        return
-    stdout.print(f"wrote {path}", highlight=False)
+    emit(
+        {"out": str(path), "bytes": path.stat().st_size},
+        as_json,
+        lambda: stdout.print(f"wrote {path}", highlight=False),
+    )
 
 
 def register(app: typer.Typer) -> None:

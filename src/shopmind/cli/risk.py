@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 
@@ -18,8 +18,6 @@ app = typer.Typer(
 )
 review_app = typer.Typer(help="The review queue: list, confirm, clear.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
-
-JSON = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 _API = (
@@ -75,7 +73,7 @@ def train(
         float, typer.Option(help="Workspace mode: days before a label counts as known.")
     ] = 14.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Train the risk model (LightGBM + logistic baseline, PyOD detectors, calibrated 0-100
     score) on a labelled file or on the workspace's orders and labels."""
@@ -104,25 +102,26 @@ def train(
                 _workspace(ctx), config, label_delay_days=label_delay_days
             )
     result = {"model": str(path), **report}
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"trained {report['mode']} risk model on {report['rows']:,} rows -> {path}",
-        highlight=False,
-    )
-    validation = report.get("validation", {})
-    rows = [
-        [name, m.get("roc_auc"), m.get("average_precision"), m.get("recall_at_1pct_fpr")]
-        for name, m in validation.items()
-        if isinstance(m, dict) and "roc_auc" in m
-    ]
-    if rows:
-        print_table(
-            f"validation ({validation.get('split')}, {validation.get('rows')} rows)",
-            ["model", "ROC-AUC", "avg precision", "recall@1%FPR"],
-            rows,
+
+    def render() -> None:
+        stdout.print(
+            f"trained {report['mode']} risk model on {report['rows']:,} rows -> {path}",
+            highlight=False,
         )
+        validation = report.get("validation", {})
+        rows = [
+            [name, m.get("roc_auc"), m.get("average_precision"), m.get("recall_at_1pct_fpr")]
+            for name, m in validation.items()
+            if isinstance(m, dict) and "roc_auc" in m
+        ]
+        if rows:
+            print_table(
+                f"validation ({validation.get('split')}, {validation.get('rows')} rows)",
+                ["model", "ROC-AUC", "avg precision", "recall@1%FPR"],
+                rows,
+            )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -139,7 +138,7 @@ def score(
     rules: Annotated[
         Path | None, typer.Option(help="A rule file (YAML): its first matching rule decides.")
     ] = None,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Score every row (tabular: ``row,risk_score,decision,reasons`` in input order) or
     every order of the workspace (``order_id,user_id,ts,risk_score,decision,reasons``)."""
@@ -158,15 +157,16 @@ def score(
         frame, queued = score_workspace(_workspace(ctx), since=since, queue=queue, rules=rules)
     write_csv(frame, out)
     result = {"out": str(out), **summary(frame), "queued": queued}
-    if as_json:
-        print_json(result)
-        return
-    d = result["decisions"]
-    stdout.print(
-        f"wrote {out}: {result['rows']:,} rows (allow {d['allow']:,}, review {d['review']:,}, "
-        f"block {d['block']:,})" + (f"; {queued} queued for review" if queue else ""),
-        highlight=False,
-    )
+
+    def render() -> None:
+        d = result["decisions"]
+        stdout.print(
+            f"wrote {out}: {result['rows']:,} rows (allow {d['allow']:,}, review {d['review']:,}, "
+            f"block {d['block']:,})" + (f"; {queued} queued for review" if queue else ""),
+            highlight=False,
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -177,42 +177,44 @@ def rings(
         int, typer.Option(help="A value shared by more accounts is a hub and links nothing.")
     ] = 20,
     limit: Annotated[int, typer.Option(help="Rings shown.")] = 20,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Accounts linked by shared device / IP / payment / address pseudonyms (connected
     components), largest first; with fraud labels, precision and recall of ring members."""
     from shopmind.risk.workspace import list_rings
 
     result = list_rings(state(ctx).workspace, min_size, max_link_accounts)
-    if as_json:
-        print_json({**result, "rings": result["rings"][:limit]})
-        return
-    stdout.print(
-        f"{len(result['rings'])} ring(s) of {min_size}+ accounts over links "
-        f"{', '.join(result['links']) or 'none'}",
-        highlight=False,
-    )
-    print_table(
-        None,
-        ["ring", "accounts", "orders", "shared values", "known bad", "members"],
-        [
-            [
-                r["ring_id"],
-                r["size"],
-                r["orders"],
-                ", ".join(f"{k} {v}" for k, v in r["shared_values"].items() if v),
-                f"{r['known_bad']}/{r['size']}",
-                " ".join(r["accounts"][:6]) + (" ..." if r["size"] > 6 else ""),
-            ]
-            for r in result["rings"][:limit]
-        ],
-    )
-    if result.get("recovery"):
-        rec = result["recovery"]
+
+    def render() -> None:
         stdout.print(
-            f"against fraud labels: precision {rec['precision']:.3f}, recall {rec['recall']:.3f}",
+            f"{len(result['rings'])} ring(s) of {min_size}+ accounts over links "
+            f"{', '.join(result['links']) or 'none'}",
             highlight=False,
         )
+        print_table(
+            None,
+            ["ring", "accounts", "orders", "shared values", "known bad", "members"],
+            [
+                [
+                    r["ring_id"],
+                    r["size"],
+                    r["orders"],
+                    ", ".join(f"{k} {v}" for k, v in r["shared_values"].items() if v),
+                    f"{r['known_bad']}/{r['size']}",
+                    " ".join(r["accounts"][:6]) + (" ..." if r["size"] > 6 else ""),
+                ]
+                for r in result["rings"][:limit]
+            ],
+        )
+        if result.get("recovery"):
+            rec = result["recovery"]
+            stdout.print(
+                f"against fraud labels: precision {rec['precision']:.3f}, "
+                f"recall {rec['recall']:.3f}",
+                highlight=False,
+            )
+
+    emit({**result, "rings": result["rings"][:limit]}, as_json, render)
 
 
 @app.command()
@@ -229,7 +231,7 @@ def backtest(
     since: Annotated[
         str | None, typer.Option(help="Workspace mode: only orders at or after this time.")
     ] = None,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Evaluate a rule set on labelled history: precision, recall, review and block rates,
     money saved, and per rule what it matched."""
@@ -245,38 +247,46 @@ def backtest(
         result = backtest_tabular(risk, read_table(data), label, rules, amount_col)
     else:
         result = backtest_workspace(state(ctx).workspace, rules, since)
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"backtest of {rules} on {result['rows']:,} labelled rows ({result['bad']:,} bad)",
-        ["precision", "recall", "review rate", "block rate", "money saved", "good value blocked"],
-        [
+
+    def render() -> None:
+        print_table(
+            f"backtest of {rules} on {result['rows']:,} labelled rows ({result['bad']:,} bad)",
             [
-                result["precision"],
-                result["recall"],
-                result["review_rate"],
-                result["block_rate"],
-                result["money_saved"],
-                result["good_value_blocked"],
-            ]
-        ],
-    )
-    print_table(
-        "rules",
-        ["line", "rule", "action", "matched", "bad", "precision"],
-        [
-            [r["line"], r["rule"], r["action"], r["matched"], r["bad"], r["precision"]]
-            for r in result["rules"]
-        ],
-    )
+                "precision",
+                "recall",
+                "review rate",
+                "block rate",
+                "money saved",
+                "good value blocked",
+            ],
+            [
+                [
+                    result["precision"],
+                    result["recall"],
+                    result["review_rate"],
+                    result["block_rate"],
+                    result["money_saved"],
+                    result["good_value_blocked"],
+                ]
+            ],
+        )
+        print_table(
+            "rules",
+            ["line", "rule", "action", "matched", "bad", "precision"],
+            [
+                [r["line"], r["rule"], r["action"], r["matched"], r["bad"], r["precision"]]
+                for r in result["rules"]
+            ],
+        )
+
+    emit(result, as_json, render)
 
 
 @app.command()
 def features(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Option(help="Tabular mode (default: workspace).")] = None,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The features the trained model uses (the names rules may test), with their words."""
     if data is not None or (_tabular_path(ctx).exists() and not _workspace_model(ctx).exists()):
@@ -288,13 +298,14 @@ def features(
 
         model = WorkspaceRisk.load(state(ctx).workspace).model
     words = {name: model.words_[name] for name in model.features_}
-    if as_json:
-        print_json({"features": words, "also": {"score": "the 0-100 risk score"}})
-        return
-    print_table(
-        None,
-        ["feature", "meaning"],
-        [[k, v] for k, v in words.items()] + [["score", "the 0-100 risk score"]],
+    emit(
+        {"features": words, "also": {"score": "the 0-100 risk score"}},
+        as_json,
+        lambda: print_table(
+            None,
+            ["feature", "meaning"],
+            [[k, v] for k, v in words.items()] + [["score", "the 0-100 risk score"]],
+        ),
     )
 
 
@@ -307,30 +318,31 @@ def review_list(
     ctx: typer.Context,
     status: Annotated[str, typer.Option(help="open, confirmed, cleared or all.")] = "open",
     limit: Annotated[int, typer.Option(help="Rows shown.")] = 50,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Flagged orders waiting for (or past) a decision, riskiest first."""
     from shopmind.risk.review import list_reviews
 
     rows = list_reviews(_workspace(ctx), None if status == "all" else status, limit)
-    if as_json:
-        print_json(rows)
-        return
-    print_table(
-        f"{len(rows)} review(s)",
-        ["review", "order", "user", "score", "decision", "status", "reasons"],
-        [
+    emit(
+        rows,
+        as_json,
+        lambda: print_table(
+            f"{len(rows)} review(s)",
+            ["review", "order", "user", "score", "decision", "status", "reasons"],
             [
-                r["review_id"],
-                r["entity_id"],
-                r["user_id"],
-                round(r["score"], 2),
-                r["decision"],
-                r["status"],
-                r["reasons"],
-            ]
-            for r in rows
-        ],
+                [
+                    r["review_id"],
+                    r["entity_id"],
+                    r["user_id"],
+                    round(r["score"], 2),
+                    r["decision"],
+                    r["status"],
+                    r["reasons"],
+                ]
+                for r in rows
+            ],
+        ),
     )
 
 
@@ -340,12 +352,13 @@ def _decide(
     from shopmind.risk.review import decide
 
     result = decide(_workspace(ctx), review_id, confirm, by, note)
-    if as_json:
-        print_json(result)
-        return
-    stdout.print(
-        f"{review_id}: {result['status']} by {by}; label fraud={result['label']} stored",
-        highlight=False,
+    emit(
+        result,
+        as_json,
+        lambda: stdout.print(
+            f"{review_id}: {result['status']} by {by}; label fraud={result['label']} stored",
+            highlight=False,
+        ),
     )
 
 
@@ -355,7 +368,7 @@ def review_confirm(
     review_id: Annotated[str, typer.Argument(help="Review id (rv_...).")],
     by: Annotated[str, typer.Option(help="Analyst name.")],
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Confirm fraud: the order is labelled bad (source review)."""
     _decide(ctx, review_id, True, by, note, as_json)
@@ -367,7 +380,7 @@ def review_clear(
     review_id: Annotated[str, typer.Argument(help="Review id (rv_...).")],
     by: Annotated[str, typer.Option(help="Analyst name.")],
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
-    as_json: JSON = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Clear: the order is labelled good (source review)."""
     _decide(ctx, review_id, False, by, note, as_json)

@@ -24,12 +24,10 @@ class Pseudonymize(StrEnum):
 
 def _workspace_pseudonymises(workspace: Workspace) -> bool:
     """Whether the latest event load pseudonymised user ids (True for a new workspace)."""
+    from shopmind.store.info import events_pseudonymized
+
     with workspace.connect(read_only=True) as con:
-        rows = con.execute(
-            "SELECT pseudonymized FROM ingestions WHERE target = 'events' "
-            "ORDER BY finished_at DESC LIMIT 1"
-        ).fetchall()
-    return bool(rows[0][0]) if rows else True
+        return events_pseudonymized(con)
 
 
 def _server_class() -> type:

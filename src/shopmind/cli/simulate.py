@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.ingest import workspace_key
 from shopmind.cli.state import state
 
@@ -25,7 +25,7 @@ def simulate(
             "hard negatives and the truth as `person` labels (docs/identity.md); 0 = none."
         ),
     ] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Simulate users, a bilingual catalogue, sessions, a campaign with planted uplift, fraud
     rings and service tickets; ingest them and save the ground truth (labels table and
@@ -43,26 +43,28 @@ def simulate(
         result = write_shop(
             st.workspace, shop, key=key, pii_policy=st.settings.pii_policy, progress=progress
         )
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        f"simulated shop (seed {seed}) in {st.workspace.root}",
-        ["table", "rows in", "loaded", "quarantined", "duplicates"],
-        [
-            [t, r["rows_in"], r["rows_loaded"], r["rows_quarantined"], r["duplicates_skipped"]]
-            for t, r in result["ingest"].items()
-        ],
-    )
-    truth = result["truth"]
-    stdout.print(
-        f"campaign {truth['campaign']['campaign_id']}: {truth['campaign']['treated']} e-mailed, "
-        f"{truth['campaign']['control']} control, planted uplift "
-        f"{truth['campaign']['planted_ate']:.3f}; fraud: {truth['fraud']['users']} users in "
-        f"{truth['fraud']['rings']} rings; tickets: {result['tickets']}. Truth: "
-        f"{result['folder']}/truth.json",
-        highlight=False,
-    )
+
+    def render() -> None:
+        print_table(
+            f"simulated shop (seed {seed}) in {st.workspace.root}",
+            ["table", "rows in", "loaded", "quarantined", "duplicates"],
+            [
+                [t, r["rows_in"], r["rows_loaded"], r["rows_quarantined"], r["duplicates_skipped"]]
+                for t, r in result["ingest"].items()
+            ],
+        )
+        truth = result["truth"]
+        stdout.print(
+            f"campaign {truth['campaign']['campaign_id']}: "
+            f"{truth['campaign']['treated']} e-mailed, "
+            f"{truth['campaign']['control']} control, planted uplift "
+            f"{truth['campaign']['planted_ate']:.3f}; fraud: {truth['fraud']['users']} users in "
+            f"{truth['fraud']['rings']} rings; tickets: {result['tickets']}. Truth: "
+            f"{result['folder']}/truth.json",
+            highlight=False,
+        )
+
+    emit(result, as_json, render)
 
 
 def register(app: typer.Typer) -> None:

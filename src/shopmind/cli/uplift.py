@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 
 from shopmind.cli._input import read_table
-from shopmind.cli._output import print_json, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 from shopmind.marketing.past_campaign import OUTCOME_LIKE  # never features unless named
@@ -81,7 +81,7 @@ def train(
         typer.Option(help="Feature columns (default: all others except outcome-like ones)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Fit T-, X-, S-learners and class transformation; keep the best by validation Qini.
 
@@ -138,17 +138,20 @@ def train(
         "validation_qini": model.validation_,
         "rows": len(frame),
     }
-    if as_json:
-        print_json(result)
-        return
-    for name, scores in model.validation_.items():
-        print_table(
-            f"{name} vs {control}: chose {scores['chosen']}",
-            ["learner", "qini"],
-            [[k, v] for k, v in scores.items() if k != "chosen"],
-        )
-    if excluded:
-        stdout.print(f"not used as features (outcome-like): {', '.join(excluded)}", highlight=False)
+
+    def render() -> None:
+        for name, scores in model.validation_.items():
+            print_table(
+                f"{name} vs {control}: chose {scores['chosen']}",
+                ["learner", "qini"],
+                [[k, v] for k, v in scores.items() if k != "chosen"],
+            )
+        if excluded:
+            stdout.print(
+                f"not used as features (outcome-like): {', '.join(excluded)}", highlight=False
+            )
+
+    emit(result, as_json, render)
 
 
 @app.command()
@@ -156,7 +159,7 @@ def score(
     ctx: typer.Context,
     data: Annotated[Path, typer.Option(help="CSV or Parquet with the feature columns.")],
     out: Annotated[Path, typer.Option(help="CSV to write: row,uplift[,uplift_<treatment>...].")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Predicted uplift for every input row, in input order (all arms are scored)."""
     _, frame, predicted = _predict_file(ctx, data, [])
@@ -166,10 +169,11 @@ def score(
             result[f"uplift_{name}"] = predicted[name].to_numpy()
     result.to_csv(out, index=False)
     summary = {"out": str(out), "rows": len(result), "mean_uplift": float(result["uplift"].mean())}
-    if as_json:
-        print_json(summary)
-        return
-    stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False)
+    emit(
+        summary,
+        as_json,
+        lambda: stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False),
+    )
 
 
 @app.command()
@@ -179,7 +183,7 @@ def evaluate(
     treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
     outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
     k: Annotated[float, typer.Option(help="Share targeted for uplift@k.")] = 0.3,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Qini coefficient, AUUC and uplift@k of the trained model on held-out data."""
     from shopmind.models.uplift import evaluate as metrics
@@ -193,13 +197,14 @@ def evaluate(
         result[name] = metrics(
             y[rows], (arm[rows] == name).astype(int), predicted[name].to_numpy()[rows], k
         )
-    if as_json:
-        print_json(result)
-        return
-    print_table(
-        "held-out uplift metrics",
-        ["treatment", *next(iter(result.values()))],
-        [[n, *v.values()] for n, v in result.items()],
+    emit(
+        result,
+        as_json,
+        lambda: print_table(
+            "held-out uplift metrics",
+            ["treatment", *next(iter(result.values()))],
+            [[n, *v.values()] for n, v in result.items()],
+        ),
     )
 
 

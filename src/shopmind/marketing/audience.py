@@ -10,7 +10,6 @@ audits each reveal with its count.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +22,12 @@ import pandas as pd
 from shopmind.errors import ShopmindError
 from shopmind.jsonable import to_jsonable
 from shopmind.store import Workspace, migrate, vault
-from shopmind.store.audit import AuditChain, AuditEntry, cli_principal, head_path
+from shopmind.store.audit import (
+    AuditChain,
+    AuditEntry,
+    audited_transaction,
+    cli_principal,
+)
 
 #: Score columns looked for, in order, in a scores or plan file.
 SCORE_COLUMNS = ("score", "expected_profit", "uplift", "propensity")
@@ -92,8 +96,9 @@ def _from_scores(path: Path) -> pd.DataFrame:
 
 def latest_plan(workspace: Workspace) -> Path:
     """The audience CSV of the latest ``campaign plan`` (named in reports/campaign_plan.json)."""
-    saved = workspace.reports_dir / "campaign_plan.json"
-    out = json.loads(saved.read_text(encoding="utf-8")).get("out") if saved.is_file() else None
+    from shopmind.marketing.plans import read_plan
+
+    out = (read_plan(workspace) or {}).get("out")
     if not out or not Path(out).is_file():
         raise AudienceError(
             "No campaign plan audience to read.",
@@ -216,25 +221,14 @@ def export_audience(
     who = principal or cli_principal()
     with workspace.connect() as con:
         migrate(con)
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(workspace))
-        try:
+        # a refusal (VaultError) stays in the audit trail
+        with audited_transaction(con, workspace, keep_on=(vault.VaultError,)) as chain:
             if reveal:
                 rows = reveal_members(con, name, keys, principal=who, role=role, chain=chain)
             else:
                 rows = members(con, name)
             target = f"audience={name} members={len(rows)} reveal={reveal} out={out.name}"
             chain.append(con, [AuditEntry(who, role, "audience export", target, "ok")])
-            con.execute("COMMIT")
-        except vault.VaultError:
-            con.execute("COMMIT")  # a refusal stays in the audit trail
-            chain.commit_head()
-            raise
-        except BaseException:
-            con.execute("ROLLBACK")
-            chain.rollback()
-            raise
-        chain.commit_head()
     columns = ["rank", "user_id", "score"] + (["original_id", "email", "phone"] if reveal else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:

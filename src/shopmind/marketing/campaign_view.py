@@ -41,13 +41,19 @@ def check_budget(budget: float, cost: float, value: float) -> CampaignBudget:
 
 
 def plan_campaign(
-    tables: Tables, budget: CampaignBudget, campaign: str | None = None, seed: int = 0
+    tables: Tables,
+    budget: CampaignBudget,
+    campaign: str | None = None,
+    seed: int = 0,
+    *,
+    arm: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The audience (user_id, uplift, expected_profit, segment) and the plan's summary with
-    its segment mix: exactly ``shopmind campaign plan --json`` (without the file)."""
+    its segment mix: what ``shopmind campaign plan`` writes and prints (the CLI adds the
+    file's path), and the console shows."""
     from shopmind.analytics.rfm import rfm_table
 
-    audience, summary = plan(tables, budget, campaign, seed)
+    audience, summary = plan(tables, budget, campaign, seed, arm=arm)
     try:
         segments = rfm_table(tables).select("user_id", "segment").execute()
     except Exception:  # no purchases: no RFM segments (as the CLI)
@@ -100,23 +106,10 @@ def segments(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 def propensity_scores(workspace: Any, tables: Tables) -> pd.DataFrame:
     """user_id, score: every user's calibrated propensity at the model's training cutoff
-    (``shopmind propensity score``); a ShopmindError without a workspace-mode model."""
-    from shopmind.models.propensity import PropensityModel
+    (as ``shopmind propensity score``); a ShopmindError without a workspace-mode model."""
+    from shopmind.marketing import propensity_scores as scoring
 
-    path = workspace.models_dir / "propensity" / "model.pkl"
-    if not path.exists():
-        raise ShopmindError(
-            "No propensity model in this workspace.",
-            hint="Train one: `shopmind propensity train --target purchase --horizon 7d`.",
-        )
-    model = PropensityModel.load(path)
-    if model.cutoff_ is None:
-        raise ShopmindError(
-            "The propensity model was trained on a file and cannot score the workspace.",
-            hint="Train it in workspace mode: `shopmind propensity train`.",
-        )
-    features = model.snapshot(tables, model.cutoff_, labelled=False)
-    return pd.DataFrame({"user_id": features["user_id"], "score": model.predict(features)})
+    return scoring.score_users(scoring.load_model(workspace), tables)
 
 
 def store_audience(

@@ -82,10 +82,9 @@ def known_customer(con: duckdb.DuckDBPyConnection, user_id: str) -> bool:
 
 def profile(con: duckdb.DuckDBPyConnection, user_id: str) -> dict[str, Any] | None:
     """The user's tags from ``user_profiles`` (as ``shopmind profile --json``)."""
-    cursor = con.execute("SELECT * FROM user_profiles WHERE user_id = ?", [user_id])
-    names = [d[0] for d in cursor.description]
-    row = cursor.fetchone()
-    return None if row is None else dict(zip(names, row, strict=True))
+    from shopmind.analytics.store import read_profile
+
+    return read_profile(con, [user_id])
 
 
 def clv(workspace: Workspace, user_id: str) -> dict[str, Any] | None:

@@ -15,12 +15,12 @@ import getpass
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -134,6 +134,49 @@ class AuditChain:
         tmp = self.head.with_suffix(".tmp")
         tmp.write_text(json.dumps({"seq": self.seq, "hash": self.hash}))
         os.replace(tmp, self.head)
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def audited_transaction(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    keep_on: tuple[type[BaseException], ...] = (),
+) -> Iterator[AuditChain]:
+    """One transaction on ``con`` (a write connection) with the audit chain to append to:
+    the work and its entries commit together or not at all, and the chain's head is written
+    after the commit. An exception of a ``keep_on`` type (a refusal that must stay in the
+    trail) commits what was appended before it is raised again."""
+    con.execute("BEGIN TRANSACTION")
+    chain = AuditChain(con, head_path(workspace))
+    try:
+        yield chain
+        con.execute("COMMIT")
+    except keep_on:
+        con.execute("COMMIT")
+        chain.commit_head()
+        raise
+    except BaseException:
+        con.execute("ROLLBACK")
+        chain.rollback()
+        raise
+    chain.commit_head()
+
+
+def audited_call(
+    con: duckdb.DuckDBPyConnection,
+    workspace: Workspace,
+    entry: AuditEntry,
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+) -> T:
+    """``work(con)`` and its audit ``entry`` in one transaction on ``con`` (a write
+    connection): both commit or neither; the chain's head is written after the commit."""
+    with audited_transaction(con, workspace) as chain:
+        result = work(con)
+        chain.append(con, [entry])
+    return result
 
 
 def cli_principal() -> str:

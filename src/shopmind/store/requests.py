@@ -27,7 +27,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from shopmind.errors import WorkspaceError
 from shopmind.jsonable import to_jsonable
 from shopmind.store import vault
-from shopmind.store.audit import AuditChain, AuditEntry, cli_principal, head_path
+from shopmind.store.audit import (
+    AuditChain,
+    AuditEntry,
+    audited_transaction,
+    cli_principal,
+)
 from shopmind.store.erasure import (
     Selection,
     counts,
@@ -238,16 +243,8 @@ def forget(
         erasure = plan_forget(con, workspace, user, key, dry_run=dry_run)
         if dry_run:
             return erasure.result
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(workspace))
-        try:
+        with audited_transaction(con, workspace) as chain:
             commit_forget(con, erasure, principal=who, role=role, chain=chain)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            chain.rollback()
-            raise
-        chain.commit_head()
     finish_forget(erasure)
     return erasure.result
 
@@ -345,9 +342,7 @@ def export_user(
     who = principal or cli_principal()
     with workspace.connect() as con:
         migrate(con)
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(workspace))
-        try:
+        with audited_transaction(con, workspace) as chain:
             result, document = export_document(
                 con,
                 user,
@@ -362,10 +357,4 @@ def export_user(
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
             tmp.replace(out)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            chain.rollback()
-            raise
-        chain.commit_head()
     return result

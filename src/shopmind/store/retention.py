@@ -18,7 +18,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shopmind.errors import ShopmindError
-from shopmind.store.audit import AuditChain, AuditEntry, cli_principal, head_path
+from shopmind.store.audit import (
+    AuditEntry,
+    audited_transaction,
+    cli_principal,
+)
 from shopmind.store.migrations import migrate
 from shopmind.store.requests import (
     RequestResult,
@@ -106,9 +110,7 @@ def apply_retention(
         )
         if dry_run or dropped == 0:
             return result
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(workspace))
-        try:
+        with audited_transaction(con, workspace) as chain:
             con.execute(_DAILY, [cutoff])
             con.execute(_USERS, [cutoff])
             con.execute(_MERGE_USERS)
@@ -116,10 +118,4 @@ def apply_retention(
             log_request(con, result, who, at)
             target = f"request={result.request_id} cutoff={cutoff:%Y-%m-%d} events={dropped}"
             chain.append(con, [AuditEntry(who, role, "retention", target, "ok")])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            chain.rollback()
-            raise
-        chain.commit_head()
     return result

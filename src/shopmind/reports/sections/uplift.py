@@ -4,7 +4,6 @@ plan whose assumptions (budget, cost, value) the page states."""
 from __future__ import annotations
 
 import html
-import json
 
 from shopmind.features.tables import Tables
 from shopmind.reports import charts
@@ -18,27 +17,22 @@ NOTE = "No randomised campaign in the workspace to learn uplift from."
 
 def build(tables: Tables, workspace: Workspace) -> str | None:
     from shopmind.analytics.metrics import currency
-    from shopmind.marketing.campaign import CampaignBudget, plan
+    from shopmind.marketing.plans import ASSUMPTION, shown_plan
 
     assignments = tables.backend.table("campaign_assignments")
     if int(assignments.count().execute()) == 0:
         return None
     cur = currency(tables) or "(currency unknown)"
-    saved = workspace.reports_dir / "campaign_plan.json"
-    if saved.exists():
-        summary = json.loads(saved.read_text(encoding="utf-8"))
+    summary, saved = shown_plan(tables, workspace)
+    if saved:
         origin = (
             f"The plan made with <code>shopmind campaign plan</code> on "
             f"{html.escape(str(summary.get('scored_at', ''))[:16])}"
         )
     else:
-        users = int(tables["events"].user_id.nunique().execute()) or int(
-            assignments.user_id.nunique().execute()  # a campaign loaded without events
-        )
-        _, summary = plan(tables, CampaignBudget(budget=max(users // 10, 1), cost=1.0, value=30.0))
         origin = (
             "No plan made yet (<code>shopmind campaign plan --budget B --cost C --value V</code>"
-            "); assumed here: a budget of one contact per ten users"
+            f"); assumed here: {ASSUMPTION}"
         )
     check = summary["held_out_check"]
     conv = summary["expected_incremental_conversions"]

@@ -20,6 +20,7 @@ from shopmind.serving.web.framework import Ctx, NavItem, page, render
 from shopmind.serving.writer import Busy
 from shopmind.store import audit
 from shopmind.store.audit import AuditEntry
+from shopmind.store.info import ingestion_log
 
 router = APIRouter()
 NAV = [NavItem("/admin", "nav.admin", "admin", order=90)]
@@ -131,24 +132,21 @@ def audit_page(ctx: Annotated[Ctx, page("admin")]) -> Response:
 @router.get("/admin/data")
 def data_page(ctx: Annotated[Ctx, page("admin")]) -> Response:
     cur = ctx.cursor()
-    loads = cur.execute(
-        "SELECT ingestion_id, file, format, target, rows_in, rows_loaded, rows_quarantined, "
-        "duplicates_skipped, finished_at FROM ingestions ORDER BY finished_at DESC LIMIT 200"
-    ).fetchall()
     ingestions = [
         {
-            "id": r[0],
-            "file": PurePath(str(r[1])).name,  # the name only: folders may name people
-            "format": r[2],
-            "target": r[3],
-            "rows_in": r[4],
-            "loaded": r[5],
-            "quarantined": r[6],
-            "duplicates": r[7],
-            "finished": r[8],
-            "balanced": r[4] == r[5] + r[6] + r[7],
+            "id": r["ingestion_id"],
+            "file": PurePath(str(r["file"])).name,  # the name only: folders may name people
+            "format": r["format"],
+            "target": r["target"],
+            "rows_in": r["rows_in"],
+            "loaded": r["rows_loaded"],
+            "quarantined": r["rows_quarantined"],
+            "duplicates": r["duplicates_skipped"],
+            "finished": r["finished_at"],
+            "balanced": r["rows_in"]
+            == r["rows_loaded"] + r["rows_quarantined"] + r["duplicates_skipped"],
         }
-        for r in loads
+        for r in ingestion_log(cur, newest_first=True, limit=200)
     ]
     reasons = cur.execute(
         "SELECT source, reason, count(*) AS n FROM quarantine GROUP BY ALL "
