@@ -18,19 +18,18 @@ the scoring endpoint's latency on loopback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from _loadgen import free_port, get, open_loop, post_json, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fraud_ecommerce" / "Fraud_Data_sample.csv"
@@ -145,69 +144,6 @@ def serve(workspace: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-async def _one(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, body: bytes | None
-) -> int:
-    if body is None:
-        writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-    else:
-        writer.write(
-            b"POST /v1/risk/score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
-
-
-async def load(port: int, bodies: list[bytes | None], rate: float, connections: int) -> dict:
-    queue: asyncio.Queue = asyncio.Queue()
-    latencies: list[float] = []
-    errors = 0
-
-    async def worker() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while True:
-            scheduled, body = await queue.get()
-            if scheduled is None:
-                writer.close()
-                return
-            try:
-                errors += await _one(reader, writer, body) != 200
-            except (OSError, asyncio.IncompleteReadError):
-                errors += 1
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            latencies.append(time.perf_counter() - scheduled)
-
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
-    start = time.perf_counter() + 0.2
-    for i, body in enumerate(bodies):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait((due, body))
-    for _ in workers:
-        queue.put_nowait((None, None))
-    await asyncio.gather(*workers)
-    ms = np.array(latencies) * 1000
-    return {
-        "requests": len(bodies),
-        "errors": errors,
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "max_ms": float(ms.max()),
-    }
-
-
 def latency(workspace: str, rate: float, seconds: float) -> dict:
     from shopmind.features.risk import link_keys
     from shopmind.store import Workspace
@@ -222,39 +158,35 @@ def latency(workspace: str, rate: float, seconds: float) -> dict:
     last = max(r[4] for r in rows)
     rng = random.Random(0)
     n = int(rate * seconds)
-    bodies: list[bytes | None] = []
+    bodies: list[bytes] = []
     for i in range(n):
         user, amount, device, ip, _ = rng.choice(rows)
         ts = pd.Timestamp(last + 60 + i, unit="s", tz="UTC").isoformat()
         links = {k: v for k, v in (("device", device), ("ip", ip)) if v}
         bodies.append(
-            json.dumps(
-                {
-                    "order_id": f"bench{i}",
-                    "user_id": user,
-                    "amount": float(amount or 50),
-                    "ts": ts,
-                    "links": links,
-                    "items": [{"quantity": 1, "price": float(amount or 50)}],
-                }
-            ).encode()
+            post_json(
+                "/v1/risk/score",
+                json.dumps(
+                    {
+                        "order_id": f"bench{i}",
+                        "user_id": user,
+                        "amount": float(amount or 50),
+                        "ts": ts,
+                        "links": links,
+                        "items": [{"quantity": 1, "price": float(amount or 50)}],
+                    }
+                ).encode(),
+            )
         )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, __file__, "--serve", workspace, "--port", str(port)], env=ENV
     )
     try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        asyncio.run(load(port, bodies[:200], 100, 8))  # warm-up (not recorded)
-        health = asyncio.run(load(port, [None] * n, rate, 16))
-        scored = asyncio.run(load(port, bodies, rate, 16))
+        wait_for_port(port)
+        open_loop(port, bodies[:200], 100, 8)  # warm-up (not recorded)
+        health = open_loop(port, [get("/health")] * n, rate, 16)
+        scored = open_loop(port, bodies, rate, 16)
     finally:
         server.terminate()
         server.wait(timeout=10)

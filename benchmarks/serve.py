@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,9 @@ from typing import Any
 
 import httpx
 import numpy as np
+
+from _loadgen import get, open_loop
+from shopmind.testing.server import ServerDidNotStart, launch
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "SHOPMIND_PROFILE": "dev"}
@@ -51,91 +53,16 @@ def _cli(*args: str) -> str:
     ).stdout
 
 
-async def _one(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, auth: str
-) -> int:
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":")[1])
-    await reader.readexactly(length)
-    return status
-
-
-async def load(port: int, paths: list[str], rate: float, connections: int, key: str) -> dict:
-    queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
-    latencies: list[float] = []
-    errors = 0
-    auth = f"Authorization: Bearer {key}\r\n" if key else ""
-
-    async def worker() -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while True:
-            scheduled, path = await queue.get()
-            if not path:
-                writer.close()
-                return
-            try:
-                status = await _one(reader, writer, path, auth)
-                errors += status != 200
-            except (OSError, asyncio.IncompleteReadError):
-                errors += 1
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            latencies.append(time.perf_counter() - scheduled)
-
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
-    start = time.perf_counter() + 0.2
-    for i, path in enumerate(paths):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait((due, path))
-    for _ in workers:
-        queue.put_nowait((0.0, ""))
-    await asyncio.gather(*workers)
-    elapsed = time.perf_counter() - start
-    ms = np.array(latencies) * 1000
-    return {
-        "requests": len(paths),
-        "errors": errors,
-        "throughput_rps": len(paths) / elapsed,
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p99_ms": float(np.percentile(ms, 99)),
-        "max_ms": float(ms.max()),
-    }
-
-
 def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(ws: str, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = _port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "shopmind", "--workspace", ws, "serve", "--port", str(port), *extra],
-        env=ENV,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(1200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return server, port
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("server did not start")
+    try:
+        server, base = launch(ws, *extra, log=Path(ws).parent / "serve.log", timeout_s=300)
+    except ServerDidNotStart as error:
+        raise SystemExit(str(error)) from None
+    return server, int(base.rsplit(":", 1)[1])
 
 
 async def post_events(
@@ -330,14 +257,18 @@ def main() -> None:
             try:
                 n = int(args.rate * args.seconds)
                 rng = random.Random(0)
-                warm = [f"/v1/users/{rng.choice(users)}/recommendations?k=10" for _ in range(200)]
-                asyncio.run(load(port, warm, 200, 8, key))
-                health = asyncio.run(load(port, ["/health"] * n, args.rate, args.connections, ""))
+                auth = {"Authorization": f"Bearer {key}"}
+                warm = [
+                    get(f"/v1/users/{rng.choice(users)}/recommendations?k=10", auth)
+                    for _ in range(200)
+                ]
+                open_loop(port, warm, 200, 8)
+                health = open_loop(port, [get("/health")] * n, args.rate, args.connections)
                 paths = [
-                    f"/v1/users/{rng.choice(users)}/recommendations?k=10{args.query}"
+                    get(f"/v1/users/{rng.choice(users)}/recommendations?k=10{args.query}", auth)
                     for _ in range(n)
                 ]
-                recs = asyncio.run(load(port, paths, args.rate, args.connections, key))
+                recs = open_loop(port, paths, args.rate, args.connections)
             finally:
                 server.terminate()
                 server.wait(timeout=120)

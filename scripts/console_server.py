@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,14 +15,9 @@ import httpx
 
 from shopmind.security import create_key
 from shopmind.store import Workspace
+from shopmind.testing.server import ServerDidNotStart, launch
 
 PEOPLE = ("admin", "analyst", "marketer", "agent", "risk_analyst")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def simulate(ws: Path, users: int, days: int, seed: int = 0) -> None:
@@ -103,24 +96,8 @@ def start(ws: Path, log: Path) -> Running:
     """Keys for every person's role, then ``shopmind serve`` until ``/health`` answers."""
     with Workspace(ws).connect() as con:
         keys = {role: create_key(con, role, name=f"console-{role}").key for role in PEOPLE}
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shopmind", "--workspace", str(ws), "serve", "--port",
-             str(port), "--rate-limit", "0"],
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-            env={"SHOPMIND_PROFILE": "dev", **os.environ},
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return Running(proc, base, keys)
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the server did not start within 300 s")
+    try:
+        proc, base = launch(ws, "--rate-limit", "0", log=log, timeout_s=300)
+    except ServerDidNotStart as error:
+        raise SystemExit(str(error)) from None
+    return Running(proc, base, keys)

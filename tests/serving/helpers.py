@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,16 +12,11 @@ import httpx
 
 from shopmind.security import create_key
 from shopmind.store import Workspace
+from shopmind.testing.server import ServerDidNotStart, launch
 from tests.conftest import ingest_lines, run_cli
 
 ENV = {"SHOPMIND_PROFILE": "dev"}
 ROLES = ("admin", "analyst", "marketer", "agent", "risk_analyst", "service")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def trained_workspace(root: Path) -> Path:
@@ -69,46 +60,11 @@ def start_server(
 ) -> Server:
     """``shopmind serve`` on a free loopback port until ``/health`` answers; its stderr goes
     to ``log`` when given (read it on failure), else to a pipe."""
-    port = free_port()
-    sink = log.open("wb") if log is not None else None
     try:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "shopmind",
-                "--workspace",
-                str(ws),
-                "serve",
-                "--port",
-                str(port),
-                *args,
-            ],
-            env={**os.environ, **ENV, **(env or {})},
-            stdout=subprocess.DEVNULL,
-            stderr=sink if sink is not None else subprocess.PIPE,
-        )
-    finally:
-        if sink is not None:
-            sink.close()  # the child holds its own copy
-
-    def stderr() -> str:
-        if log is not None:
-            return log.read_text()[-3000:]
-        return proc.stderr.read().decode() if proc.stderr else ""
-
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {stderr()}")
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                return Server(ws, proc, base)
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("server did not start within 120 s")
+        proc, base = launch(ws, *args, log=log, env={**ENV, **(env or {})})
+    except ServerDidNotStart as error:
+        raise AssertionError(str(error)) from None
+    return Server(ws, proc, base)
 
 
 def assert_error_shape(response: httpx.Response, status: int | None = None) -> dict[str, Any]:

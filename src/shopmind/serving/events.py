@@ -25,6 +25,7 @@ from shopmind.ingest import IngestOptions, get_format
 from shopmind.ingest.context import Context
 from shopmind.ingest.extract import Extracted
 from shopmind.ingest.formats.event_tables import EVENT_COLUMNS, load_event_tables
+from shopmind.ingest.vault_fill import fill_vault
 from shopmind.privacy import redact_text_sql
 from shopmind.privacy.pii import register_redactor
 
@@ -143,6 +144,7 @@ class EventLoader:
                 [SOURCE, FORMAT, self.ingestion_id, SOURCE],
             )
         if fresh:
+            fill_vault(con, ctx)  # original ids of new people, as a file load keeps them
             con.execute("ALTER TABLE _fresh DROP COLUMN _row")
             load_event_tables(con, ctx, "_fresh")
             for sid, eid, item, ts, etype in con.execute(
