@@ -195,3 +195,21 @@ def test_each_contract_model_trains_and_answers(trained: Path, model: str) -> No
     assert len(rows) == USERS * 3
     # the default model is still the one `recommend train` without --model chose
     assert json.loads(pointer.read_text())["model"] == default_before
+
+
+def test_batch_says_when_the_workspace_changed_since_training(
+    trained: Path, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(trained, ws)
+    out = tmp_path / "recs.csv"
+    args = ("--workspace", str(ws), "recommend", "batch", "--k", "2", "--out", str(out), "--json")
+    same = run_cli(*args)
+    assert same.returncode == 0, same.stderr
+    assert same.json()["data_changed"] is False and "changed since" not in same.stderr
+    ingest_lines(ws, tmp_path / "more.txt", ["newcomer a1 a2"], "sequences")
+    changed = run_cli(*args)
+    assert changed.returncode == 0, changed.stderr
+    assert changed.json()["data_changed"] is True
+    assert f"{USERS:,} -> {USERS + 1:,} users" in changed.stderr
+    assert "newcomer" in {row["user_id"] for row in _rows(out)}  # answered from today's data

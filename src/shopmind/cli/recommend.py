@@ -282,7 +282,22 @@ def batch(
 
     header = ["user_id", "rank", "item_id", "score", "title", "category", "reason"]
     n = _write(out, header, rows())
-    summary = {"model": recommender.name, "users": len(users), "rows": n, "out": str(out)}
+    drift = recommender.drift()
+    if drift is not None:
+        stderr.print(
+            f"note: the workspace changed since this model was trained ({drift['trained_users']:,}"
+            f" -> {drift['users']:,} users, {drift['trained_interactions']:,} -> "
+            f"{drift['interactions']:,} interactions); the lists use today's histories. Retrain "
+            "with `shopmind recommend train` to learn from the new events.",
+            highlight=False,
+        )
+    summary = {
+        "model": recommender.name,
+        "users": len(users),
+        "rows": n,
+        "out": str(out),
+        "data_changed": drift is not None,
+    }
     emit(
         summary,
         as_json,

@@ -194,8 +194,23 @@ class Recommender(ABC):
     def data_changed(self) -> bool:
         """True when the attached histories differ from the training data's (new events,
         forgotten users): known users are then answered from their current histories."""
+        return self.drift() is not None
+
+    def drift(self) -> dict[str, int] | None:
+        """Users and interactions at training time and now when the attached histories differ
+        from the training data; None when they are the same (or the model was fitted here)."""
         trained = getattr(self, "fingerprint_", None)  # absent: fitted here, not saved yet
-        return trained is not None and bool(self.data_.fingerprint() != trained)
+        if trained is None:
+            return None
+        now = self.data_.fingerprint()
+        if now == trained:
+            return None
+        return {
+            "trained_users": int(trained["keys"]),
+            "users": int(now["keys"]),
+            "trained_interactions": int(trained["interactions"]),
+            "interactions": int(now["interactions"]),
+        }
 
     def _nested(self) -> list[Recommender]:
         """Recommenders held in the learned state (a hybrid's components)."""
