@@ -3,6 +3,7 @@ the exact, materialised path gives; a record the strict reader refuses falls bac
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -145,3 +146,33 @@ def test_event_type_fast_path_keeps_the_mapping(value: str | None) -> None:
         f"SELECT {event_type_value('x')}, CASE {old} END FROM (SELECT ?::VARCHAR AS x)", [value]
     ).fetchone()
     assert row is not None and row[0] == row[1]
+
+
+def test_a_file_rewritten_during_the_load_is_refused_and_nothing_is_loaded(
+    tmp_path: Path,
+) -> None:
+    """The streamed path reads the file more than once (hash, staging, vault contacts): rows
+    of two versions must never be combined (here: each person would get another's e-mail)."""
+    from shopmind.errors import IngestError
+
+    head = "event_id,user_id,item_id,event_type,ts,quantity,email\n"
+    rows = [f"e{i},u{i},i{i},view,2024-01-01T10:00:00Z,1,user{i}@x.com\n" for i in range(6)]
+    path = tmp_path / "events.csv"
+    path.write_text(head + "".join(rows))
+    os.utime(path, ns=(10**18, 10**18))  # so the rewrite's time differs on any clock
+    ws = Workspace(tmp_path / "ws")
+
+    def rewrite(stage: str) -> None:
+        if stage == "deduplicate":  # same size, rows in the opposite order
+            path.write_text(head + "".join(reversed(rows)))
+
+    with pytest.raises(IngestError, match="changed while it was being loaded"):
+        ingest_file(ws, path, options(), progress=rewrite)
+    with ws.connect(read_only=True) as con:
+        counts = [
+            con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            for table in ("events", "vault", "ingestions", "users")
+        ]
+    assert counts == [(0,)] * 4
+    report = ingest_file(ws, path, options())  # the complete file loads
+    assert report.rows_loaded == 6

@@ -80,6 +80,8 @@ class Context:
     pii_columns: dict[str, str] = field(default_factory=dict)  # source column -> kind
     # extra (not canonical) columns -> "keep" (declared or judged non-personal), "hash", "drop"
     undeclared: dict[str, str] = field(default_factory=dict)
+    #: the file's (size, mtime ns, inode) before it was first read; checked before commit
+    stamp: tuple[int, int, int] | None = None
 
     def has(self, canonical: str) -> bool:
         return canonical in self.resolved

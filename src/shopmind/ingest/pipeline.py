@@ -52,6 +52,12 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def file_stamp(path: Path) -> tuple[int, int, int]:
+    """(size in bytes, modification time in ns, inode): changes when the file is rewritten."""
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def ingest_file(
     workspace: Workspace,
     path: Path,
@@ -71,6 +77,7 @@ def ingest_file(
         )
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
+    stamp = file_stamp(path)  # before the first read: a rewrite during the load is refused
     step("hash")
     scan = None
     if reads_delimited_text(path, fmt.reader):  # one read for the hash and the line scan
@@ -93,7 +100,7 @@ def ingest_file(
     # a private one outside the workspace, removed when the load ends.
     workdir = Path(tempfile.mkdtemp(prefix="shopmind-ingest-"))
     try:
-        return _ingest(workspace, path, options, fmt, report, workdir, step, t0, scan)
+        return _ingest(workspace, path, options, fmt, report, workdir, step, t0, scan, stamp)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -108,6 +115,7 @@ def _ingest(
     step: Progress,
     t0: float,
     scan: TextScan | None = None,
+    stamp: tuple[int, int, int] | None = None,
 ) -> IngestReport:
     sha = report.sha256
     target = report.target
@@ -132,7 +140,10 @@ def _ingest(
         extracted = extract(con, path, fmt.reader, workdir, scan, stream=True)
         try:
             ctx = _resolve_and_stage(
-                con, fmt, Context(path, options, extracted, sha, report.ingestion_id), step
+                con,
+                fmt,
+                Context(path, options, extracted, sha, report.ingestion_id, stamp=stamp),
+                step,
             )
         except duckdb.Error:
             if not extracted.streamed:
@@ -141,7 +152,10 @@ def _ingest(
             # line numbers, unreadable lines quarantined) and validate again
             extracted = extract(con, path, fmt.reader, workdir, scan)
             ctx = _resolve_and_stage(
-                con, fmt, Context(path, options, extracted, sha, report.ingestion_id), step
+                con,
+                fmt,
+                Context(path, options, extracted, sha, report.ingestion_id, stamp=stamp),
+                step,
             )
         report.pii_columns = {
             c: f"{k} ({_DONE[options.pii_policy]})" for c, k in ctx.pii_columns.items()
@@ -398,6 +412,18 @@ def _reasons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {str(k): int(n) for k, n in rows}
 
 
+def _check_unchanged(ctx: Context) -> None:
+    """A streamed file is read more than once (hash, staging, bad rows, vault contacts): refuse
+    to commit rows assembled from two versions of a file rewritten during the load."""
+    if ctx.stamp is not None and file_stamp(ctx.path) != ctx.stamp:
+        raise IngestError(
+            f"{ctx.path} changed while it was being loaded; nothing was loaded.",
+            file=str(ctx.path),
+            hint="Load it again once it is complete (write files under a temporary name and "
+            "rename them when done).",
+        )
+
+
 def _load(
     con: duckdb.DuckDBPyConnection,
     fmt: Format,
@@ -440,6 +466,7 @@ def _load(
                 started,
             ],
         )
+        _check_unchanged(ctx)
         con.execute("COMMIT")
     except BaseException as exc:
         con.execute("ROLLBACK")

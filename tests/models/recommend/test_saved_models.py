@@ -117,3 +117,17 @@ def test_events_of_the_same_second_come_back_in_one_order(tmp_path: Path) -> Non
     got = [str(first.item_ids[i]) for i in first.seq(row)]
     assert got == [f"i{i % 37:02d}" for i in range(120)]
     np.testing.assert_array_equal(first.items, again.items)
+
+
+@pytest.mark.parametrize("name", ["als", "bpr", "sknn"])
+def test_a_fitted_model_attached_to_its_own_training_data_answers_the_same(
+    name: str, sim_ws: Workspace
+) -> None:
+    """Per-user learned state (factors, a session's own row) stays lined up when a model
+    that was fitted here, not loaded, is attached to histories."""
+    data = read_sequences(sim_ws)
+    model = model_class(name)(**_contract_config(name)).fit(data)
+    users = [str(u) for u in data.keys[:200]]
+    before = model.recommend(users, k=5)
+    assert model.attach(data).recommend(users, k=5) == before
+    assert not model.data_changed()

@@ -159,6 +159,8 @@ class Recommender(ABC):
         Attached to the training data itself, the answers are those of the fitted model.
         """
         self._check_fitted()
+        if self.__dict__.get("_data") is not None:
+            self._remember()  # fitted here: keep its training keys to line the new rows up
         source = functools.cache(data) if callable(data) else (lambda: data)
         self.__dict__.update(_data=None, _source=source, _key_index=None, _rows=None)
         for inner in self._nested():
