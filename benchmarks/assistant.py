@@ -36,7 +36,6 @@ import argparse
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -455,6 +454,7 @@ def latency(requests: int = 400) -> dict[str, Any]:
     import httpx
 
     from shopmind.assistant.engine import intent_model_path
+    from shopmind.testing.server import free_port
 
     with tempfile.TemporaryDirectory() as tmp:
         ws = _ticket_workspace(Path(tmp) / "ws")
@@ -462,9 +462,7 @@ def latency(requests: int = 400) -> dict[str, Any]:
             frame = con.execute("SELECT user_id, text, intent FROM tickets ORDER BY ticket_id").df()
         model, _ = _fit(IntentConfig(), frame["text"], frame["intent"])
         model.save(intent_model_path(ws))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(ws.root), str(port)],
             env={**os.environ, "HF_HUB_OFFLINE": "1"},

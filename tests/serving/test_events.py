@@ -14,7 +14,7 @@ import pytest
 
 from shopmind.config import Settings
 from shopmind.store import Workspace
-from shopmind.store.audit import AuditChain, head_path
+from shopmind.store.audit import audited_transaction
 from shopmind.store.vault import reveal, vault_key
 from tests.conftest import run_cli
 from tests.serving.helpers import (
@@ -122,14 +122,10 @@ def test_events_flow_then_sigterm_keeps_every_acknowledged_event(
     # the original id is kept encrypted in the vault, as a file load keeps it
     key = vault_key(Settings(profile="dev").pseudonymization_key(ws))
     assert key is not None
-    with Workspace(ws).connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(Workspace(ws)))
+    with Workspace(ws).connect() as con, audited_transaction(con, Workspace(ws)) as chain:
         found = reveal(
             con, [stored_user], [key], principal="test", role="admin", purpose="t", chain=chain
         )
-        con.execute("COMMIT")
-        chain.commit_head()
     assert found == {stored_user: {"user_id": "alice"}}
     assert _stored(ws, "event_id = 'x-s1-1' and session_id = 'x-s1'") == 1
     for path in ws.rglob("*"):

@@ -9,7 +9,7 @@ import pytest
 from shopmind.ingest import ingest_file
 from shopmind.privacy import pseudonymize
 from shopmind.store import Workspace
-from shopmind.store.audit import AuditChain, head_path, verify
+from shopmind.store.audit import audited_transaction, head_path, verify
 from shopmind.store.vault import VaultError, reveal, vault_key
 from tests.conftest import TEST_KEY, options
 
@@ -37,14 +37,9 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def _reveal(ws: Workspace, ids: list[str], role: str | None, keys: list[bytes]) -> dict:
-    with ws.connect() as con:
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(ws))
-        try:
-            found = reveal(con, ids, keys, principal="test", role=role, purpose="t", chain=chain)
-        finally:
-            con.execute("COMMIT")
-            chain.commit_head()
+    # a refusal (VaultError) is committed with its audit entry, as the product's callers do
+    with ws.connect() as con, audited_transaction(con, ws, keep_on=(VaultError,)) as chain:
+        found = reveal(con, ids, keys, principal="test", role=role, purpose="t", chain=chain)
     return found
 
 
