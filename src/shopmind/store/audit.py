@@ -306,15 +306,8 @@ def fold(
             waiting = [e for e in waiting if (epoch_us(e.ts), e.principal, e.action) not in done]
         if not waiting and not entries:
             return 0
-        con.execute("BEGIN TRANSACTION")
-        chain = AuditChain(con, head_path(workspace))
-        try:
+        with audited_transaction(con, workspace) as chain:
             chain.append(con, [*waiting, *entries])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        chain.commit_head()
         if handle is not None:
             handle.truncate(0)
     return len(waiting)
