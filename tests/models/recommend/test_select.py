@@ -52,3 +52,39 @@ def test_adopted_model_answers_from_full_histories() -> None:
     last = data.seq(0)[-1]
     recs = model.recommend([user], k=1)[0]
     assert recs[0][0] == f"i{(int(str(data.item_ids[last])[1:]) + 1) % 30}"
+
+
+def _popular_noise(n_users: int = 200, n_items: int = 40, seed: int = 1):
+    """Chains as above, but every user also visits a few very popular items at random points:
+    popularity alone is a poor guess, Markov a good one, and only a heavy Markov weight
+    lets the next item beat the popular ones in a blend."""
+    rng = np.random.default_rng(seed)
+    sequences = []
+    for _ in range(n_users):
+        start = int(rng.integers(n_items))
+        walk = [f"i{(start + step) % n_items}" for step in range(6)]
+        for _ in range(2):
+            walk.insert(int(rng.integers(1, len(walk))), f"hot{int(rng.integers(3))}")
+        sequences.append(walk)
+    return from_lists(sequences)
+
+
+def test_blend_refinement_goes_beyond_the_coarse_grid() -> None:
+    from shopmind.evaluation.splits import subsample
+    from shopmind.models.recommend.markov import Markov
+    from shopmind.models.recommend.popularity import Popularity
+    from shopmind.models.recommend.select import (
+        BLEND_WEIGHTS,
+        _blend_scores,
+        blend_search,
+    )
+
+    split = loo_split(_popular_noise())
+    cases = subsample(split.validation, None, 0)
+    models = [Popularity().fit(split.tune_data, cases), Markov().fit(split.tune_data, cases)]
+    coarse = _blend_scores(models, cases, 5, [(1.0, w) for w in BLEND_WEIGHTS], True)
+    weights, score = blend_search(models, cases, 5)
+    assert score > coarse.max()  # the refinement found a better weight than the grid has
+    assert weights[1] not in BLEND_WEIGHTS
+    # the reported score is the one of the returned weights
+    assert np.isclose(_blend_scores(models, cases, 5, [tuple(weights)], True)[0], score)

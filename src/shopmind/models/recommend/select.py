@@ -3,9 +3,10 @@
 Each candidate family is tuned by one pass of coordinate descent over a small grid
 (start from the defaults, try each value of one parameter, keep the best, move on); then
 the best ``BLEND_SIZE`` personalised families are blended (:mod:`hybrid`) with weights
-searched on the same validation cases. The winner is the setting with the best validation
-NDCG@k. Candidates: popularity, trending, Markov, item-kNN, session-kNN, SLIST, ALS, BPR,
-and the content model when the items carry text.
+searched on the same validation cases (a coarse grid, then single-weight refinements). The
+winner is the setting with the best validation NDCG@k. Candidates: popularity, trending,
+Markov, item-kNN, session-kNN, SLIST, ALS, BPR, and the content model when the items carry
+text.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "slist": {
         "alpha": [0.5],
         "regularization": [20.0],
+        "history_decay": [0.7],  # scoring-only settings: no refit
+        "history_len": [10],
         "repeat": [0.3, 0.6],
     },
     "als": {
@@ -87,6 +90,8 @@ DEFAULT_FAMILIES = (
 NEURAL_FAMILIES = ("sasrec",)
 NEURAL_STOPPING_CASES = 5_000  # validation cases checked between epochs
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+FINE_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # tried one weight at a time after the grid
+REFINE_PASSES = 2
 BLEND_SIZE = 4  # families blended: 4^(BLEND_SIZE - 1) weight vectors checked in one pass
 
 Progress = Callable[[str], None]
@@ -167,11 +172,14 @@ def tune_family(
     return best_config, best, best_model
 
 
-def blend_search(
-    models: list[Recommender], cases: Cases, k: int, exclude_seen: bool = True
-) -> tuple[list[float], float]:
-    """Validation NDCG@k of every weight vector (first model weight 1) in one pass."""
-    grid = [(1.0, *rest) for rest in itertools.product(BLEND_WEIGHTS, repeat=len(models) - 1)]
+def _blend_scores(
+    models: list[Recommender],
+    cases: Cases,
+    k: int,
+    grid: list[tuple[float, ...]],
+    exclude_seen: bool,
+) -> np.ndarray:
+    """Mean validation NDCG@k of each weight vector in ``grid`` (one scoring pass)."""
     totals = np.zeros(len(grid))
     for start in range(0, len(cases), 1024):
         histories = cases.histories[start : start + 1024]
@@ -179,12 +187,39 @@ def blend_search(
         targets = cases.targets[start : start + 1024]
         parts = [scaled(m.score(histories, keys)) for m in models]
         for g, weights in enumerate(grid):
-            scores = sum(w * p for w, p in zip(weights, parts, strict=True))
+            scores = sum(w * p for w, p in zip(weights, parts, strict=True) if w > 0)
             excluded = histories if exclude_seen else None
             top, _ = top_k(np.array(scores, dtype=np.float32), k, exclude=excluded)
             totals[g] += batch_metrics(top, targets, k)["ndcg"].sum()
-    best = int(np.argmax(totals))
-    return list(grid[best]), float(totals[best] / len(cases))
+    return totals / max(len(cases), 1)
+
+
+def blend_search(
+    models: list[Recommender], cases: Cases, k: int, exclude_seen: bool = True
+) -> tuple[list[float], float]:
+    """The best weight vector (first model weight 1) on validation NDCG@k: every vector of
+    the coarse grid ``BLEND_WEIGHTS`` in one pass, then up to ``REFINE_PASSES`` passes that
+    each try every single-weight move to a ``FINE_WEIGHTS`` value and keep the best move
+    (a small weight for a weak model often adds a little)."""
+    grid = [(1.0, *rest) for rest in itertools.product(BLEND_WEIGHTS, repeat=len(models) - 1)]
+    scores = _blend_scores(models, cases, k, grid, exclude_seen)
+    best_index = int(np.argmax(scores))
+    best, best_score = grid[best_index], float(scores[best_index])
+    for _ in range(REFINE_PASSES):
+        moves = [
+            (*best[:i], value, *best[i + 1 :])
+            for i in range(1, len(best))
+            for value in FINE_WEIGHTS
+            if value != best[i]
+        ]
+        if not moves:
+            break
+        scores = _blend_scores(models, cases, k, moves, exclude_seen)
+        move = int(np.argmax(scores))
+        if scores[move] <= best_score:
+            break
+        best, best_score = moves[move], float(scores[move])
+    return list(best), best_score
 
 
 def select_model(
