@@ -279,9 +279,7 @@ CLAIMS: tuple[Claim, ...] = (
         "recsys_cli_diginetica.json",
         _cli_diginetica,
     ),
-    Claim(
-        "| default (ALS + ", "recsys.json", _recsys("online_retail", "default", RETAIL)
-    ),
+    Claim("| default (ALS + ", "recsys.json", _recsys("online_retail", "default", RETAIL)),
     Claim(
         "| als (tuned: regularization 1.0) |",
         "recsys.json",
