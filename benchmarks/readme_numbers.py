@@ -212,6 +212,14 @@ def _risk(mode: str) -> Callable[[Any], list[str]]:
     return values
 
 
+def _risk_latency(d: Any) -> list[str]:
+    score = d["latency"]["score"]
+    return [
+        f"{commas(score['requests'])} requests",
+        f"p50 {f2(score['p50_ms'])} ms, p99 {f2(score['p99_ms'])} ms",
+    ]
+
+
 def _marketing(d: Any) -> list[str]:
     return [
         f"all {commas(d['users'])} users in {f3(d['reasons_s'])} s",
@@ -293,6 +301,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("Diversity (`python benchmarks/diversity.py`", "diversity.json", _diversity),
     Claim("| supervised (LightGBM, Platt-calibrated) |", "risk.json", _risk("supervised")),
     Claim("| unsupervised (`--mode unsupervised`", "risk.json", _risk("unsupervised")),
+    Claim("Real-time scoring (`python benchmarks/risk.py", "risk.json", _risk_latency),
     Claim("- **BANKING77**", "assistant.json", _assistant),
     Claim("- One person across platforms", "identity.json", _identity),
     Claim("SIGKILL test passed", "atomic_loop.json", _atomic),
