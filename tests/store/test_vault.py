@@ -204,3 +204,25 @@ def test_a_reload_encrypts_only_new_people(ws: Workspace, tmp_path: Path) -> Non
     assert len(set(nonces)) == len(nonces) and all(len(n) == 12 for n in nonces)
     found = _reveal(ws, [dana], "admin", [vault_key(TEST_KEY)])
     assert found == {dana: {"user_id": "dana11"}}
+
+
+def test_a_new_contact_replaces_the_stored_one(ws: Workspace, tmp_path: Path) -> None:
+    """A later load's e-mail replaces the vault's (one row per user and field); the original
+    id stays as first stored."""
+    (tmp_path / "moved.csv").write_text(
+        "user_id,email,phone,country\nalice77,alice.new@example.com,+44 7700 900123,GB\n"
+    )
+    alice = pseudonymize("alice77", TEST_KEY)
+    query = "SELECT field, nonce FROM vault WHERE user_id = ? ORDER BY field"
+    with ws.connect(read_only=True) as con:
+        before = dict(con.execute(query, [alice]).fetchall())
+    ingest_file(ws, tmp_path / "moved.csv", options(table="users"))
+    with ws.connect(read_only=True) as con:
+        after = dict(con.execute(query, [alice]).fetchall())
+        rows = con.execute("SELECT count(*) FROM vault WHERE user_id = ?", [alice]).fetchone()
+    assert rows == (3,)  # user_id, email, phone: replaced, not added
+    assert after["user_id"] == before["user_id"]
+    assert after["email"] != before["email"]
+    found = _reveal(ws, [alice], "admin", [vault_key(TEST_KEY)])
+    assert found[alice]["email"] == "alice.new@example.com"
+    assert found[alice]["user_id"] == "alice77"

@@ -123,10 +123,13 @@ def store_query(con: duckdb.DuckDBPyConnection, query: str, key: bytes) -> int:
     )
     con.register("_vault_batch", batch)
     try:
-        con.execute(
-            "DELETE FROM vault USING _vault_batch b "
-            "WHERE vault.user_id = b.user_id AND vault.field = b.field"
-        )
+        # an original id is only pending when the vault has none for that user (the query
+        # above), so only contact fields can replace a stored row
+        if any(f != "user_id" for f in fields):
+            con.execute(
+                "DELETE FROM vault USING _vault_batch b WHERE b.field <> 'user_id' "
+                "AND vault.user_id = b.user_id AND vault.field = b.field"
+            )
         con.execute(
             "INSERT INTO vault SELECT user_id, field, nonce, ciphertext, ?, ? FROM _vault_batch",
             [key_fingerprint(key), datetime.now(UTC)],
