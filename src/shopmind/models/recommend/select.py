@@ -205,20 +205,22 @@ def blend_search(
     scores = _blend_scores(models, cases, k, grid, exclude_seen)
     best_index = int(np.argmax(scores))
     best, best_score = grid[best_index], float(scores[best_index])
+    scored = set(grid)  # none of these beats ``best``: a move to one is not scored again
     for _ in range(REFINE_PASSES):
         moves = [
-            (*best[:i], value, *best[i + 1 :])
+            move
             for i in range(1, len(best))
             for value in FINE_WEIGHTS
-            if value != best[i]
+            if (move := (*best[:i], value, *best[i + 1 :])) not in scored
         ]
         if not moves:
             break
+        scored.update(moves)
         scores = _blend_scores(models, cases, k, moves, exclude_seen)
-        move = int(np.argmax(scores))
-        if scores[move] <= best_score:
+        top = int(np.argmax(scores))
+        if scores[top] <= best_score:
             break
-        best, best_score = moves[move], float(scores[move])
+        best, best_score = moves[top], float(scores[top])
     return list(best), best_score
 
 
