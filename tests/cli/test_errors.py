@@ -266,3 +266,34 @@ def test_naive_parquet_timestamp_suggests_timezone(tmp_path: Path) -> None:
 def test_usage_errors_with_json(tmp_path: Path) -> None:
     result = cli("--workspace", str(tmp_path / "ws"), "sql", "--json")
     json_error(result, "UsageError", "query", "shopmind sql --help")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "retention", "--periods", "-1"],
+        ["recommend", "evaluate", "--sampled", "-5"],
+        ["abtest", "analyze", "--campaign", "c1", "--alpha", "2"],
+        ["uplift", "evaluate", "--data", "x.csv", "--treatment-col", "t", "--outcome", "y",
+         "--k", "-1"],
+    ],
+)  # fmt: skip
+def test_numbers_out_of_range_are_refused_before_any_work(tmp_path: Path, args: list[str]) -> None:
+    result = cli("--workspace", str(tmp_path / "ws"), *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"Invalid value for '{args[-2]}'" in result.stderr
+
+
+def test_bad_model_config_names_the_setting_not_an_environment_variable(tmp_path: Path) -> None:
+    seeded_workspace(tmp_path / "ws")
+    ws = ("--workspace", str(tmp_path / "ws"))
+    line = one_line_error(
+        cli(*ws, "recommend", "train", "--model", "markov", "--config", '{"nosuch": 3}'),
+        "nosuch",
+        "--config",
+    )
+    assert "SHOPMIND_" not in line
+    one_line_error(
+        cli(*ws, "recommend", "train", "--model", "markov", "--config", "{bad"),
+        "--config is not JSON",
+    )

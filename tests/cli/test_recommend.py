@@ -213,3 +213,23 @@ def test_batch_says_when_the_workspace_changed_since_training(
     assert changed.json()["data_changed"] is True
     assert f"{USERS:,} -> {USERS + 1:,} users" in changed.stderr
     assert "newcomer" in {row["user_id"] for row in _rows(out)}  # answered from today's data
+
+
+def test_batch_lists_customers_not_anonymous_sessions(tmp_path: Path) -> None:
+    """Anonymous sessions teach the model which items go together, but only customers (user
+    ids) get lists from `recommend batch`."""
+    lines = ["user_id,session_id,item_id,event_type,ts"]
+    visits = [("u1", "s1", "ab"), ("u2", "s2", "bc"), ("", "anon_9", "cde"), ("", "anon_8", "ae")]
+    for n, (user, session, items) in enumerate(visits):
+        for j, item in enumerate(items):
+            lines.append(f"{user},{session},{item},view,2025-01-0{n + 1}T10:0{j}:00Z")
+    ws = tmp_path / "ws"
+    ingest_lines(ws, tmp_path / "events.csv", lines, "generic")
+    env = {"SHOPMIND_PROFILE": "dev"}
+    result = run_cli("--workspace", str(ws), "recommend", "train", "--model", "itemknn", env=env)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "recs.csv"
+    result = run_cli("--workspace", str(ws), "recommend", "batch", "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    assert {r["user_id"] for r in _rows(out)} == {"u1", "u2"}
+    assert result.json()["users"] == 2

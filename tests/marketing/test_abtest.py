@@ -61,6 +61,9 @@ def test_unknown_columns_and_control_are_clear_errors() -> None:
         analyze(frame, "variant", "control", "converted")
     with pytest.raises(Exception, match="not in the data"):
         analyze(frame, "arm", "a", "converted")
+    money = pd.DataFrame({"variant": ["a", "b", "a"], "spend": [0.0, 29.99, 0.0]})
+    with pytest.raises(Exception, match=r"not a 0/1 conversion.*29\.99"):
+        analyze(money, "variant", "a", "spend")
 
 
 def test_simulated_campaign_effect_is_found(sim_ws: Workspace) -> None:

@@ -216,3 +216,26 @@ def test_reasons_never_show_impossible_values() -> None:
     assert "items in the cart not bought yet = 3" in _phrase("open_cart_items", 3.0, 0.2)
     spend = _phrase("monetary", 1234.5, 0.2)
     assert "never" not in spend and "1,234" in spend
+
+
+def test_features_and_trees_do_not_depend_on_summation_order_or_threads() -> None:
+    """Sums a parallel engine adds in another order differ in their last bits: after
+    ``stable_floats`` they are equal; LightGBM gives the same model on 1 and 2 threads."""
+    import numpy as np
+    import pandas as pd
+
+    from shopmind.models.shared import lightgbm, stable_floats
+
+    rng = np.random.default_rng(0)
+    values = rng.random(1000) * 100
+    forward = sum(values.tolist())
+    backward = sum(reversed(values.tolist()))
+    assert forward != backward  # the same sum, added in two orders
+    a = stable_floats(pd.DataFrame({"spend": [forward], "n": [3]}))
+    b = stable_floats(pd.DataFrame({"spend": [backward], "n": [3]}))
+    assert a.equals(b)
+    x = rng.random((3000, 5))
+    y = (x[:, 0] + 0.3 * rng.random(3000) > 0.8).astype(int)
+    one = lightgbm("classifier", 0, n_jobs=1).fit(x, y).predict_proba(x)[:, 1]
+    two = lightgbm("classifier", 0, n_jobs=2).fit(x, y).predict_proba(x)[:, 1]
+    assert np.array_equal(one, two)

@@ -187,3 +187,29 @@ def test_cli_workspace_mode(shop: Workspace, tmp_path: Path) -> None:
     rings = run_cli("--workspace", ws, "risk", "rings", "--json")
     assert rings.returncode == 0 and rings.json()["rings"]
     assert np.isfinite(rings.json()["recovery"]["precision"])
+
+
+def test_guest_orders_have_no_history_and_refunds_are_not_scored(tmp_path: Path) -> None:
+    """Orders without a user id are not one account that placed them all, and a refund row
+    (status 'refund') is not an order to score."""
+    from shopmind.ingest.context import IngestOptions
+    from shopmind.ingest.pipeline import ingest_file
+
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order_id,user_id,ts,amount,status\n"
+        "o1,u1,2025-01-01T10:00:00Z,10,completed\n"
+        "o2,u1,2025-01-01T11:00:00Z,12,completed\n"
+        "g1,,2025-01-01T10:30:00Z,20,completed\n"
+        "g2,,2025-01-01T10:40:00Z,25,completed\n"
+        "g3,,2025-01-01T10:50:00Z,30,completed\n"
+        "r1,u1,2025-01-01T12:00:00Z,-10,refund\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, IngestOptions(format="generic", table="orders", pseudonymize=False))
+    frame, _, _ = feature_frame(ws)
+    rows = frame.set_index("order_id")
+    assert sorted(rows.index) == ["g1", "g2", "g3", "o1", "o2"]
+    assert (rows.loc[["g1", "g2", "g3"], "previous_orders"] == 0).all()
+    assert (rows.loc[["g1", "g2", "g3"], "user_orders_24h"] == 0).all()
+    assert rows.loc["o2", "previous_orders"] == 1 and rows.loc["o2", "user_orders_24h"] == 1

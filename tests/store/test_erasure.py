@@ -339,3 +339,20 @@ def test_an_order_number_reused_by_another_user_keeps_their_rows(tmp_path: Path)
     with ws.connect(read_only=True) as con:
         left = con.execute("SELECT event_id, user_id FROM events").fetchall()
     assert left == [("e2", "u_bbbbbbbbbbbbbbbbbbbb")]
+
+
+def test_the_id_to_store_for_a_typed_id(tmp_path: Path) -> None:
+    """A raw id typed by an agent resolves to the stored pseudonym; a stored pseudonym stays;
+    an unknown person gets their pseudonym (never the raw id); without a key, ids as typed."""
+    from shopmind.store.erasure import stored_id_for
+
+    ws = Workspace(tmp_path / "ws")
+    path = tmp_path / "events.csv"
+    path.write_text("user_id,item_id,event_type,ts\nalice,i1,view,2025-01-01T10:00:00Z\n")
+    ingest_file(ws, path, options())
+    alice = pseudonymize("alice", TEST_KEY)
+    with ws.connect(read_only=True) as con:
+        assert stored_id_for(con, "alice", TEST_KEY) == alice
+        assert stored_id_for(con, alice, TEST_KEY) == alice
+        assert stored_id_for(con, "bob", TEST_KEY) == pseudonymize("bob", TEST_KEY)
+        assert stored_id_for(con, "bob", None) == "bob"

@@ -49,13 +49,16 @@ def parse_window(text: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
     value = text.strip().lower()
     try:
-        if value[-1] in units:
-            return int(float(value[:-1]) * units[value[-1]])
-        return int(value)
-    except (ValueError, IndexError):
+        seconds = int(float(value[:-1]) * units[value[-1]]) if value[-1] in units else int(value)
+    except (ValueError, IndexError, OverflowError):
         raise AnalyticsError(
             f"Window '{text}' is not a duration.", hint="Use e.g. 30m, 1h, 1d or 7d."
         ) from None
+    if seconds <= 0:
+        raise AnalyticsError(
+            f"Window '{text}' is not a positive duration.", hint="Use e.g. 30m, 1h, 1d or 7d."
+        )
+    return seconds
 
 
 def _check_steps(tables: Tables, steps: tuple[str, ...]) -> None:

@@ -306,3 +306,13 @@ def _partial(
             last.tz_convert("UTC").tz_localize(None),
         )
     return bool(begin < first.normalize() or finish > last + timedelta(microseconds=1))
+
+
+def workspace_currency(workspace: Any) -> str | None:
+    """:func:`currency` of a workspace's tables (None for a workspace not created yet)."""
+    from shopmind.features.tables import duckdb_tables
+
+    if not workspace.exists():
+        return None
+    with duckdb_tables(workspace) as tables:
+        return currency(tables)

@@ -41,13 +41,16 @@ def user_features(tables: Tables) -> pd.DataFrame:
             active_days=e.ts.date().nunique(),
             last_ts=e.ts.max(),
         )
+        .order_by("user_id")  # a fixed row order: the sample and k-means see the same input
         .execute()
     )
     frame["recency_days"] = (
         pd.Timestamp(last) - pd.to_datetime(frame.pop("last_ts"))
     ).dt.total_seconds() / 86_400
     frame["cart_rate"] = frame["carts"] / frame["views"].clip(lower=1)
-    frame["purchase_rate"] = frame["purchases"] / frame["carts"].clip(lower=1)
+    # purchases per add-to-cart, at most 1 (data without cart events: purchases are the carts)
+    carted = np.maximum(frame["carts"], frame["purchases"]).clip(lower=1)
+    frame["purchase_rate"] = frame["purchases"] / carted
     return frame
 
 

@@ -66,7 +66,9 @@ def from_exception(exc: BaseException) -> CliError:
     if isinstance(exc, ShopmindError):
         return CliError(type(exc).__name__, str(exc.args[0]) if exc.args else "", exc.hint)
     if isinstance(exc, ValidationError):
-        return from_exception(settings_error(exc))
+        if exc.title == "Settings":  # environment variables (shopmind.config.Settings)
+            return from_exception(settings_error(exc))
+        return from_exception(options_error(exc))
     if isinstance(exc, duckdb.OutOfMemoryException | MemoryError):
         return out_of_memory(exc)
     if isinstance(exc, duckdb.Error):
@@ -111,6 +113,22 @@ def usage_error(exc: Exception) -> CliError:
         str(message),
         f"Run `{command} --help` for the options.",
         int(getattr(exc, "exit_code", USER_ERROR)),
+    )
+
+
+def options_error(exc: ValidationError) -> ShopmindError:
+    """A pydantic validation error of a model's or a request's settings (e.g. ``--config``)
+    as one line naming each field."""
+    parts = []
+    for problem in exc.errors():
+        field = ".".join(str(p) for p in problem.get("loc", ())) or "value"
+        given = problem.get("input")
+        shown = f"={given!r}" if isinstance(given, str | int | float) else ""
+        parts.append(f"{field}{shown}: {problem.get('msg', 'bad value')}")
+    return ShopmindError(
+        f"Invalid {exc.title} setting: " + "; ".join(parts) + ".",
+        hint="Check the names and values passed with --config or the command's options "
+        "(`--help` lists them).",
     )
 
 

@@ -55,12 +55,27 @@ def print_json(payload: Any) -> None:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table for people: numbers through :func:`readable` (identifiers and years as they
+    are); a table wider than the terminal wraps its cells instead of cutting them short, so
+    ids stay whole and can be copied."""
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
+    verbatim = [_verbatim(c) for c in columns]
     for row in rows:
-        table.add_row(*("" if v is None else str(to_jsonable(v)) for v in row))
+        table.add_row(
+            *(
+                "" if v is None else str(to_jsonable(v)) if keep else readable(to_jsonable(v))
+                for v, keep in zip(row, verbatim, strict=False)
+            )
+        )
     stdout.print(table)
+
+
+def _verbatim(column: str) -> bool:
+    """Columns whose numbers are names, not quantities: ids, years, codes."""
+    name = column.lower()
+    return name in {"id", "year", "code", "zip", "zip_code"} or name.endswith(("_id", " id"))
 
 
 def readable(value: Any) -> str:
@@ -77,6 +92,11 @@ def readable(value: Any) -> str:
             return ""
         return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.4g}"
     return str(to_jsonable(value))
+
+
+def inline(mapping: Mapping[str, Any], sep: str = " ") -> str:
+    """A small mapping on one line for people: ``churned 1,454, active 2,885``."""
+    return ", ".join(f"{k}{sep}{readable(to_jsonable(v))}" for k, v in mapping.items())
 
 
 def print_readable(payload: Any, title: str | None = None) -> None:

@@ -45,7 +45,9 @@ def analyze(
     window_days: Annotated[
         int, typer.Option(help="--campaign without outcome columns: days after sending.")
     ] = 14,
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    alpha: Annotated[
+        float, typer.Option(min=1e-6, max=0.5, help="Significance level (0 < alpha <= 0.5).")
+    ] = 0.05,
     as_json: JsonOption = False,
 ) -> None:
     """Conversion z-test, revenue Welch t + bootstrap, CUPED, SRM check, power."""

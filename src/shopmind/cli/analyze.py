@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from shopmind.analytics.metrics import MONEY
-from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, inline, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.features.tables import duckdb_tables
 
@@ -110,7 +110,9 @@ def retention(
         bool,
         typer.Option("--first-time/--recurring", help="Cohort by first start event, or every one."),
     ] = True,
-    periods: Annotated[int, typer.Option(help="Periods after the cohort to show.")] = 8,
+    periods: Annotated[
+        int, typer.Option(min=1, max=520, help="Periods after the cohort to show.")
+    ] = 8,
     per: PerOpt = "user",
     as_json: JsonOption = False,
 ) -> None:
@@ -369,7 +371,11 @@ def segments(
     result.pop("assignments")
 
     def render() -> None:
-        stdout.print(f"k = {result['k']} ({result['criterion']}: {result['silhouette']})")
+        stdout.print(
+            f"k = {result['k']} ({result['criterion']}; silhouette by k: "
+            f"{inline(result['silhouette'], ' = ')})",
+            highlight=False,
+        )
         print_table(
             "segments",
             ["segment", "users", "share", "what sets it apart"],
@@ -393,7 +399,7 @@ def profiles(ctx: typer.Context, as_json: JsonOption = False) -> None:
         result,
         as_json,
         lambda: stdout.print(
-            f"user_profiles: {result['users']:,} users; lifecycle {result['lifecycle']}",
+            f"user_profiles: {result['users']:,} users; lifecycle: {inline(result['lifecycle'])}",
             highlight=False,
         ),
     )

@@ -175,8 +175,10 @@ def ask(
     """Answer one customer message: reply, intent, confidence, handoff."""
     from shopmind.assistant.engine import Assistant
 
-    with Assistant.open(state(ctx).workspace) as assistant:
-        reply = assistant.ask(conversation, text, user)
+    st = state(ctx)
+    stored = None if user is None else _stored_user(st.workspace, user, st.settings)
+    with Assistant.open(st.workspace) as assistant:
+        reply = assistant.ask(conversation, text, stored)
 
     def render() -> None:
         stdout.print(f"reply: {reply.reply}", highlight=False)
@@ -366,3 +368,16 @@ def faq_search(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="assistant")
+
+
+def _stored_user(workspace: Any, user: str, settings: Any) -> str:
+    """The customer's id as stored: their pseudonym with a pseudonymisation key (the raw id
+    typed here never reaches the conversations table), the stored id when already one."""
+    from shopmind.privacy import pseudonymize
+    from shopmind.store.erasure import stored_id_for
+
+    key = settings.optional_key(workspace.root)
+    if not workspace.exists():
+        return pseudonymize(user, key) if key else user
+    with workspace.connect(read_only=True) as con:
+        return stored_id_for(con, user, key)

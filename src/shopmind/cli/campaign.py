@@ -63,13 +63,22 @@ def plan_command(
             summary["expected_incremental_conversions"],
             summary["expected_incremental_profit"],
         )
+        code = summary.get("currency") or "(currency unknown)"
         stdout.print(
             f"contact {summary['audience']:,} of {summary['population']:,} users for "
-            f"{summary['spend']:,.2f}: about {conv['estimate']:,.0f} extra conversions "
+            f"{summary['spend']:,.2f} {code}: about {conv['estimate']:,.0f} extra conversions "
             f"(95% {conv['low']:,.0f} .. {conv['high']:,.0f}), profit {profit['estimate']:,.0f} "
-            f"({profit['low']:,.0f} .. {profit['high']:,.0f}); wrote {out}",
+            f"{code} ({profit['low']:,.0f} .. {profit['high']:,.0f}); wrote {out}",
             highlight=False,
         )
+        check = summary.get("held_out_check") or {}
+        if check.get("qini_coefficient") is not None:
+            stdout.print(
+                f"held-out check ({check['rows']:,} rows): Qini {check['qini_coefficient']:.3f}, "
+                f"uplift of the top {100 * check['share']:.0f}% {100 * check['uplift']:.2f} "
+                f"points (se {100 * check['se']:.2f})",
+                highlight=False,
+            )
         print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
 
     emit(summary, as_json, render)

@@ -79,6 +79,7 @@ def predict(
     as_json: JsonOption = False,
 ) -> None:
     """Per-customer P(alive), expected purchases, spend and CLV with a 94% interval."""
+    from shopmind.analytics.metrics import workspace_currency
     from shopmind.analytics.store import clv_model_dir
     from shopmind.errors import ShopmindError
     from shopmind.models.clv import CLVModel
@@ -93,11 +94,13 @@ def predict(
     model = CLVModel.load(clv_model_dir(state(ctx).workspace))
     frame = model.predict(months, discount_rate).rename(columns={"customer_id": "user_id"})
     frame.to_csv(out, index=False)
+    code = workspace_currency(state(ctx).workspace)
     summary = {
         "out": str(out),
         "customers": len(frame),
         "horizon_months": months,
         "total_clv": float(frame["clv"].sum()) if "clv" in frame else None,
+        "currency": code,
         "intervals": "posterior 94%"
         if model.config.method == "mcmc"
         else "point estimates (fit with --posterior for credible intervals)",
@@ -107,7 +110,12 @@ def predict(
         as_json,
         lambda: stdout.print(
             f"wrote {out}: {len(frame):,} customers, total CLV "
-            f"{summary['total_clv']:,.2f} over {months:g} months",
+            + (
+                f"{summary['total_clv']:,.2f} {code or '(currency unknown)'}"
+                if summary["total_clv"] is not None
+                else "not estimated (no spend model: too few repeat buyers)"
+            )
+            + f" over {months:g} months",
             highlight=False,
         ),
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, inline, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 from shopmind.features.tables import duckdb_tables
@@ -78,7 +78,7 @@ def train(
                 m = model.report_[name]
                 rows.append([name, m.get("roc_auc"), m.get("pr_auc"), m.get("log_loss")])
         print_table(
-            f"test metrics ({model.report_['rows']})",
+            f"test metrics (rows: {inline(model.report_['rows'])})",
             ["model", "ROC-AUC", "PR-AUC", "log-loss"],
             rows,
         )

@@ -56,12 +56,31 @@ CapOption = Annotated[
 ]
 
 
-def _overrides(config: str | None, epochs: int | None, device: str | None) -> dict[str, Any]:
-    values: dict[str, Any] = json.loads(config) if config else {}
+def _overrides(
+    config: str | None, epochs: int | None, device: str | None, model: str | None = None
+) -> dict[str, Any]:
+    """``--config`` (JSON) with ``--epochs`` / ``--device``, checked against ``model``'s
+    settings before any data is read."""
+    try:
+        values: dict[str, Any] = json.loads(config) if config else {}
+    except json.JSONDecodeError as exc:
+        raise RecommendError(
+            f"--config is not JSON: {exc.msg} at character {exc.pos}.",
+            hint="Write it as a JSON object, e.g. --config '{\"neighbours\": 100}'.",
+        ) from None
+    if not isinstance(values, dict):
+        raise RecommendError(
+            "--config must be a JSON object of hyperparameters.",
+            hint="e.g. --config '{\"neighbours\": 100}'.",
+        )
     if epochs is not None:
         values["epochs"] = epochs
     if device is not None:
         values["device"] = device
+    if model is not None and values:
+        from shopmind.models.recommend.registry import model_class
+
+        model_class(model).config_class.model_validate(values)  # a clear error, early
     return values
 
 
@@ -101,7 +120,7 @@ def train(
             state(ctx).workspace,
             model,
             settings=SparkSettings(master=state(ctx).settings.spark_master),
-            overrides=_overrides(config, epochs, device),
+            overrides=_overrides(config, epochs, device, model),
             log=_log(not quiet),
         )
     else:
@@ -110,7 +129,7 @@ def train(
             model,
             split_kind=split,
             k=k,
-            overrides=_overrides(config, epochs, device),
+            overrides=_overrides(config, epochs, device, model),
             log=_log(not quiet),
             neural_minutes=neural_minutes,
         )
@@ -148,7 +167,9 @@ def evaluate(
     ] = None,
     sampled: Annotated[
         int | None,
-        typer.Option(help="Also report metrics against N sampled negatives (labelled 'sampled')."),
+        typer.Option(
+            min=1, help="Also report metrics against N sampled negatives (labelled 'sampled')."
+        ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Neural models: most epochs.")] = None,
     device: Annotated[str | None, typer.Option(help="Neural models: auto, cpu or cuda.")] = None,
@@ -174,7 +195,7 @@ def evaluate(
         test_days=test_days,
         exclude_seen=None if include_seen is None else not include_seen,
         sampled=sampled,
-        overrides=_overrides(config, epochs, device),
+        overrides=_overrides(config, epochs, device, model),
         log=_log(not quiet),
         neural_minutes=neural_minutes,
         rules=diversity_rules(diversity, max_per_category),
@@ -242,7 +263,7 @@ def batch(
     from shopmind.features.eligibility import excluded_items
     from shopmind.models.recommend.explain import Explainer
     from shopmind.models.recommend.rules import ItemCatalog, diversity_rules
-    from shopmind.models.recommend.workflow import load_model
+    from shopmind.models.recommend.workflow import batch_keys, load_model
 
     check_k(k)
     rules = diversity_rules(diversity, max_per_category)
@@ -254,7 +275,7 @@ def batch(
     if rules is not None:  # re-rank among eligible items only
         catalog.prepare(rules, recommender.data_, blocked)
     explainer = Explainer.for_model(recommender, catalog)
-    users = [str(u) for u in recommender.data_.keys]
+    users = batch_keys(ws, recommender)
     wide = k if rules is not None else k + len(blocked)  # else dropped after ranking
 
     def rows() -> Iterator[list[Any]]:

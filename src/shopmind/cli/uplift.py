@@ -182,7 +182,9 @@ def evaluate(
     data: Annotated[Path, typer.Option(help="Labelled held-out file.")],
     treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
     outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
-    k: Annotated[float, typer.Option(help="Share targeted for uplift@k.")] = 0.3,
+    k: Annotated[
+        float, typer.Option(min=0.001, max=1.0, help="Share targeted for uplift@k (0..1].")
+    ] = 0.3,
     as_json: JsonOption = False,
 ) -> None:
     """Qini coefficient, AUUC and uplift@k of the trained model on held-out data."""

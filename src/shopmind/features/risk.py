@@ -410,10 +410,18 @@ def order_features(tables: Any, links: dict[str, str]) -> Any:
     import ibis
 
     orders = tables["orders"]
+    # a refund is booked as an order row (status 'refund'): it is not a purchase to score
+    orders = orders.filter(ibis.coalesce(orders.status, "") != "refund")
+    text = ibis.dtype("string")
     o = orders.select(
         "order_id",
         "user_id",
         "ts",
+        # the account an order's history is counted on: guest orders (no user id) have none,
+        # each is its own (they are not one account that placed every guest order)
+        _acct=ibis.coalesce(
+            orders.user_id.cast(text), ibis.literal("guest:") + orders.order_id.cast(text)
+        ),
         amount=ibis.coalesce(orders.amount, 0.0),
         **{kind: orders.attributes[key].str for kind, key in links.items()},
     )
@@ -421,9 +429,8 @@ def order_features(tables: Any, links: dict[str, str]) -> Any:
     e = events.filter(events.event_type.isin(["cart", "refund"]) & events.user_id.notnull())
     # one timeline per user: orders (kind 0), carts (1), refunds (2)
     kinds = {"cart": 1, "refund": 2}
-    text = ibis.dtype("string")
     timeline = o.select(
-        user_id=o.user_id.cast(text),
+        user_id=o._acct,
         ts=o.ts,
         order_id=o.order_id.cast(text),
         kind=ibis.literal(0).cast("int64"),
@@ -449,7 +456,7 @@ def order_features(tables: Any, links: dict[str, str]) -> Any:
     )
     # the account's earlier orders
     s = o.mutate(_s=o.ts.epoch_seconds())
-    prior = ibis.window(group_by=s.user_id, order_by=[s._s, s.order_id], rows=(None, -1))
+    prior = ibis.window(group_by=s._acct, order_by=[s._s, s.order_id], rows=(None, -1))
     s = s.mutate(
         previous_orders=s.order_id.count().over(prior),
         previous_mean=s.amount.mean().over(prior),
@@ -465,8 +472,10 @@ def order_features(tables: Any, links: dict[str, str]) -> Any:
     s = s.mutate(**link_parts)
     # accounts per link value so far: each (value, account) pair counts from its first use
     for kind in links:
-        first = ibis.window(group_by=[s[kind], s.user_id], order_by=[s._s, s.order_id])
-        s = s.mutate(**{f"_first_{kind}": (ibis.row_number().over(first) == 0).cast("int64")})
+        first = ibis.window(group_by=[s[kind], s._acct], order_by=[s._s, s.order_id])
+        # a guest order is no account: it adds none to the accounts seen on a link value
+        is_first = (ibis.row_number().over(first) == 0) & s.user_id.notnull()
+        s = s.mutate(**{f"_first_{kind}": is_first.cast("int64")})
         upto = ibis.window(group_by=s[kind], order_by=[s._s, s.order_id], rows=(None, 0))
         s = s.mutate(
             **{

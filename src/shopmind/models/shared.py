@@ -18,8 +18,26 @@ def lightgbm(kind: str, seed: int, **params: Any) -> Any:
         "subsample_freq": 1,
         "colsample_bytree": 0.8,
         "random_state": seed,
+        # same inputs and seed, same model, whatever the thread count (LightGBM docs)
+        "deterministic": True,
+        "force_row_wise": True,
         "verbose": -1,
         **params,
     }
     model = lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor
     return model(**settings)
+
+
+#: Decimals kept of engine-computed float features (see :func:`stable_floats`).
+STABLE_DECIMALS = 9
+
+
+def stable_floats(frame: Any) -> Any:
+    """``frame`` with float columns rounded to ``STABLE_DECIMALS`` decimals: a parallel SQL
+    sum adds in any order, so its last bits vary between runs, and a tree split or a bin edge
+    that lands between the two values would make the same data train another model."""
+    floats = frame.select_dtypes(include="floating").columns
+    if len(floats):
+        frame = frame.copy()
+        frame[floats] = frame[floats].round(STABLE_DECIMALS)
+    return frame

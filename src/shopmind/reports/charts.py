@@ -47,13 +47,15 @@ def funnel_chart(names: Sequence[str], users: Sequence[int]) -> str:
 
 def heatmap(rows: Sequence[str], values: np.ndarray, xlabel: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
-    image = ax.imshow(
-        values, aspect="auto", cmap="Blues", vmin=0, vmax=max(float(np.nanmax(values)), 0.01)
-    )
+    # cells not observable yet are NaN and stay blank; all of them may be (a young shop)
+    top = float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+    image = ax.imshow(values, aspect="auto", cmap="Blues", vmin=0, vmax=max(top, 0.01))
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xticks(range(values.shape[1]), [str(i + 1) for i in range(values.shape[1])])
     ax.set_xlabel(xlabel)
     for (i, j), v in np.ndenumerate(values):
+        if not np.isfinite(v):
+            continue
         ax.text(
             j,
             i,
@@ -61,7 +63,7 @@ def heatmap(rows: Sequence[str], values: np.ndarray, xlabel: str) -> str:
             ha="center",
             va="center",
             fontsize=7,
-            color="white" if v > 0.5 * np.nanmax(values) else "black",
+            color="white" if v > 0.5 * top else "black",
         )
     fig.colorbar(image, ax=ax, fraction=0.03)
     return _svg(fig)

@@ -157,6 +157,17 @@ def resolve_user(con: duckdb.DuckDBPyConnection, given: str, key: bytes | None) 
     )
 
 
+def stored_id_for(con: duckdb.DuckDBPyConnection, given: str, key: bytes | None) -> str:
+    """The id to store for a person named ``given`` (e.g. a new conversation's customer):
+    the stored id when the workspace knows them (:func:`resolve_user`), else the pseudonym
+    under ``key``, so a raw id typed by an agent never reaches a table; without a key,
+    ``given`` (ids are kept as loaded)."""
+    try:
+        return resolve_user(con, given, key)
+    except PrivacyRequestError:
+        return pseudonymize(given, key) if key else given
+
+
 def _owned(
     con: duckdb.DuckDBPyConnection, tables: dict[str, list[str]], stored_id: str
 ) -> dict[str, list[str]]:

@@ -49,8 +49,10 @@ def insert_events(con: duckdb.DuckDBPyConnection, ctx: Context, table: str = "_f
     """Append the staged events; returns the number of events written."""
     columns = staged_columns(con, table)
     select = ", ".join(c if c in columns else f"NULL AS {c}" for c in EVENT_COLUMNS)
-    con.execute(f"INSERT INTO events SELECT {select}, '{ctx.ingestion_id}' FROM {table}")
-    return _count(con, f"SELECT count(*) FROM {table}")
+    inserted = con.execute(
+        f"INSERT INTO events SELECT {select}, '{ctx.ingestion_id}' FROM {table}"
+    ).fetchone()  # DuckDB answers an INSERT with the number of rows it wrote
+    return int(inserted[0]) if inserted else 0
 
 
 def add_users_from_events(

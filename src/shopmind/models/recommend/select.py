@@ -150,7 +150,7 @@ def tune_family(
     started = time.perf_counter()
     best_model = model_class(name)().fit(split.tune_data, cases)
     best = validation_ndcg(best_model, cases, k, exclude_seen)
-    log(f"{name} {best_config} ndcg@{k}={best:.4f}")
+    log(f"{name} {_settings(best_config)} ndcg@{k}={best:.4f}")
     for param, values in grid.items():
         if param == "repeat" and exclude_seen:
             continue  # re-visit weights only matter when seen items may be recommended
@@ -165,11 +165,16 @@ def tune_family(
             else:
                 model.fit(split.tune_data, cases)
             score = validation_ndcg(model, cases, k, exclude_seen)
-            log(f"{name} {trial} ndcg@{k}={score:.4f}")
+            log(f"{name} {_settings(trial)} ndcg@{k}={score:.4f}")
             if score > best:
                 best, best_config, best_model = score, trial, model
-    log(f"{name}: best {best_config} ({time.perf_counter() - started:.0f}s)")
+    log(f"{name}: best {_settings(best_config)} ({time.perf_counter() - started:.0f}s)")
     return best_config, best, best_model
+
+
+def _settings(config: dict[str, Any]) -> str:
+    """A configuration for progress lines: ``similarity=cosine window=3`` (defaults: "defaults")."""
+    return " ".join(f"{k}={v}" for k, v in config.items()) or "defaults"
 
 
 def _blend_scores(

@@ -108,6 +108,22 @@ def load_model(
     return model.attach(lambda: read_sequences(workspace))
 
 
+def batch_keys(workspace: Workspace, recommender: Recommender) -> list[str]:
+    """The keys a batch of lists is for: the model's customers (its keys that are user ids).
+
+    A model trained on users and anonymous sessions (e.g. Online Retail's invoices without a
+    customer, keyed by session) learns from both, but only known customers get lists; a
+    model trained on sessions alone (no user ids anywhere) answers for its sessions."""
+    keys = [str(k) for k in recommender.data_.keys]
+    with workspace.connect(read_only=True) as con:
+        users = {
+            str(r[0])
+            for r in con.execute("SELECT user_id FROM users WHERE user_id IS NOT NULL").fetchall()
+        }
+    known = [k for k in keys if k in users]
+    return known if known else keys
+
+
 def choose(
     split: Split,
     name: str | None,

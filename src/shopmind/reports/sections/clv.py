@@ -7,7 +7,7 @@ import html
 import numpy as np
 
 from shopmind.reports import charts
-from shopmind.reports.fragments import chart
+from shopmind.reports.fragments import chart, money
 from shopmind.store import Workspace
 
 TITLE = "Customer lifetime value"
@@ -15,7 +15,18 @@ ANCHOR = "clv"
 NOTE = "No CLV model yet: run <code>shopmind clv fit</code>."
 
 
+def _parameters(values: object) -> str:
+    """Fitted parameters as ``name = value`` pairs (4 significant digits)."""
+    if isinstance(values, dict):
+        return ", ".join(
+            f"{k} = {v:.4g}" if isinstance(v, int | float) else f"{k} = {v}"
+            for k, v in values.items()
+        )
+    return str(values)
+
+
 def build(workspace: Workspace) -> str | None:
+    from shopmind.analytics.metrics import workspace_currency
     from shopmind.analytics.store import clv_model_dir
     from shopmind.models.clv import CLVModel
 
@@ -27,12 +38,15 @@ def build(workspace: Workspace) -> str | None:
         return "<p>The CLV model has no spend model (too few repeat buyers).</p>"
     values = np.sort(frame["clv"].to_numpy())[::-1]
     top = values[: max(1, len(values) // 10)].sum() / max(values.sum(), 1e-9)
+    total = money(float(values.sum()), workspace_currency(workspace))
     lead = (
-        f"<p class='lead'>Expected value of the next 12 months: {values.sum():,.0f} over "
+        f"<p class='lead'>Expected value of the next 12 months: {html.escape(total)} over "
         f"{len(values):,} customers; the top 10% hold {100 * top:.0f}% of it.</p>"
     )
-    params = model.params_
-    detail = "".join(f"<li>{html.escape(k)}: {html.escape(str(v))}</li>" for k, v in params.items())
+    detail = "".join(
+        f"<li>{html.escape(name)}: {html.escape(_parameters(values))}</li>"
+        for name, values in model.params_.items()
+    )
     return (
         lead
         + chart(charts.histogram(values.tolist(), "12-month CLV"), "clv")
