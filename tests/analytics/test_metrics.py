@@ -92,3 +92,36 @@ def test_ingest_refuses_a_currency_that_is_not_a_code(tmp_path: Path) -> None:
         "--workspace", str(tmp_path / "ws"), "ingest", str(path), "--currency", "pounds"
     )
     assert result.returncode == 2 and "ISO 4217" in result.stderr
+
+
+def test_days_without_orders_are_zeros_not_gaps(shop: Workspace) -> None:
+    with duckdb_tables(shop) as tables:
+        result = trends(tables, "orders", "day")
+    days = [p["period"] for p in result["points"]]
+    assert days[0] == "2024-01-02" and days[-1] == "2024-01-16" and len(days) == 15
+    values = {p["period"]: p["value"] for p in result["points"]}
+    assert values["2024-01-05"] == 0 and values["2024-01-09"] == 1
+    assert sum(values.values()) == 4  # the summary's orders
+
+
+def test_a_log_without_prices_has_unknown_revenue_not_zero(tmp_path: Path) -> None:
+    """A click log (Taobao) has purchases but no prices: revenue and AOV are unknown."""
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    path = tmp_path / "clicks.csv"
+    path.write_text(
+        "user_id,item_id,event_type,ts,order_id\n"
+        "a,i1,view,2025-01-01T10:00:00Z,\n"
+        "a,i1,purchase,2025-01-01T10:05:00Z,o1\n"
+        "b,i2,purchase,2025-01-02T10:05:00Z,o2\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options(pseudonymize=False))
+    with duckdb_tables(ws) as tables:
+        got = summary(tables)
+    assert got["orders"] == 2 and got["prices"].startswith("no purchase carries a price")
+    assert got["net_revenue"] is None and got["aov"] is None and got["gross_revenue"] is None
+    text = run_cli("--workspace", str(ws.root), "analyze", "summary")
+    assert text.returncode == 0, text.stderr
+    assert "n/a (no prices in the data)" in text.stdout and "0.00" not in text.stdout

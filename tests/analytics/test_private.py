@@ -142,3 +142,22 @@ def test_online_retail_segment_counts_at_epsilon_1(retail_ws: Workspace, tmp_pat
     for row in result["rows"]:
         assert abs(row["customers"] - truth.get(row["segment"], 0)) <= 50
     assert status(ws)["epsilon_spent"] == 1.0
+
+
+def test_noisy_counts_and_sums_are_never_negative_and_say_they_are_clamped(
+    tmp_path: Path,
+) -> None:
+    """Post-processing costs no privacy: a count below 0 or a sum of values clamped to
+    [0, upper] below 0 is published as 0; the release says the sum is of clamped values."""
+    from shopmind.analytics.private import release_segments
+    from shopmind.store.privacy_budget import set_budget
+
+    workspace = build_shop(tmp_path, users=40)
+    set_budget(workspace, 10.0, principal="test")
+    rows = []
+    for _ in range(5):  # epsilon 0.02: noise scale 100 on counts, 500,000 on sums
+        result = release_segments(workspace, 0.02, principal="test")
+        rows += result["rows"]
+    assert all(r["customers"] >= 0 and r["net_revenue"] >= 0 for r in rows)
+    assert any(r["customers"] == 0 for r in rows)  # the floor was needed
+    assert "clamped to [0, 5,000]" in result["note"]

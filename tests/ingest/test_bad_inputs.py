@@ -128,6 +128,13 @@ CASES = [
         quarantined=0,
     ),
     Case(
+        "unknown_time_zone",
+        b(HEADER + "u1,i1,view,2024-07-01 10:00:00,,\n"),
+        "error",
+        "is not a time zone name",
+        args=["--timezone", "Mars/Base"],
+    ),
+    Case(
         "unknown_event_type",
         b(HEADER + GOOD + "u3,i3,teleport,2024-03-01T12:00:00Z,,\n"),
         "ok",

@@ -83,6 +83,15 @@ def test_english_patterns() -> None:
     assert {"IBAN", "URL"} <= kinds
 
 
+def test_ibans_and_urls_inside_chinese_text() -> None:
+    """Script-free patterns apply whatever the detected language (docs/privacy.md: IBANs are
+    always redacted)."""
+    text = "我的银行账户 GB82WEST12345698765432 请退款，订单见 https://shop.example.com/o/7"
+    found = {k: text[s:e] for k, s, e, _ in default_analyzer().analyze(text, "auto")}
+    assert found["IBAN"] == "GB82WEST12345698765432"
+    assert found["URL"].startswith("https://shop.example.com")
+
+
 def test_detect_language() -> None:
     assert detect_language("我的订单 order 123 还没到") == "zh"
     assert detect_language("Where is my order 123?") == "en"

@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import ibis
 import pandas as pd
@@ -158,12 +158,17 @@ def summary(
         .execute()
         .iloc[0]
     )
-    gross = money(sold["gross"]) or 0.0
-    refund_total = money(refunded["amount"]) or 0.0
-    net = money(gross - refund_total) or 0.0
+    gross: float | None = money(sold["gross"]) or 0.0
+    refund_total: float | None = money(refunded["amount"]) or 0.0
+    net: float | None = money((gross or 0.0) - (refund_total or 0.0)) or 0.0
     orders = int(sold["orders"])
     customers = int(sold["customers"])
     users = int(seen["users"])
+    purchases = events.filter(events.event_type == "purchase")
+    # a click log (Taobao) has purchases without prices: revenue is unknown, not 0
+    unpriced = orders > 0 and int(purchases.price.count().execute()) == 0
+    if unpriced:
+        gross = refund_total = net = None
     return {
         "currency": currency(tables),
         "first": _iso(seen["first"]),
@@ -175,11 +180,16 @@ def summary(
         "refunds": refund_total,
         "refund_lines": int(refunded["n"]),
         "net_revenue": net,
-        "aov": money(net / orders) if orders else None,
+        "aov": money(net / orders) if orders and net is not None else None,
         "active_users": users,
         "conversion": customers / users if users and _has_browsing(tables) else None,
         "definitions": "docs/metrics.md",
+        **({"prices": NO_PRICES} if unpriced else {}),
     }
+
+
+#: What summaries say instead of money figures when no purchase carries a price.
+NO_PRICES = "no purchase carries a price: revenue and AOV unknown"
 
 
 def metrics_by_period(
@@ -231,13 +241,13 @@ def metrics_by_period(
     frame = active.execute()
     for part in (sold, back, new):
         frame = frame.merge(part.execute(), on="period", how="outer")
-    frame = frame.sort_values("period").reset_index(drop=True)
+    frame = _every_period(frame, interval)
     bounds = events.aggregate(first=events.ts.min(), last=events.ts.max()).execute().iloc[0]
     first, last = pd.Timestamp(bounds["first"]), pd.Timestamp(bounds["last"])
     browsing = _has_browsing(tables)
     points = []
     for row in frame.itertuples(index=False):
-        begin = pd.Timestamp(row.period)
+        begin = pd.Timestamp(cast(Any, row.period))
         finish = _next(begin, interval)
         gross = _num(row.gross_revenue)
         refunded = _num(row.refunds)
@@ -278,6 +288,19 @@ def best_period(points: list[dict[str, Any]], metric: str) -> dict[str, Any] | N
     """The complete period with the highest ``metric`` (partial periods never rank)."""
     complete = [p for p in points if not p["partial"] and p.get(metric) is not None]
     return max(complete, key=lambda p: p[metric]) if complete else None
+
+
+def _every_period(frame: pd.DataFrame, interval: str) -> pd.DataFrame:
+    """``frame`` (one row per period with activity) with a row for every period between its
+    first and last one: a day without orders is a 0, not a gap a chart draws a line over."""
+    if frame.empty:
+        return frame
+    frame = frame.assign(period=pd.to_datetime(frame["period"]))
+    every, at = [], pd.Timestamp(frame["period"].min())
+    while at <= frame["period"].max():
+        every.append(at)
+        at = _next(at, interval)
+    return pd.DataFrame({"period": every}).merge(frame, on="period", how="left")
 
 
 def _num(value: Any) -> float:

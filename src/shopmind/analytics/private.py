@@ -197,12 +197,24 @@ def prepare_segments(
 
     def finish(values: dict[str, list[float]]) -> dict[str, Any]:
         noisy = zip(segment_keys, values["customers"], values["net_revenue"], strict=True)
+        # post-processing (no privacy cost): a count is never below 0, and a sum of values
+        # clamped to [lower, upper] never below count x lower, so with lower >= 0 never below 0
+        floor = 0.0 if bounds[0] >= 0 else None
         return {
             "by": by,
             "currency": code,
             "bounds": {"net_revenue_per_customer": list(bounds), "segments_per_customer": 1},
+            "note": (
+                f"net revenue is the sum of each customer's net revenue clamped to "
+                f"[{bounds[0]:,.0f}, {bounds[1]:,.0f}] {code or ''}: segments with bigger "
+                "spenders read lower than `analyze rfm` (--lower / --upper set the range)"
+            ),
             "rows": [
-                {"segment": key, "customers": round(c), "net_revenue": money(s)}
+                {
+                    "segment": key,
+                    "customers": max(round(c), 0),
+                    "net_revenue": money(s if floor is None else max(s, floor)),
+                }
                 for key, c, s in noisy
             ],
         }

@@ -81,6 +81,10 @@ def analyze(
     result = run(frame, variant_col, control, conversion_col, revenue_col, pre_col, expected, alpha)
     if note:
         result["note"] = note
+    if revenue_col:  # revenue differences are money: the workspace's currency (a file: unknown)
+        from shopmind.analytics.metrics import workspace_currency
+
+        result["currency"] = workspace_currency(state(ctx).workspace) if campaign else None
 
     def render() -> None:
         srm = result["srm"]
@@ -95,7 +99,12 @@ def analyze(
                 if metric in entry:
                     m = entry[metric]
                     values = (m["difference"], m["ci_low"], m["ci_high"], m["p_value"])
-                    rows.append([metric, *(f"{v:.4g}" for v in values)])  # --json: full precision
+                    label = (
+                        f"{metric} ({result.get('currency') or 'currency unknown'})"
+                        if metric.startswith("revenue")
+                        else metric
+                    )
+                    rows.append([label, *(f"{v:.4g}" for v in values)])  # --json: full precision
             print_table(
                 f"{name} vs {result['control']}",
                 ["metric", "difference", "ci low", "ci high", "p"],

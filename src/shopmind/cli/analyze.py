@@ -238,8 +238,14 @@ def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = Fals
 
     def render() -> None:
         cur = result["currency"] or "currency unknown"
+
+        def shown(name: str) -> str:
+            if name in MONEY and result[name] is None and result.get("prices"):
+                return "n/a (no prices in the data)"
+            return human(result[name], name) + (f" {cur}" if name in MONEY else "")
+
         rows = [
-            [name, human(result[name], name) + (f" {cur}" if name in MONEY else "")]
+            [name, shown(name)]
             for name in (
                 "orders",
                 "order_lines",
@@ -366,8 +372,10 @@ def segments(
     """Behavioural segments (k-means), each described in words."""
     from shopmind.analytics.segments import segment_users
 
-    with duckdb_tables(state(ctx).workspace) as tables:
-        result = segment_users(tables, k, seed)
+    with stage_progress("segments", enabled=not as_json) as progress:
+        progress("user features and k-means (k = 2..8 on a sample)")
+        with duckdb_tables(state(ctx).workspace) as tables:
+            result = segment_users(tables, k, seed)
     result.pop("assignments")
 
     def render() -> None:

@@ -53,6 +53,8 @@ def _show(result: dict[str, Any], out: Path | None, as_json: bool) -> None:
                 f"(L1 sensitivity {noise['sensitivity']:g} per user, epsilon {noise['epsilon']:g})",
                 highlight=False,
             )
+        if result.get("note"):
+            stdout.print(f"note: {result['note']}", highlight=False)
 
     emit({**result, "out": str(out) if out else None}, as_json, render)
 

@@ -186,9 +186,16 @@ def rings(
     result = list_rings(state(ctx).workspace, min_size, max_link_accounts)
 
     def render() -> None:
+        if not result["links"]:
+            stdout.print(
+                "no rings can be found: the orders carry no device, IP, payment or address "
+                "attribute to link accounts by (load them in the orders' attributes)",
+                highlight=False,
+            )
+            return
         stdout.print(
-            f"{len(result['rings'])} ring(s) of {min_size}+ accounts over links "
-            f"{', '.join(result['links']) or 'none'}",
+            f"{len(result['rings'])} ring(s) of {min_size:,}+ accounts linked by "
+            f"{', '.join(result['links'])}",
             highlight=False,
         )
         print_table(
@@ -245,8 +252,13 @@ def backtest(
             raise ShopmindError("Tabular backtests need --label COLUMN.")
         risk = TabularRisk.load(_tabular_path(ctx))
         result = backtest_tabular(risk, read_table(data), label, rules, amount_col)
+        result["currency"] = None  # a file's money column carries no currency
     else:
+        from shopmind.analytics.metrics import workspace_currency
+
         result = backtest_workspace(state(ctx).workspace, rules, since)
+        result["currency"] = workspace_currency(state(ctx).workspace)
+    code = result["currency"] or "currency unknown"
 
     def render() -> None:
         print_table(
@@ -256,8 +268,8 @@ def backtest(
                 "recall",
                 "review rate",
                 "block rate",
-                "money saved",
-                "good value blocked",
+                f"money saved ({code})",
+                f"good value blocked ({code})",
             ],
             [
                 [

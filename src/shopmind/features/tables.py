@@ -34,6 +34,14 @@ class Tables:
     def events(self) -> Table:
         """Events, refusing an empty table with a hint on what to ingest."""
         if not self.event_types():
+            orders = int(self.tables["orders"].count().execute()) if "orders" in self.tables else 0
+            if orders:  # e.g. a retention run removed the events and kept the orders
+                raise AnalyticsError(
+                    f"The workspace has no events to analyse, only {orders:,} orders (the "
+                    "analyses read events; a retention run may have removed them).",
+                    hint="Load events again (`shopmind ingest FILE --format NAME`); "
+                    "`shopmind info` shows what is stored.",
+                )
             raise AnalyticsError(
                 "The workspace has no events to analyse.",
                 hint="Load some first: `shopmind ingest FILE --format NAME` "

@@ -52,6 +52,18 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def check_timezone(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Refuse a ``--timezone`` DuckDB does not know (its ICU zone names), before any work."""
+    known = con.execute(
+        "SELECT count(*) > 0 FROM pg_timezone_names() WHERE lower(name) = lower(?)", [name]
+    )
+    if known.fetchone() != (True,):
+        raise IngestError(
+            f"--timezone {name!r} is not a time zone name.",
+            hint="Use an IANA name such as Europe/London, Asia/Shanghai or UTC.",
+        )
+
+
 def file_stamp(path: Path) -> tuple[int, int, int]:
     """(size in bytes, modification time in ns, inode): changes when the file is rewritten."""
     st = path.stat()
@@ -123,6 +135,8 @@ def _ingest(
     with workspace.connect() as con:
         con.execute(f"SET temp_directory = {quote_literal(str(workdir / 'spill'))}")
         register_redactor(con)
+        if options.timezone is not None:
+            check_timezone(con, options.timezone)
         migrate(con)
         previous = con.execute(
             "SELECT rows_in, ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? "

@@ -27,6 +27,7 @@ from shopmind.privacy.pii_recognizers import (
     JiebaRecognizer,
     TaggerRecognizer,
     english_pattern_recognizers,
+    script_free_recognizers,
 )
 from shopmind.privacy.pii_tagger import PiiModelError, Prediction, SpanTagger
 
@@ -112,7 +113,7 @@ class PiiAnalyzer:
         registry = RecognizerRegistry(supported_languages=list(LANGUAGES))
         for lang in LANGUAGES:
             registry.add_recognizer(FastPathRecognizer(lang))
-        for recognizer in english_pattern_recognizers():
+        for recognizer in [*english_pattern_recognizers(), *script_free_recognizers("zh")]:
             registry.add_recognizer(recognizer)
         registry.add_recognizer(ChineseAddressRecognizer())
         for tagger in self.taggers.values():

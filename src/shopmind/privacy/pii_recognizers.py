@@ -159,16 +159,25 @@ class ChineseAddressRecognizer(EntityRecognizer):
 
 def english_pattern_recognizers() -> list[EntityRecognizer]:
     """Presidio's predefined pattern recognizers we use for English (types mapped later)."""
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    return [
+        *script_free_recognizers("en"),
+        PhoneRecognizer(supported_regions=("US", "UK", "DE", "FR", "IT", "ES", "CN", "AU")),
+    ]
+
+
+def script_free_recognizers(language: str) -> list[EntityRecognizer]:
+    """IBANs, US SSNs and URLs look the same inside any language's text: Presidio's pattern
+    recognizers for them, registered for ``language`` (a Chinese message can hold an IBAN)."""
     from presidio_analyzer.predefined_recognizers import (
         IbanRecognizer,
-        PhoneRecognizer,
         UrlRecognizer,
         UsSsnRecognizer,
     )
 
     return [
-        IbanRecognizer(),
-        UsSsnRecognizer(),
-        UrlRecognizer(),
-        PhoneRecognizer(supported_regions=("US", "UK", "DE", "FR", "IT", "ES", "CN", "AU")),
+        IbanRecognizer(supported_language=language),
+        UsSsnRecognizer(supported_language=language),
+        UrlRecognizer(supported_language=language),
     ]

@@ -16,14 +16,18 @@ def build(tables: Tables) -> str:
     facts = summary(tables)
     types = e.group_by("event_type").aggregate(n=e.count()).execute()
     cur = facts["currency"]
+    revenue = (
+        f"net revenue <b>{money(facts['net_revenue'], cur)}</b> after "
+        f"{money(facts['refunds'], cur)} of refunds, average order value "
+        f"{money(facts['aov'], cur)}"
+        if not facts.get("prices")
+        else f"revenue unknown ({facts['prices']})"
+    )
     text = (
         f"<p class='lead'>{facts['active_users']:,} known users generated events between "
         f"{(facts['first'] or '')[:10]} and {(facts['last'] or '')[:10]}. "
         f"{facts['customers']:,} customers placed {facts['orders']:,} orders "
-        f"({facts['order_lines']:,} order lines): net revenue "
-        f"<b>{money(facts['net_revenue'], cur)}</b> after "
-        f"{money(facts['refunds'], cur)} of refunds, average order value "
-        f"{money(facts['aov'], cur)}.</p>"
+        f"({facts['order_lines']:,} order lines): {revenue}.</p>"
     )
     text += table(
         ["metric", "value"],
