@@ -160,4 +160,4 @@ def test_noisy_counts_and_sums_are_never_negative_and_say_they_are_clamped(
         rows += result["rows"]
     assert all(r["customers"] >= 0 and r["net_revenue"] >= 0 for r in rows)
     assert any(r["customers"] == 0 for r in rows)  # the floor was needed
-    assert "clamped to [0, 5,000]" in result["note"]
+    assert "clamped to [0, 5000]" in result["note"]

@@ -128,10 +128,18 @@ CASES = [
         quarantined=0,
     ),
     Case(
+        "naive_with_utc_offset_option",
+        b(HEADER + "u1,i1,view,2024-07-01 10:00:00,,\n"),
+        "ok",
+        args=["--timezone", "UTC+8"],
+        loaded=1,
+        quarantined=0,
+    ),
+    Case(
         "unknown_time_zone",
         b(HEADER + "u1,i1,view,2024-07-01 10:00:00,,\n"),
         "error",
-        "is not a time zone name",
+        "is not a time zone.",
         args=["--timezone", "Mars/Base"],
     ),
     Case(

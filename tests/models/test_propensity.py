@@ -224,7 +224,8 @@ def test_features_and_trees_do_not_depend_on_summation_order_or_threads() -> Non
     import numpy as np
     import pandas as pd
 
-    from shopmind.models.shared import lightgbm, stable_floats
+    from shopmind.features.frames import stable_floats
+    from shopmind.models.shared import lightgbm
 
     rng = np.random.default_rng(0)
     values = rng.random(1000) * 100

@@ -343,7 +343,8 @@ def test_an_order_number_reused_by_another_user_keeps_their_rows(tmp_path: Path)
 
 def test_the_id_to_store_for_a_typed_id(tmp_path: Path) -> None:
     """A raw id typed by an agent resolves to the stored pseudonym; a stored pseudonym stays;
-    an unknown person gets their pseudonym (never the raw id); without a key, ids as typed."""
+    a new person gets the id the workspace's loads would give them (pseudonym, or as typed
+    where ids are kept as loaded); no key in a pseudonymised workspace is refused."""
     from shopmind.store.erasure import stored_id_for
 
     ws = Workspace(tmp_path / "ws")
@@ -355,4 +356,10 @@ def test_the_id_to_store_for_a_typed_id(tmp_path: Path) -> None:
         assert stored_id_for(con, "alice", TEST_KEY) == alice
         assert stored_id_for(con, alice, TEST_KEY) == alice
         assert stored_id_for(con, "bob", TEST_KEY) == pseudonymize("bob", TEST_KEY)
-        assert stored_id_for(con, "bob", None) == "bob"
+        with pytest.raises(PrivacyRequestError, match="keeps pseudonyms"):
+            stored_id_for(con, "bob", None)  # never the raw id
+    plain = Workspace(tmp_path / "plain")  # ids kept as loaded: a new person keeps theirs
+    ingest_file(plain, path, options(pseudonymize=False))
+    with plain.connect(read_only=True) as con:
+        assert stored_id_for(con, "alice", TEST_KEY) == "alice"
+        assert stored_id_for(con, "bob", TEST_KEY) == "bob"

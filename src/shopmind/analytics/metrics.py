@@ -123,6 +123,12 @@ def refund_lines(tables: Tables) -> Table:
     )
 
 
+def _has_prices(events: Table) -> bool:
+    """Whether any purchase carries a price (a click log such as Taobao's has none)."""
+    purchases = events.filter(events.event_type == "purchase")
+    return int(purchases.price.count().execute()) > 0
+
+
 def _has_browsing(tables: Tables) -> bool:
     return bool(tables.event_types() - _SALES_TYPES)
 
@@ -164,11 +170,10 @@ def summary(
     orders = int(sold["orders"])
     customers = int(sold["customers"])
     users = int(seen["users"])
-    purchases = events.filter(events.event_type == "purchase")
-    # a click log (Taobao) has purchases without prices: revenue is unknown, not 0
-    unpriced = orders > 0 and int(purchases.price.count().execute()) == 0
-    if unpriced:
-        gross = refund_total = net = None
+    unpriced = orders > 0 and not _has_prices(events)
+    if unpriced:  # a click log (Taobao): revenue is unknown, not 0
+        gross = net = None
+        refund_total = refund_total if int(refunded["n"]) and refund_total else None
     return {
         "currency": currency(tables),
         "first": _iso(seen["first"]),
@@ -245,6 +250,7 @@ def metrics_by_period(
     bounds = events.aggregate(first=events.ts.min(), last=events.ts.max()).execute().iloc[0]
     first, last = pd.Timestamp(bounds["first"]), pd.Timestamp(bounds["last"])
     browsing = _has_browsing(tables)
+    priced = _has_prices(events) or frame.empty
     points = []
     for row in frame.itertuples(index=False):
         begin = pd.Timestamp(cast(Any, row.period))
@@ -255,18 +261,20 @@ def metrics_by_period(
         customers = int(_num(row.customers))
         new_customers = int(_num(row.new_customers))
         users = int(_num(row.active_users))
-        net = money(gross - refunded) or 0.0
+        net: float | None = money(gross - refunded) or 0.0
+        if not priced:  # revenue unknown in every period (see summary)
+            net = None
         points.append(
             {
                 "period": begin.date().isoformat(),
                 "end": finish.date().isoformat(),
                 "partial": _partial(begin, finish, first, last),
                 "net_revenue": net,
-                "gross_revenue": money(gross) or 0.0,
+                "gross_revenue": (money(gross) or 0.0) if priced else None,
                 "refunds": money(refunded) or 0.0,
                 "orders": orders,
                 "order_lines": int(_num(row.order_lines)),
-                "aov": money(net / orders) if orders else None,
+                "aov": money(net / orders) if orders and net is not None else None,
                 "active_users": users,
                 "customers": customers,
                 "new_customers": new_customers,

@@ -206,8 +206,8 @@ def prepare_segments(
             "bounds": {"net_revenue_per_customer": list(bounds), "segments_per_customer": 1},
             "note": (
                 f"net revenue is the sum of each customer's net revenue clamped to "
-                f"[{bounds[0]:,.0f}, {bounds[1]:,.0f}] {code or ''}: segments with bigger "
-                "spenders read lower than `analyze rfm` (--lower / --upper set the range)"
+                f"[{bounds[0]:g}, {bounds[1]:g}]{' ' + code if code else ''}: segments with "
+                "bigger spenders read lower than `analyze rfm` (--lower / --upper set the range)"
             ),
             "rows": [
                 {
@@ -240,7 +240,7 @@ def prepare_funnel(tables: Tables, query: FunnelQuery, epsilon: float) -> Prepar
             {
                 "name": name,
                 "step": j + 1,
-                "users": round(sum(exact[j:])),
+                "users": max(round(sum(exact[j:])), 0),  # post-processing: never below 0
                 # a discrete Laplace of scale b has variance about 2 b^2 (b >~ 1)
                 "noise_std": round(((len(exact) - j) * 2.0) ** 0.5 * scale, 6),
             }
@@ -280,9 +280,9 @@ def prepare_retention(
         cohorts = []
         for cohort in cohort_keys:
             observable = _periods_between(pd.Timestamp(cohort), last_period, period)
-            size = round(noisy[f"{cohort}|0"])
+            size = max(round(noisy[f"{cohort}|0"]), 0)  # post-processing: never below 0
             retained = [
-                round(noisy[f"{cohort}|{n}"]) if n <= observable else None
+                max(round(noisy[f"{cohort}|{n}"]), 0) if n <= observable else None
                 for n in range(periods + 1)
             ]
             rates = [

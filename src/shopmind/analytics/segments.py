@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.errors import AnalyticsError
+from shopmind.features.frames import stable_floats
 from shopmind.features.tables import Tables
 
 FEATURES = {
@@ -44,6 +45,7 @@ def user_features(tables: Tables) -> pd.DataFrame:
         .order_by("user_id")  # a fixed row order: the sample and k-means see the same input
         .execute()
     )
+    frame = stable_floats(frame)  # parallel sums: the same last bits on every run
     frame["recency_days"] = (
         pd.Timestamp(last) - pd.to_datetime(frame.pop("last_ts"))
     ).dt.total_seconds() / 86_400

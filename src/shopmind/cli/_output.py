@@ -54,14 +54,21 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(to_jsonable(payload), ensure_ascii=False) + "\n")
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table for people: numbers through :func:`readable` (identifiers and years as they
-    are); a table wider than the terminal wraps its cells instead of cutting them short, so
-    ids stay whole and can be copied."""
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    raw: bool = False,
+) -> None:
+    """A table for people: numbers through :func:`readable` (identifiers, years, sequence and
+    line numbers as they are; ``raw``: every value as it is, e.g. ``shopmind sql``); a table
+    wider than the terminal wraps its cells instead of cutting them short, so ids stay whole
+    and can be copied."""
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
-    verbatim = [_verbatim(c) for c in columns]
+    verbatim = [raw or _verbatim(c) for c in columns]
     for row in rows:
         table.add_row(
             *(
@@ -73,14 +80,20 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
 
 
 def _verbatim(column: str) -> bool:
-    """Columns whose numbers are names, not quantities: ids, years, codes."""
-    name = column.lower()
-    return name in {"id", "year", "code", "zip", "zip_code"} or name.endswith(("_id", " id"))
+    """Columns whose numbers are names or positions, not quantities: ids (``user_id``,
+    ``CustomerID``), years, codes, sequence and line numbers, epochs."""
+    name = column.lower().strip()
+    return (
+        name.endswith("id")
+        or name in {"year", "code", "zip", "zip_code", "seq", "line", "entry", "version"}
+        or "year" in name
+        or "epoch" in name
+    )
 
 
 def readable(value: Any) -> str:
-    """A value for people: thousands separators, floats rounded (4 significant digits below
-    1,000, cents above), nothing for None."""
+    """A value for people: thousands separators, floats to cents from 1 up (money keeps its
+    cents) and to 4 significant digits below 1 (rates), nothing for None."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -90,7 +103,7 @@ def readable(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return f"{value:,.2f}" if abs(value) >= 1000 else f"{value:.4g}"
+        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
     return str(to_jsonable(value))
 
 

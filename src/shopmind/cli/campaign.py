@@ -72,7 +72,7 @@ def plan_command(
             highlight=False,
         )
         check = summary.get("held_out_check") or {}
-        if check.get("qini_coefficient") is not None:
+        if check.get("qini_coefficient") is not None and check.get("share") is not None:
             stdout.print(
                 f"held-out check ({check['rows']:,} rows): Qini {check['qini_coefficient']:.3f}, "
                 f"uplift of the top {100 * check['share']:.0f}% {100 * check['uplift']:.2f} "

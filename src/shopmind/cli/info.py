@@ -68,7 +68,7 @@ def sql(
     result = run_read_only(state(ctx).workspace, query, limit=limit)
 
     def render() -> None:
-        print_table(None, result.columns, result.rows)
+        print_table(None, result.columns, result.rows, raw=True)  # as DuckDB gives them
         if result.truncated:
             stdout.print(f"(first {limit} rows shown; --limit to change)", highlight=False)
 

@@ -129,6 +129,10 @@ def ingest(
     """
     st = state(ctx)
     settings = st.settings
+    if timezone is not None:
+        from shopmind.ingest.pipeline import check_timezone
+
+        check_timezone(timezone)  # before a workspace or a key is created
     # Pseudonyms need the key (refused outside dev without one); with pseudonymisation off a
     # missing key only means PII columns are dropped instead of hashed.
     key = workspace_key(st, required=pseudonymize is OnOff.on)

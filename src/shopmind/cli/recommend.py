@@ -80,7 +80,7 @@ def _overrides(
     if model is not None and values:
         from shopmind.models.recommend.registry import model_class
 
-        model_class(model).config_class.model_validate(values)  # a clear error, early
+        model_class(model)(**values)  # ModelConfigError names the allowed settings, early
     return values
 
 

@@ -183,7 +183,7 @@ def evaluate(
     treatment_col: Annotated[str, typer.Option(help="Column naming each row's arm.")],
     outcome: Annotated[str, typer.Option(help="0/1 outcome column.")],
     k: Annotated[
-        float, typer.Option(min=0.001, max=1.0, help="Share targeted for uplift@k (0..1].")
+        float, typer.Option(min=0.001, max=1.0, help="Share targeted for uplift@k (0.001 .. 1).")
     ] = 0.3,
     as_json: JsonOption = False,
 ) -> None:

@@ -409,9 +409,10 @@ def order_features(tables: Any, links: dict[str, str]) -> Any:
     """
     import ibis
 
-    orders = tables["orders"]
-    # a refund is booked as an order row (status 'refund'): it is not a purchase to score
-    orders = orders.filter(ibis.coalesce(orders.status, "") != "refund")
+    from shopmind.features.transactions import purchase_orders
+
+    # a refund is booked as an order row (status 'refund', negative amount): not one to score
+    orders = purchase_orders(tables["orders"])
     text = ibis.dtype("string")
     o = orders.select(
         "order_id",

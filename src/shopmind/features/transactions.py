@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import pandas as pd
 
 from shopmind.store import Workspace
 
-#: Completed orders: refunds and negative amounts are not purchases.
+#: Orders that are purchases (SQL): refund rows and negative amounts are not. Risk features
+#: and the live risk scorer use the same rule (``purchase_orders``).
+PURCHASE_ORDER_SQL = "coalesce(status, '') <> 'refund' AND coalesce(amount, 0) >= 0"
+#: Completed orders of known customers.
 _ORDERS = (
     "SELECT user_id AS customer_id, ts AS date, amount FROM orders "
-    "WHERE user_id IS NOT NULL AND status <> 'refund' AND amount >= 0"
+    f"WHERE user_id IS NOT NULL AND {PURCHASE_ORDER_SQL}"
 )
+
+
+def purchase_orders(orders: Any) -> Any:
+    """The rows of an Ibis ``orders`` table that are purchases (``PURCHASE_ORDER_SQL``)."""
+    import ibis
+
+    return orders.filter(
+        (ibis.coalesce(orders.status, "") != "refund") & (ibis.coalesce(orders.amount, 0) >= 0)
+    )
+
+
 #: Without orders: purchase events, amount = quantity (default 1) x price (default 0).
 _PURCHASES = (
     "SELECT user_id AS customer_id, ts AS date, "

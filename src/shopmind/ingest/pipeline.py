@@ -52,16 +52,20 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def check_timezone(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Refuse a ``--timezone`` DuckDB does not know (its ICU zone names), before any work."""
-    known = con.execute(
-        "SELECT count(*) > 0 FROM pg_timezone_names() WHERE lower(name) = lower(?)", [name]
+def check_timezone(name: str) -> None:
+    """Refuse a ``--timezone`` DuckDB cannot read naive times in (a zone name such as
+    Europe/London, or an offset such as UTC+8), before any work."""
+    with duckdb.connect() as con:
+        try:
+            con.execute("SELECT timezone(?, TIMESTAMP '2000-01-01 12:00:00')", [name]).fetchone()
+            return
+        except duckdb.Error:
+            pass
+    raise IngestError(
+        f"--timezone {name!r} is not a time zone.",
+        hint="Use an IANA name such as Europe/London, Asia/Shanghai or UTC, or an offset "
+        "such as UTC+8.",
     )
-    if known.fetchone() != (True,):
-        raise IngestError(
-            f"--timezone {name!r} is not a time zone name.",
-            hint="Use an IANA name such as Europe/London, Asia/Shanghai or UTC.",
-        )
 
 
 def file_stamp(path: Path) -> tuple[int, int, int]:
@@ -89,6 +93,8 @@ def ingest_file(
         )
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
+    if options.timezone is not None:
+        check_timezone(options.timezone)
     stamp = file_stamp(path)  # before the first read: a rewrite during the load is refused
     step("hash")
     scan = None
@@ -135,8 +141,6 @@ def _ingest(
     with workspace.connect() as con:
         con.execute(f"SET temp_directory = {quote_literal(str(workdir / 'spill'))}")
         register_redactor(con)
-        if options.timezone is not None:
-            check_timezone(con, options.timezone)
         migrate(con)
         previous = con.execute(
             "SELECT rows_in, ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? "

@@ -23,11 +23,11 @@ import pandas as pd
 from pydantic import Field
 
 from shopmind.errors import ShopmindError
+from shopmind.features.frames import stable_floats
 from shopmind.features.intent import PROPENSITY_LABELS, PROPENSITY_NEVER_FEATURES
 from shopmind.features.point_in_time import NEVER_DAYS
 from shopmind.models.base import Model, ModelConfig
 from shopmind.models.propensity_candidates import Candidate, choose
-from shopmind.models.shared import stable_floats
 
 
 class PropensityConfig(ModelConfig):

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.features.risk import WINDOWS
+from shopmind.features.transactions import PURCHASE_ORDER_SQL
 from shopmind.risk.rings import RingTracker
 from shopmind.risk.workspace import WorkspaceRisk, known_bad_accounts, link_frame, order_labels
 from shopmind.store import Workspace
@@ -92,7 +93,7 @@ class RiskScorer:
         ).fetchall()
         orders = con.execute(
             "SELECT order_id, user_id, epoch(ts), coalesce(amount, 0) FROM orders "
-            "ORDER BY ts, order_id"
+            f"WHERE {PURCHASE_ORDER_SQL} ORDER BY ts, order_id"  # the rows training scores
         ).fetchall()
         linked = link_frame(con, risk.links).set_index("order_id")
         labels = order_labels(con)

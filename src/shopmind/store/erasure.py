@@ -157,15 +157,34 @@ def resolve_user(con: duckdb.DuckDBPyConnection, given: str, key: bytes | None) 
     )
 
 
+def ids_are_pseudonyms(con: duckdb.DuckDBPyConnection) -> bool | None:
+    """Whether the workspace stores people under pseudonyms: its latest load's choice
+    (``--pseudonymize on/off``); None before any load."""
+    row = con.execute(
+        "SELECT pseudonymized FROM ingestions ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
 def stored_id_for(con: duckdb.DuckDBPyConnection, given: str, key: bytes | None) -> str:
     """The id to store for a person named ``given`` (e.g. a new conversation's customer):
-    the stored id when the workspace knows them (:func:`resolve_user`), else the pseudonym
-    under ``key``, so a raw id typed by an agent never reaches a table; without a key,
-    ``given`` (ids are kept as loaded)."""
+    the stored id when the workspace knows them (:func:`resolve_user`); for someone new, the
+    id the workspace's loads would store - ``given`` where ids are kept as loaded, else the
+    pseudonym under ``key``. A raw id never reaches a pseudonymised workspace: without the
+    key that is refused."""
     try:
         return resolve_user(con, given, key)
     except PrivacyRequestError:
-        return pseudonymize(given, key) if key else given
+        pass
+    if ids_are_pseudonyms(con) is False:
+        return given  # loaded with --pseudonymize off: the same person, the same id
+    if key is None:
+        raise PrivacyRequestError(
+            f"'{given}' is not stored here yet, and this workspace keeps pseudonyms: without "
+            "the pseudonymisation key the id cannot be stored.",
+            hint="Set SHOPMIND_PSEUDONYMIZE_KEY (the key the data was loaded with).",
+        )
+    return pseudonymize(given, key)
 
 
 def _owned(
