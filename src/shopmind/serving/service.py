@@ -221,6 +221,15 @@ class Service:
         key = self.options.pseudonymize_key
         return pseudonymize(user_id, key) if key is not None else user_id
 
+    def person_id(self, user_id: str) -> str:
+        """The id to store for a person a request names (a new conversation's customer): the
+        workspace's id for them, or the one its loads would give them
+        (:func:`shopmind.store.erasure.stored_id_for`; never a raw id in a pseudonymised
+        workspace)."""
+        from shopmind.store.erasure import stored_id_for
+
+        return stored_id_for(self.cursor(), user_id, self.options.pseudonymize_key)
+
     # -- keys ---------------------------------------------------------------------------
     def find_key(self, token: str) -> tuple[ApiKey | None, str]:
         """(the stored key, '') when ``token`` is a usable key, else (key or None, why not)."""

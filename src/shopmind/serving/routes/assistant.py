@@ -105,10 +105,11 @@ def _assistant(request: Request) -> Assistant:
 
 
 def _stored_user(request: Request, user_id: str | None) -> str | None:
+    """The customer's id as the workspace stores them (see ``Service.person_id``)."""
     service = getattr(request.app.state, "service", None)
-    if user_id is None or service is None or not hasattr(service, "stored_user_id"):
+    if user_id is None or service is None or not hasattr(service, "person_id"):
         return user_id
-    return str(service.stored_user_id(user_id))
+    return str(service.person_id(user_id))
 
 
 def _http(exc: ShopmindError) -> HTTPException:
