@@ -164,16 +164,17 @@ def summary(
         .execute()
         .iloc[0]
     )
-    gross: float | None = money(sold["gross"]) or 0.0
-    refund_total: float | None = money(refunded["amount"]) or 0.0
-    net: float | None = money((gross or 0.0) - (refund_total or 0.0)) or 0.0
     orders = int(sold["orders"])
     customers = int(sold["customers"])
     users = int(seen["users"])
-    unpriced = orders > 0 and not _has_prices(events)
-    if unpriced:  # a click log (Taobao): revenue is unknown, not 0
-        gross = net = None
-        refund_total = refund_total if int(refunded["n"]) and refund_total else None
+    sold_value = money(sold["gross"]) or 0.0
+    refund_total: float | None = money(refunded["amount"]) or 0.0
+    unpriced = orders > 0 and not _has_prices(events)  # a click log (Taobao)
+    # unpriced: revenue is unknown, not 0; a refund total is kept when refunds carry prices
+    gross = None if unpriced else sold_value
+    net = None if unpriced else money(sold_value - (refund_total or 0.0)) or 0.0
+    if unpriced and not (int(refunded["n"]) and refund_total):
+        refund_total = None
     return {
         "currency": currency(tables),
         "first": _iso(seen["first"]),
@@ -261,9 +262,8 @@ def metrics_by_period(
         customers = int(_num(row.customers))
         new_customers = int(_num(row.new_customers))
         users = int(_num(row.active_users))
-        net: float | None = money(gross - refunded) or 0.0
-        if not priced:  # revenue unknown in every period (see summary)
-            net = None
+        # without prices revenue is unknown in every period (see summary)
+        net = (money(gross - refunded) or 0.0) if priced else None
         points.append(
             {
                 "period": begin.date().isoformat(),

@@ -4,12 +4,16 @@ the customer-service assistant, agent replies, the FAQ."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
+
+if TYPE_CHECKING:
+    from shopmind.config import Settings
+    from shopmind.store import Workspace
 
 app = typer.Typer(
     help="Customer-service assistant: intents (English and Chinese), answers from the shop's "
@@ -370,9 +374,9 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="assistant")
 
 
-def _stored_user(workspace: Any, user: str, settings: Any) -> str:
-    """The customer's id as stored: their pseudonym with a pseudonymisation key (the raw id
-    typed here never reaches the conversations table), the stored id when already one."""
+def _stored_user(workspace: Workspace, user: str, settings: Settings) -> str:
+    """The customer's id as the workspace stores them (``store.erasure.stored_id_for``, the
+    rule the API uses too); before any workspace exists, their pseudonym when a key is set."""
     from shopmind.privacy import pseudonymize
     from shopmind.store.erasure import stored_id_for
 

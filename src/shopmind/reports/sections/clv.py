@@ -15,14 +15,14 @@ ANCHOR = "clv"
 NOTE = "No CLV model yet: run <code>shopmind clv fit</code>."
 
 
-def _parameters(values: object) -> str:
+def _parameters(fitted: object) -> str:
     """Fitted parameters as ``name = value`` pairs (4 significant digits)."""
-    if isinstance(values, dict):
+    if isinstance(fitted, dict):
         return ", ".join(
             f"{k} = {v:.4g}" if isinstance(v, int | float) else f"{k} = {v}"
-            for k, v in values.items()
+            for k, v in fitted.items()
         )
-    return str(values)
+    return str(fitted)
 
 
 def build(workspace: Workspace) -> str | None:
@@ -44,8 +44,8 @@ def build(workspace: Workspace) -> str | None:
         f"{len(values):,} customers; the top 10% hold {100 * top:.0f}% of it.</p>"
     )
     detail = "".join(
-        f"<li>{html.escape(name)}: {html.escape(_parameters(values))}</li>"
-        for name, values in model.params_.items()
+        f"<li>{html.escape(name)}: {html.escape(_parameters(fitted))}</li>"
+        for name, fitted in model.params_.items()
     )
     return (
         lead
