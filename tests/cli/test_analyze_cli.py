@@ -106,3 +106,16 @@ def test_rfm_out_exports_one_segment_with_the_summary_counts(
     assert len(pd.read_csv(everyone)) == summary["customers"]
     bad = run_cli("--workspace", ws, "analyze", "rfm", "--out", str(out), "--segment", "Nope")
     assert bad.returncode == 2 and "Unknown RFM segment" in bad.stderr
+
+
+def test_wide_retention_fits_80_columns_and_says_what_is_left_out(sim_ws: Workspace) -> None:
+    args = ("--workspace", str(sim_ws.root), "analyze", "retention", "--period", "day")
+    narrow = run_cli(*args, "--periods", "30", env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    table = lines[:-1]  # the last line is the note, which may wrap on its own
+    assert max(len(line) for line in table) <= 80
+    assert all(len(line.split()) <= 2 + 30 for line in table)  # one line per cohort
+    assert "do not fit this terminal's width" in lines[-1] and "..30" in lines[-1]
+    wide = run_cli(*args, "--periods", "5", env={"COLUMNS": "80"})
+    assert "do not fit" not in wide.stdout and " 5" in wide.stdout.splitlines()[2]

@@ -18,6 +18,13 @@ def test_every_command_has_help(command: str) -> None:
     assert result.returncode == 0 and "Usage" in result.stdout
 
 
+def test_command_lists_run_each_summary_on_as_one_paragraph() -> None:
+    # the summary wraps at the terminal's width, not at the docstring's line breaks
+    result = run_cli("--help", env={"COLUMNS": "240"})
+    line = next(x for x in result.stdout.splitlines() if " simulate " in x)
+    assert "fraud rings and service tickets" in line, line
+
+
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("cli") / "ws"

@@ -139,3 +139,16 @@ def test_print_readable_list_of_rows(capsys: pytest.CaptureFixture[str]) -> None
     print_readable([{"item": "a", "n": 1000}, {"item": "b", "score": 0.5}], title="items")
     out = capsys.readouterr().out
     assert "items" in out and "1,000" in out and "score" in out and "0.5" in out
+
+
+def test_id_columns_print_verbatim_and_quantities_do_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shopmind.cli._output import print_table
+
+    columns = ["CustomerID", "user_id", "customerid", "paid", "void"]
+    print_table("t", columns, [[12345, 67890, 13579, 12345.5, 24680]])
+    out = capsys.readouterr().out
+    # ids as written, quantities with separators (a column named "paid" is money, not an id)
+    assert "12345 " in out and "67890" in out and "13579" in out
+    assert "12,345.50" in out and "24,680" in out

@@ -284,3 +284,13 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
         "--json",
     ).json()
     assert stored == [{"n": report["rows_quarantined"]}]
+
+
+@pytest.mark.parametrize("option", [["--currency", "POUNDS"], ["--timezone", "Mars/Base"]])
+def test_bad_option_creates_no_workspace_and_no_key(option: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(HEADER + GOOD)
+    ws = tmp_path / "ws"
+    result = run_cli("--workspace", str(ws), "ingest", str(path), "--format", "generic", *option)
+    assert result.returncode != 0 and result.stderr.startswith("error:"), result.stderr
+    assert option[0] in result.stderr and not ws.exists()  # no folder, no key to back up

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -79,12 +81,58 @@ def print_table(
     stdout.print(table)
 
 
+def print_matrix(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], fixed: int = 1
+) -> int:
+    """A wide matrix of short text cells (e.g. retention rates) compact, one line per row: the
+    first ``fixed`` columns always, then as many of the others as the terminal fits. Returns
+    how many columns were shown, so the caller can say which were left out."""
+    shown = len(columns)
+    while True:
+        table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False)
+        for i, column in enumerate(columns[:shown]):
+            table.add_column(column, no_wrap=True, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*row[:shown])
+        unbounded = stdout.options.update_width(1_000_000)  # its natural width, not squeezed
+        if shown <= fixed + 1 or stdout.measure(table, options=unbounded).maximum <= stdout.width:
+            break
+        shown -= 1
+    stdout.print(table)
+    return shown
+
+
+#: Lower-case words that end a run-together id column name (``customerid``, ``stockid``).
+_ID_OWNERS = (
+    "user",
+    "customer",
+    "item",
+    "order",
+    "invoice",
+    "session",
+    "product",
+    "stock",
+    "event",
+    "campaign",
+    "person",
+    "key",
+    "device",
+    "account",
+)
+
+
 def _verbatim(column: str) -> bool:
     """Columns whose numbers are names or positions, not quantities: ids (``user_id``,
-    ``CustomerID``), years, codes, sequence and line numbers, epochs."""
+    ``CustomerID``, ``customerid``; not ``paid``), years, codes, sequence and line numbers,
+    epochs."""
     name = column.lower().strip()
+    is_id = (
+        re.search(r"(^|[^a-z0-9])ids?$", name) is not None  # id, user_id, "key id"
+        or re.search(r"[a-z0-9](ID|Id)s?$", column.strip()) is not None  # CustomerID
+        or any(name == f"{owner}id" or name == f"{owner}ids" for owner in _ID_OWNERS)
+    )
     return (
-        name.endswith("id")
+        is_id
         or name in {"year", "code", "zip", "zip_code", "seq", "line", "entry", "version"}
         or "year" in name
         or "epoch" in name

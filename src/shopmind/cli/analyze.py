@@ -9,7 +9,15 @@ from typing import Annotated, Any, cast
 import typer
 
 from shopmind.analytics.metrics import MONEY
-from shopmind.cli._output import JsonOption, emit, inline, print_table, stage_progress, stdout
+from shopmind.cli._output import (
+    JsonOption,
+    emit,
+    inline,
+    print_matrix,
+    print_table,
+    stage_progress,
+    stdout,
+)
 from shopmind.cli.state import state
 from shopmind.features.tables import duckdb_tables
 
@@ -126,12 +134,13 @@ def retention(
         result = run(_per(tables, per), start, return_, period, not first_time, periods)  # type: ignore[arg-type]
 
     def render() -> None:
-        print_table(
+        columns = ["cohort", "size", *[str(i) for i in range(1, periods + 1)]]
+        shown = print_matrix(
             f"retention ({result['mode']}, {period})",
-            ["cohort", "size", *[str(i) for i in range(1, periods + 1)]],
+            columns,
             [
                 [
-                    c["cohort"],
+                    str(c["cohort"]),
                     f"{c['size']:,}",
                     *[
                         _pct(r) + ("*" if n == c["partial_offset"] and r is not None else "")
@@ -140,16 +149,17 @@ def retention(
                 ]
                 for c in result["cohorts"]
             ],
+            fixed=2,
         )
-        stdout.print(
-            f"{len(result['cohorts'])} cohorts; blank: not observable yet"
-            + (
-                f"; * the {period} of {result['last_period']} is partial (data ends in it)"
-                if result["last_period_partial"]
-                else ""
-            ),
-            highlight=False,
-        )
+        notes = [f"{len(result['cohorts'])} cohorts", "blank: not observable yet"]
+        if result["last_period_partial"]:
+            notes.append(f"* the {period} of {result['last_period']} is partial (data ends in it)")
+        if shown < len(columns):
+            notes.append(
+                f"{period}s {shown - 1}..{periods} do not fit this terminal's width: widen it "
+                "or use --json"
+            )
+        stdout.print("; ".join(notes), highlight=False)
 
     emit(result, as_json, render)
 
@@ -398,7 +408,7 @@ def segments(
 
 @app.command()
 def profiles(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Compute user profiles (tags) for every user and store them in ``user_profiles``."""
+    """Compute user profiles (tags) for every user and store them in the user_profiles table."""
     from shopmind.marketing.profiles import compute_profiles
 
     with stage_progress("profiles", enabled=True) as progress:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 import traceback
@@ -102,7 +103,20 @@ def build_app(commands: Iterable[str] = COMMANDS) -> typer.Typer:
     new.callback()(main_options)
     for name in commands:
         importlib.import_module(f"shopmind.cli.{name}").register(new)
+    _one_line_listings(new)
     return new
+
+
+def _one_line_listings(app: typer.Typer) -> None:
+    """Command lists in ``--help`` show each command's first docstring paragraph; Typer's rich
+    help keeps its line breaks there (a ragged column), so it is joined into one line."""
+    for info in app.registered_commands:
+        text = info.help or (inspect.getdoc(info.callback) if info.callback else None)
+        if info.short_help is None and text:
+            info.short_help = " ".join(text.split("\n\n")[0].split())
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _one_line_listings(group.typer_instance)
 
 
 _full_app: typer.Typer | None = None

@@ -133,6 +133,11 @@ def ingest(
         from shopmind.ingest.pipeline import check_timezone
 
         check_timezone(timezone)  # before a workspace or a key is created
+    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+        raise IngestError(
+            f"--currency {currency!r} is not an ISO 4217 code.",
+            hint="Pass three letters, e.g. --currency GBP, EUR, USD or CNY.",
+        )
     # Pseudonyms need the key (refused outside dev without one); with pseudonymisation off a
     # missing key only means PII columns are dropped instead of hashed.
     key = workspace_key(st, required=pseudonymize is OnOff.on)
@@ -142,11 +147,6 @@ def ingest(
             "note: using the development pseudonymisation key (SHOPMIND_PROFILE=dev); set "
             "SHOPMIND_PSEUDONYMIZE_KEY for real customer data.",
             highlight=False,
-        )
-    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
-        raise IngestError(
-            f"--currency {currency!r} is not an ISO 4217 code.",
-            hint="Pass three letters, e.g. --currency GBP, EUR, USD or CNY.",
         )
     options = IngestOptions(
         format=format,

@@ -140,8 +140,8 @@ def score(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score every row (tabular: ``row,risk_score,decision,reasons`` in input order) or
-    every order of the workspace (``order_id,user_id,ts,risk_score,decision,reasons``)."""
+    """Score every row (tabular: row,risk_score,decision,reasons in input order) or
+    every order of the workspace (order_id,user_id,ts,risk_score,decision,reasons)."""
     from shopmind.risk.tabular import summary, write_csv
 
     if data is not None:
