@@ -72,6 +72,7 @@ KEPT = (
     "lightgbm",
     "logistic_regression",
     "recency_only",
+    "shift",
 )
 
 

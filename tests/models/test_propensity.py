@@ -6,6 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -124,6 +125,11 @@ def test_taobao_contract_scores_every_user_before_the_cutoff(tmp_path: Path) -> 
     )
     assert report["rows"]["final_fit"] > report["rows"]["train"] + report["rows"]["validation"]
     assert report["chosen_model"]["roc_auc"] > report["recency_only"]["roc_auc"]
+    # the sample holds users active on Dec 2-3 (799 and 801 of 815 per day, about 600 before):
+    # every test user is active in the label window, and the report says so
+    active = report["shift"]["active_in_label_window"]
+    assert active["test"] > 0.99 and active["validation"] < 0.95
+    assert any("active during the label window" in w for w in report["shift"]["warnings"])
     out = tmp_path / "scores.csv"
     scored = run_cli("--workspace", ws, "propensity", "score", "--out", str(out))
     assert scored.returncode == 0, scored.stderr
@@ -240,3 +246,20 @@ def test_features_and_trees_do_not_depend_on_summation_order_or_threads() -> Non
     one = lightgbm("classifier", 0, n_jobs=1).fit(x, y).predict_proba(x)[:, 1]
     two = lightgbm("classifier", 0, n_jobs=2).fit(x, y).predict_proba(x)[:, 1]
     assert np.array_equal(one, two)
+
+
+def test_shift_report_names_the_features_that_stopped_predicting() -> None:
+    from shopmind.models.propensity import feature_shift, shift_warnings
+
+    rng = np.random.default_rng(0)
+    y_val, y_test = rng.integers(0, 2, 2_000), rng.integers(0, 2, 2_000)
+    stable_val, stable_test = y_val + rng.normal(0, 1, 2_000), y_test + rng.normal(0, 1, 2_000)
+    # "visits" predicts on validation only; on test it is noise
+    visits_val, visits_test = y_val + rng.normal(0, 1, 2_000), rng.normal(0, 1, 2_000)
+    x_val = np.column_stack([stable_val, visits_val])
+    x_test = np.column_stack([stable_test, visits_test])
+    shift = feature_shift(["orders", "visits"], (x_val, y_val), (x_test, y_test), 0.80, 0.65)
+    assert [f["feature"] for f in shift["features_that_lost_signal"]] == ["visits"]
+    warnings = shift_warnings(shift)
+    assert len(warnings) == 2 and "visits" in warnings[1] and "0.150 below" in warnings[0]
+    assert shift_warnings({**shift, "test_roc_auc": 0.78}) == []  # within 0.05: no warning

@@ -90,6 +90,8 @@ def train(
                 f"cutoff {model.report_['cutoff']} ({model.report_['cutoff_note']})",
                 highlight=False,
             )
+        for warning in model.report_.get("shift", {}).get("warnings", []):
+            stdout.print(f"warning: {warning}", highlight=False)
 
     emit(result, as_json, render)
 

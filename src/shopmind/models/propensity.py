@@ -193,6 +193,11 @@ class PropensityModel(Model):
         recent = [self.snapshot(tables, at) for at in recent_at if at - first >= stride / 2]
         refit = pd.concat([*recent, val, train], ignore_index=True)
         self._fit_arrays(train, val, test, refit=refit)
+        self.report_["shift"]["active_in_label_window"] = {
+            "validation": _active_share(tables, val["user_id"], cutoff - horizon, cutoff),
+            "test": _active_share(tables, test["user_id"], cutoff, cutoff + horizon),
+        }
+        self.report_["shift"]["warnings"] = shift_warnings(self.report_["shift"])
         self.cutoff_ = cutoff
         self.report_["cutoff"] = cutoff.isoformat()
         self.report_["cutoff_note"] = self.cutoff_note_
@@ -277,6 +282,14 @@ class PropensityModel(Model):
             "logistic_regression": _metrics(ys[2], _sigmoid(logistic.score(xs[2]))),
             "reliability": _reliability(ys[2], calibrated),
         }
+        report["shift"] = feature_shift(
+            self.feature_names_,
+            (xs[1], ys[1]),
+            (xs[2], ys[2]),
+            validation.get(self.model_.kind if self.model_.kind != "feature" else "single_feature"),
+            report["chosen_model"]["roc_auc"],
+        )
+        report["shift"]["warnings"] = shift_warnings(report["shift"])
         if "recency_days" in self.feature_names_:
             recency = xs[2][:, self.feature_names_.index("recency_days")]
             # recent users buy, long-gone buyers churn: the ranking's sign follows the target
@@ -311,6 +324,79 @@ class PropensityModel(Model):
                 ]
             )
         return out
+
+
+#: A test ROC-AUC this far below the validation one is reported as a shift, with its likely causes.
+SHIFT_AUC_DROP = 0.05
+
+
+def feature_shift(
+    names: list[str],
+    validation: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    validation_auc: float | None,
+    test_auc: float,
+    top: int = 5,
+) -> dict[str, Any]:
+    """How the test period differs from the validation one: the chosen model's ROC-AUC on each
+    and the features whose own ranking power (|AUC - 0.5|, either direction) fell most, so a
+    drop can be traced to behaviour that stopped predicting (a covariate or population shift,
+    Quinonero-Candela et al. 2009) instead of being taken for a bad model."""
+    from shopmind.models.propensity_candidates import auc
+
+    (xv, yv), (xt, yt) = validation, test
+    lost = []
+    for j, name in enumerate(names):
+        before, after = auc(yv, xv[:, j]), auc(yt, xt[:, j])
+        if np.isnan(before) or np.isnan(after):
+            continue
+        loss = abs(before - 0.5) - abs(after - 0.5)
+        lost.append((loss, name, before, after))
+    lost.sort(key=lambda t: (-t[0], t[1]))
+    return {
+        "validation_roc_auc": validation_auc,
+        "test_roc_auc": test_auc,
+        "features_that_lost_signal": [
+            {"feature": name, "validation_auc": round(b, 4), "test_auc": round(a, 4)}
+            for loss, name, b, a in lost[:top]
+            if loss > 0.02
+        ],
+    }
+
+
+def shift_warnings(shift: dict[str, Any]) -> list[str]:
+    """Plain-language warnings for a test period unlike the validation one (empty if alike)."""
+    before, after = shift.get("validation_roc_auc"), shift.get("test_roc_auc")
+    if before is None or after is None or np.isnan(before) or np.isnan(after):
+        return []
+    if before - after < SHIFT_AUC_DROP:
+        return []
+    out = [
+        f"the test ROC-AUC ({after:.3f}) is {before - after:.3f} below the validation one "
+        f"({before:.3f}): the test period behaves differently"
+    ]
+    lost = shift.get("features_that_lost_signal") or []
+    if lost:
+        named = ", ".join(
+            f"{f['feature']} {f['validation_auc']:.2f} -> {f['test_auc']:.2f}" for f in lost[:3]
+        )
+        out.append(f"features that predicted on validation but not on test (AUC): {named}")
+    active = shift.get("active_in_label_window")
+    if active and abs(active["test"] - active["validation"]) >= 0.05:
+        out.append(
+            f"users active during the label window: {active['validation']:.0%} on validation, "
+            f"{active['test']:.0%} on test; a population chosen by later activity (a sample of "
+            "users active at the end of the data) makes activity features uninformative"
+        )
+    return out
+
+
+def _active_share(tables: Any, users: pd.Series, start: datetime, end: datetime) -> float:
+    """Share of ``users`` with any event in ``[start, end)`` (a label window)."""
+    events = tables["events"]
+    seen = events.filter(events.user_id.notnull() & (events.ts >= start) & (events.ts < end))
+    active = set(seen.select("user_id").distinct().execute()["user_id"])
+    return float(users.isin(active).mean()) if len(users) else float("nan")
 
 
 def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
