@@ -37,6 +37,16 @@ def test_default_profile_key_glob_and_keep_attribute(tmp_path: Path) -> None:
     )
     assert both.returncode == 0, both.stderr
     assert "created a new" not in both.stderr  # the warning comes once
+    public = run_cli(
+        "-w",
+        str(tmp_path / "public"),
+        "ingest",
+        str(tmp_path / "xa.csv"),
+        "--pseudonymize",
+        "off",
+        env=env,
+    )  # the key then only hashes personal columns, and the warning says so
+    assert public.returncode == 0 and "ids stay as loaded" in public.stderr
     assert [r["rows_in"] for r in both.json()] == [1, 2]
     kept = run_cli(
         "-w",

@@ -30,9 +30,10 @@ class OnOff(StrEnum):
     off = "off"
 
 
-def workspace_key(st: State, *, required: bool = True) -> bytes | None:
+def workspace_key(st: State, *, required: bool = True, ids: bool = True) -> bytes | None:
     """The pseudonymisation key for this workspace (see Settings.key_choice); says once, on
-    stderr, when a new per-workspace key was created and must be backed up."""
+    stderr, when a new per-workspace key was created and must be backed up (``ids``: it
+    pseudonymises ids in this load, else it only hashes personal columns)."""
     settings = st.settings
     if settings.pseudonymize_key is None and settings.profile == DEFAULT_PROFILE:
         st.workspace.init()  # the key file lives in the workspace folder
@@ -43,11 +44,16 @@ def workspace_key(st: State, *, required: bool = True) -> bytes | None:
             raise
         return None
     if choice.created:
+        use = (
+            "later loads cannot give the same people the same pseudonyms"
+            if ids
+            else "later loads cannot hash the same e-mails and phones to the same values (ids "
+            "stay as loaded with --pseudonymize off)"
+        )
         stderr.print(
             f"warning: created a new pseudonymisation key for this workspace: {choice.path} "
-            "(readable by you only). Back it up apart from the workspace: without it, later "
-            "loads cannot give the same people the same pseudonyms. To use your own key, set "
-            "SHOPMIND_PSEUDONYMIZE_KEY.",
+            f"(readable by you only). Back it up apart from the workspace: without it, {use}. "
+            "To use your own key, set SHOPMIND_PSEUDONYMIZE_KEY.",
             highlight=False,
         )
     return choice.key
@@ -140,7 +146,7 @@ def ingest(
         )
     # Pseudonyms need the key (refused outside dev without one); with pseudonymisation off a
     # missing key only means PII columns are dropped instead of hashed.
-    key = workspace_key(st, required=pseudonymize is OnOff.on)
+    key = workspace_key(st, required=pseudonymize is OnOff.on, ids=pseudonymize is OnOff.on)
     pii_policy = settings.pii_policy if key else "drop"
     if pseudonymize is OnOff.on and settings.uses_dev_key() and not as_json:
         stderr.print(
