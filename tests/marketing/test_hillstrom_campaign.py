@@ -119,6 +119,20 @@ def test_generated_hillstrom_plan_targets_the_planted_persuadables(tmp_path: Pat
     assert "visit" not in model["features"] and "womens" in model["features"]
 
 
+def test_budget_pays_for_its_last_contact_and_must_be_finite(tmp_path: Path) -> None:
+    ws = _generated(tmp_path)
+    plan = ["campaign", "plan", "--campaign", "hillstrom", "--arm", "Womens E-Mail"]
+    exact = _cli(ws, *plan, "--budget", "0.3", "--cost", "0.1", "--value", "1000")
+    assert exact["audience"] == 3 and exact["spend"] == pytest.approx(0.3)  # 0.3 // 0.1 == 2.0
+    huge = _cli(ws, *plan, "--budget", "1e308", "--cost", "1e-308", "--value", "50")
+    assert 0 < huge["audience"] <= 3000  # more contacts than any int: everyone worth it
+    for budget in ("inf", "1e400", "nan"):
+        result = run_cli(
+            "--workspace", str(ws), *plan, "--budget", budget, "--cost", "1", "--value", "50"
+        )
+        assert result.returncode == 2 and "positive, finite" in result.stderr, result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_real_hillstrom_published_effect_and_profitable_plan(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ build``) and the budget assumed before one was made."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -42,3 +43,15 @@ def test_assumed_budget_is_one_contact_per_ten_users(users: int, budget: int) ->
     assumed = assumed_budget(users)
     assert (assumed.budget, assumed.cost, assumed.value) == (budget, ASSUMED_COST, ASSUMED_VALUE)
     assert (ASSUMED_COST, ASSUMED_VALUE) == (1.0, 30.0)
+
+
+@pytest.mark.parametrize("field", [0, 1, 2])
+@pytest.mark.parametrize("bad", [math.inf, math.nan, 0.0, -5.0])
+def test_console_budget_form_refuses_what_no_plan_can_use(field: int, bad: float) -> None:
+    from shopmind.errors import ShopmindError
+    from shopmind.marketing.campaign_view import check_budget
+
+    numbers = [1000.0, 1.0, 50.0]
+    numbers[field] = bad
+    with pytest.raises(ShopmindError, match="positive, finite"):
+        check_budget(*numbers)

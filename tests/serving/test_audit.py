@@ -69,6 +69,22 @@ def test_verify_catches_deleted_and_cut_off_entries(tmp_path: Path) -> None:
         ]
 
 
+def test_a_cut_off_tail_stays_visible_after_the_next_entry(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").init()
+    for i in range(5):
+        record(ws, "test", f"t{i}")
+    with ws.connect() as con:
+        con.execute("DELETE FROM audit_log WHERE seq >= 4")  # cut off the two newest
+    record(ws, "test", "after")  # the next command writes on
+    with ws.connect(read_only=True) as con:
+        report = verify(con, head_path(ws))
+        rows = con.execute("SELECT seq, target FROM audit_log ORDER BY seq").fetchall()
+    assert rows[-1] == (6, "after")  # numbered after the head, not after the shortened table
+    assert not report.ok and report.head_seq == 6
+    assert {"seq": 6, "problem": "expected entry 4: entries missing"} in report.problems
+    assert {"seq": 6, "problem": "link to the previous entry broken"} in report.problems
+
+
 def test_token_buckets() -> None:
     now = [0.0]
     buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0])

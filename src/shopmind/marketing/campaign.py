@@ -12,6 +12,7 @@ conversions and a 95% interval.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -122,10 +123,12 @@ def _unit_value(budget: CampaignBudget, past: PastCampaign) -> tuple[float, floa
             f"margin {budget.margin:g} x mean revenue per converted user "
             f"({float(converted.mean()):,.2f})"
         )
-    if cost <= 0 or value <= 0 or budget.budget <= 0:
-        raise ShopmindError(
-            "Budget, cost and value must be positive.", hint="Check --budget, --cost, --value."
-        )
+    for name, number in (("budget", budget.budget), ("cost", cost), ("value", value)):
+        if not (math.isfinite(number) and number > 0):  # NaN, inf, 0 or below
+            raise ShopmindError(
+                f"The {name} must be a positive, finite amount (got {number:g}).",
+                hint="Check --budget, --cost, --value (and --margin).",
+            )
     return cost, value, origin
 
 
@@ -171,7 +174,10 @@ def plan(
     population["uplift"] = model.predict(population[feature_columns])[treatment].to_numpy()
     population["expected_profit"] = population["uplift"] * value - cost
     ranked = population.sort_values("uplift", ascending=False, kind="mergesort")
-    affordable = int(budget.budget // cost)
+    # 1000 // 0.05 is 19999 in binary floating point: a relative tolerance of 1e-12 lets the
+    # budget pay for the 20,000th contact; the count may pass every int bound (1e308 / 1e-308)
+    contacts = budget.budget / cost * (1 + 1e-12)
+    affordable = len(ranked) if contacts >= len(ranked) else math.floor(contacts)
     audience = ranked[ranked["expected_profit"] > 0].head(affordable)
     share = len(audience) / max(len(population), 1)
     realised = _held_out_uplift(model, held, feature_columns, treatment, control, share)

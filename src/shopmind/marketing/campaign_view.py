@@ -9,6 +9,7 @@ same seed, the same RFM segments, the same assignments query and
 
 from __future__ import annotations
 
+import math
 import csv
 import io
 from typing import Any
@@ -27,9 +28,9 @@ AUDIENCE_COLUMNS = ("user_id", "uplift", "expected_profit", "segment")
 def check_budget(budget: float, cost: float, value: float) -> CampaignBudget:
     """A budget, or a ShopmindError naming the field to fix (for forms)."""
     for name, number in (("budget", budget), ("cost per contact", cost), ("value", value)):
-        if not number == number or number <= 0:  # NaN or not positive
+        if not (math.isfinite(number) and number > 0):  # NaN, inf, or not positive
             raise ShopmindError(
-                f"The {name} must be a positive number (got {number:g}).",
+                f"The {name} must be a positive, finite number (got {number:g}).",
                 hint="Enter an amount above 0 in the shop's currency.",
             )
     if cost > budget:

@@ -70,6 +70,18 @@ def head_path(workspace: Workspace) -> Path:
     return workspace.root / HEAD_FILENAME
 
 
+def read_head(head: Path | None) -> tuple[int, str] | None:
+    """The ``(seq, hash)`` remembered in ``audit.head``; None when there is none yet. A head
+    that cannot be read counts as seq 0 with no hash, so ``verify`` reports it."""
+    if head is None or not head.exists():
+        return None
+    try:
+        stored = json.loads(head.read_text())
+        return int(stored["seq"]), str(stored["hash"])
+    except (ValueError, KeyError, TypeError):
+        return 0, ""
+
+
 class AuditChain:
     """Appends entries on one write connection, continuing the stored chain.
 
@@ -82,6 +94,14 @@ class AuditChain:
         self.head = head
         rows = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()
         self.seq, self.hash = (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
+        remembered = read_head(head)
+        if remembered is not None and (
+            remembered[0] > self.seq or (remembered[0] == self.seq and remembered[1] != self.hash)
+        ):
+            # The newest rows were cut off (or replaced) since the head was written: continue
+            # after the head, so the gap stays in the chain itself for `verify` to show,
+            # instead of re-basing on the shortened table and rewriting the head over it.
+            self.seq, self.hash = remembered
         self._committed = (self.seq, self.hash)
 
     def append(self, con: duckdb.DuckDBPyConnection, entries: Sequence[AuditEntry]) -> None:
@@ -325,7 +345,10 @@ class VerifyReport:
 
 
 def verify(con: duckdb.DuckDBPyConnection, head: Path | None = None) -> VerifyReport:
-    """Recompute the chain; every edited, deleted, reordered or cut-off entry is a problem."""
+    """Recompute the chain; every edited, deleted, reordered or cut-off entry is a problem.
+    The head is read before the rows: a writer commits its rows before it moves the head, so
+    a head never names a row this read cannot see yet."""
+    remembered = read_head(head)
     rows = con.execute(
         "SELECT seq, epoch_us(ts), principal, role, action, target, outcome, prev_hash, hash "
         "FROM audit_log ORDER BY seq"
@@ -352,15 +375,14 @@ def verify(con: duckdb.DuckDBPyConnection, head: Path | None = None) -> VerifyRe
         if len(problems) >= 100:
             break
     head_seq = None
-    if head is not None and head.exists():
-        stored = json.loads(head.read_text())
-        head_seq = int(stored["seq"])
+    if remembered is not None:
+        head_seq, head_hash = remembered
         last_seq = rows[-1][0] if rows else 0
         if head_seq > last_seq:
             problems.append(
                 {"seq": head_seq, "problem": f"entries {last_seq + 1}..{head_seq} deleted"}
             )
-        elif head_seq and not any(r[0] == head_seq and r[8] == stored["hash"] for r in rows):
+        elif head_seq and not any(r[0] == head_seq and r[8] == head_hash for r in rows):
             problems.append({"seq": head_seq, "problem": "entry named by audit.head changed"})
     return VerifyReport(not problems, len(rows), head_seq, problems)
 

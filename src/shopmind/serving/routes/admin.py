@@ -114,5 +114,5 @@ def audit_show(
 @router.get("/audit/verify", response_model=AuditVerification)
 def audit_verify(service: ServiceDep) -> AuditVerification:
     """Recompute the audit trail's hash chain."""
-    report = audit.verify(service.cursor())
+    report = audit.verify(service.cursor(), audit.head_path(service.workspace))
     return AuditVerification.model_validate(report.to_dict())

@@ -116,7 +116,8 @@ def audit_page(ctx: Annotated[Ctx, page("admin")]) -> Response:
     action = ctx.query("action") or None
     limit = forms.integer(ctx, "limit", 100, 1, 1000, errors)
     entries = audit.show(ctx.cursor(), principal=principal, action=action, limit=limit)
-    report = audit.verify(ctx.cursor()) if ctx.query("verify") else None
+    head = audit.head_path(ctx.service.workspace)
+    report = audit.verify(ctx.cursor(), head) if ctx.query("verify") else None
     return _show(
         ctx,
         "audit",
