@@ -9,9 +9,9 @@ same seed, the same RFM segments, the same assignments query and
 
 from __future__ import annotations
 
-import math
 import csv
 import io
+import math
 from typing import Any
 
 import duckdb
