@@ -3,6 +3,8 @@ and says how to fix the problem; the CLI prints its message without a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ShopmindError(Exception):
     """Root of all shopmind errors."""
@@ -24,6 +26,14 @@ class ConfigError(ShopmindError):
 
 class WorkspaceError(ShopmindError):
     """The workspace is missing, locked or from a newer shopmind."""
+
+
+class WorkspaceLockedError(WorkspaceError):
+    """Another process holds the workspace's database file (``db_path``)."""
+
+    def __init__(self, message: str, *, db_path: Path, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.db_path = db_path
 
 
 class IngestError(ShopmindError):

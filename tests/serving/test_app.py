@@ -66,6 +66,18 @@ def test_openapi_lists_the_endpoints(served: Server) -> None:
     } <= set(paths)
 
 
+def test_api_trends_offer_the_cli_metrics_and_say_revenue_is_net(served: Server) -> None:
+    from typing import get_args
+
+    from shopmind.analytics.trends import METRICS
+    from shopmind.serving.routes.analytics import TrendMetric
+
+    assert set(get_args(TrendMetric)) == set(METRICS)
+    answer = served.request("GET", "/v1/analytics/trends?metric=aov&interval=month")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["measure"] == "aov" and "net revenue" in answer.json()["definition"]
+
+
 def test_serve_on_a_file_instead_of_a_workspace_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a workspace")
     result = run_cli("--workspace", str(tmp_path / "file"), "serve", "--port", "1")

@@ -287,10 +287,46 @@ def test_calls_are_audited_and_the_chain_verifies(served: Server) -> None:
     assert verified["ok"] is True and verified["head_seq"] >= 1  # checked against audit.head
 
 
+def test_requests_refused_before_the_key_check_are_the_key_holders_acts(served: Server) -> None:
+    """A malformed body or an unknown path is answered before the route checks the key; the
+    audit still names the (valid) key and its role, not "refused"."""
+    headers = {**served.headers("marketer"), "Content-Type": "application/json"}
+    bad = httpx.post(f"{served.base}/v1/events", content=b"{not json", headers=headers)
+    assert bad.status_code in (400, 422)
+    assert served.request("GET", "/v1/no/such/path", role="marketer").status_code == 404
+    keys = served.request("GET", "/v1/admin/keys").json()["keys"]
+    marketer = next(k for k in keys if k["role"] == "marketer" and k["name"] is None)
+    rows: list[dict[str, object]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # reads are audited within ~0.2 s
+        rows = served.request(
+            "GET", "/v1/admin/audit", params={"principal": f"key:{marketer['key_id']}"}
+        ).json()["entries"]
+        if {r["outcome"] for r in rows} >= {"404", str(bad.status_code)}:
+            break
+        time.sleep(0.05)
+    assert {r["outcome"] for r in rows} >= {"404", str(bad.status_code)}
+    assert all(r["role"] == "marketer" for r in rows)
+    refused = served.request(
+        "GET", "/v1/admin/audit", params={"principal": f"refused:{marketer['key_id']}"}
+    ).json()["entries"]
+    assert refused == []
+
+
 def test_cli_names_the_running_service_instead_of_a_lock_error(served: Server) -> None:
     result = run_cli("--workspace", str(served.ws), "keys", "create", "--role", "admin")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "shopmind service" in result.stderr and "/v1/admin/keys" in result.stderr
+    for args, route in (
+        (["analyze", "summary"], "/v1/analytics/"),
+        (["forget", "u1"], "POST /v1/privacy/forget"),
+        (["sql", "SELECT 1"], "/docs"),
+    ):
+        other = run_cli("--workspace", str(served.ws), *args)
+        assert other.returncode == 2, other.stderr
+        line = other.stderr.strip().splitlines()[-1]
+        assert "shopmind service (pid" in line and route in line, line
+        assert "Wait for that command" not in other.stderr
 
 
 def test_health_is_open_and_private_routes_are_not(served: Server) -> None:

@@ -274,3 +274,30 @@ def _os_error(exc: OSError) -> CliError:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+#: What to use instead of a command while ``shopmind serve`` holds the workspace.
+SERVICE_ROUTES = {
+    "analyze": "Read analytics through the API (GET /v1/analytics/funnel, retention, rfm, trends)",
+    "forget": "Erase through the API (POST /v1/privacy/forget, admin key)",
+    "export-user": "Export through the API (POST /v1/privacy/export, admin key)",
+    "recommend": "Ask the API (GET /v1/users/{id}/recommendations)",
+    "risk": "Score through the API (POST /v1/risk/score)",
+    "assistant": "Talk through the API (POST /v1/assistant/messages)",
+}
+
+
+def service_holds(exc: BaseException, command: str | None) -> BaseException:
+    """``exc`` as the service's own message when ``exc`` is a lock conflict and a running
+    ``shopmind serve`` holds that workspace (DuckDB's "wait for that command" misleads for
+    a server); otherwise ``exc`` unchanged."""
+    from shopmind.errors import WorkspaceLockedError
+
+    locked = next((e for e in _chain(exc) if isinstance(e, WorkspaceLockedError)), None)
+    if locked is None:
+        return exc
+    from shopmind.serving.runfile import service_error
+    from shopmind.store import Workspace
+
+    hint = SERVICE_ROUTES.get(command or "", "Use the service's API (its /docs lists the routes)")
+    return service_error(Workspace(locked.db_path.parent), hint) or exc

@@ -21,6 +21,7 @@ from shopmind.cli._errors import (
     CliError,
     from_exception,
     json_requested,
+    service_holds,
     settings_error,
     usage_error,
 )
@@ -169,7 +170,7 @@ def main() -> None:
                 exc.show()
                 raise SystemExit(exc.exit_code) from None
             raise SystemExit(_report(usage_error(exc), as_json)) from None
-        error = from_exception(exc)
+        error = from_exception(service_holds(exc, command))
         if error.exit_code == BUG and os.environ.get("SHOPMIND_DEBUG"):
             traceback.print_exc()
         raise SystemExit(_report(error, as_json)) from None

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 #: Hex characters kept from the HMAC digest (80 bits: collisions are negligible below 1e9 ids).
 PSEUDONYM_HEX_CHARS = 20
 _BLOCK = 64  # SHA-256 block size in bytes
+
+
+def is_pseudonym(text: str) -> bool:
+    """Whether ``text`` has the form of a pseudonym (a letter, ``_``, 20 hex characters)."""
+    return (
+        len(text) == PSEUDONYM_HEX_CHARS + 2 and re.fullmatch(r"[a-z]_[0-9a-f]+", text) is not None
+    )
 
 
 def pseudonymize(value: str, key: bytes, prefix: str = "u_") -> str:

@@ -62,11 +62,19 @@ def _target(service: Service) -> Any:
         for name, value in params.items():
             text = str(value)
             if name == "user_id":
-                text = service.stored_user_id(text)  # no raw customer id in the audit trail
+                text = service.request_user_id(text)  # no raw customer id in the audit trail
             parts.append(f"{name}={text[:120]}")
         return " ".join(parts) or None
 
     return target
+
+
+def _identify(service: Service) -> Any:
+    def identify(token: str) -> tuple[str, str | None] | None:
+        key, problem = service.find_key(token)
+        return (f"key:{key.key_id}", key.role) if key is not None and not problem else None
+
+    return identify
 
 
 def _document_permissions(app: FastAPI) -> None:
@@ -158,5 +166,6 @@ def create_app(service: Service) -> FastAPI:
         max_body_bytes=service.options.max_body_bytes,
         audit=service.writer.audit,
         target=_target(service),
+        identify=_identify(service),
     )
     return app

@@ -20,16 +20,25 @@ from shopmind.store.audit import AuditEntry
 
 Auditor = Callable[[AuditEntry], None]
 Targeter = Callable[[str, dict[str, Any]], str | None]
+#: A bearer token -> (principal, role) when it is a usable key, else None.
+Identifier = Callable[[str], tuple[str, str | None] | None]
 
 
 class Guard:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, audit: Auditor, target: Targeter
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        audit: Auditor,
+        target: Targeter,
+        identify: Identifier = lambda _: None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.audit = audit
         self.target = target
+        self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,9 +114,13 @@ class Guard:
         if principal is not None:
             who, role = principal.id, principal.role
         else:
+            # answered before the route's key check ran (a malformed body, an unknown path):
+            # a usable key is still its holder's act, only a refused one is "refused"
             token = headers.get(b"authorization", b"").decode(errors="replace")
-            key_id = key_id_of(token.removeprefix("Bearer ").strip()) if token else None
-            who, role = (f"refused:{key_id}" if key_id else "anonymous"), None
+            token = token.removeprefix("Bearer ").strip()
+            key_id = key_id_of(token) if token else None
+            known = self.identify(token) if key_id else None
+            who, role = known or ((f"refused:{key_id}" if key_id else "anonymous"), None)
         route = scope.get("route")
         path = getattr(route, "path", None) or scope["path"]
         if not path.startswith("/v1"):  # routes of included routers report their own path

@@ -23,7 +23,7 @@ from shopmind.errors import NotFittedError
 from shopmind.ingest import IngestOptions
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.rules import ItemCatalog
-from shopmind.privacy import pseudonymize
+from shopmind.privacy import is_pseudonym, pseudonymize
 from shopmind.security import TokenBuckets
 from shopmind.security.keys import ApiKey, key_id_of, list_keys
 from shopmind.serving.events import EventLoader
@@ -93,6 +93,19 @@ class Recommending:
     cache: dict[str, list[tuple[str, float]]]
     popular: list[tuple[str, float]]
     categories: set[str] = field(default_factory=set)
+    #: Users erased while this model serves: unknown from then on, as after a restart.
+    forgotten: set[str] = field(default_factory=set)
+
+    def key_of(self, stored_id: str) -> str | None:
+        """``stored_id`` when the model knows the user and they were not erased since."""
+        if stored_id in self.forgotten or stored_id not in self.model.key_index_:
+            return None
+        return stored_id
+
+    def forget(self, stored_id: str) -> None:
+        """Stop answering for an erased user (their precomputed list goes too)."""
+        self.cache.pop(stored_id, None)
+        self.forgotten.add(stored_id)
 
     @classmethod
     def build(
@@ -220,6 +233,17 @@ class Service:
         """The id a user is stored under (its pseudonym when ids are pseudonymised)."""
         key = self.options.pseudonymize_key
         return pseudonymize(user_id, key) if key is not None else user_id
+
+    def request_user_id(self, user_id: str) -> str:
+        """The stored id a request names, which may be the raw customer id or the stored
+        pseudonym itself (as analysts and the console use): a pseudonym, or an id the model
+        knows, is kept; anything else is pseudonymised (kept in a plain-id workspace)."""
+        if self.options.pseudonymize_key is None or is_pseudonym(user_id):
+            return user_id
+        rec = self.recommending
+        if rec is not None and user_id in rec.model.key_index_:
+            return user_id
+        return self.stored_user_id(user_id)
 
     def person_id(self, user_id: str) -> str:
         """The id to store for a person a request names (a new conversation's customer): the

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from shopmind.errors import ShopmindError
 from shopmind.serving.events import EventLoader, Landed
 from shopmind.serving.sessions import SessionHistory
 from shopmind.store.audit import AuditChain, AuditEntry
@@ -201,7 +202,10 @@ class Writer:
             after = work()
             self.con.execute("COMMIT")
         except Exception as exc:  # a failed batch answers its requests with the error
-            log.exception("write failed")
+            if isinstance(exc, ShopmindError):  # the request's fault, answered 4xx: no trace,
+                log.info("write refused: %s", type(exc).__name__)  # nor the ids it names
+            else:
+                log.exception("write failed")
             with contextlib.suppress(duckdb.Error):
                 self.con.execute("ROLLBACK")
             self.chain.rollback()

@@ -30,11 +30,29 @@ DEFINITIONS = {
     "them do a 'return' event k periods later (first_time) or in each later period (recurring).",
     "rfm": "Per customer with purchases: recency (days since the last purchase), frequency "
     "(orders), monetary (revenue); quintile scores r, f, m give the named segments.",
-    "trends": "Per day or week: revenue = sum(quantity x price) of purchases, orders = "
-    "distinct order ids of purchases, active_users = distinct users with any event, "
-    "conversion = buyers / active users.",
+    "trends": "Per day, week or month, as docs/metrics.md defines them: revenue = net revenue "
+    "(gross sales of purchase orders minus refunds, refunds dated by the refunded order or, "
+    "with refunds_by=refund, by the refund), orders = distinct purchase orders, aov = net "
+    "revenue / orders, active_users = distinct users with any event, customers = distinct "
+    "buyers, conversion = buyers / active users; partial periods are flagged.",
 }
 Name = Annotated[str, Query(min_length=1, max_length=64)]
+#: Every metric of ``shopmind.analytics.trends.METRICS`` (a test keeps the two equal).
+TrendMetric = Literal[
+    "revenue",
+    "net_revenue",
+    "gross_revenue",
+    "refunds",
+    "orders",
+    "order_lines",
+    "aov",
+    "active_users",
+    "customers",
+    "new_customers",
+    "returning_customers",
+    "conversion",
+    "active_customers",
+]
 
 
 def _answer(name: str, result: dict[str, Any]) -> AnalyticsResult:
@@ -80,8 +98,10 @@ def rfm_route(service: ServiceDep) -> AnalyticsResult:
 @router.get("/trends", response_model=AnalyticsResult)
 def trends_route(
     service: ServiceDep,
-    metric: Literal["revenue", "orders", "active_users", "conversion"] = "revenue",
-    interval: Literal["day", "week"] = "day",
+    metric: TrendMetric = "revenue",
+    interval: Literal["day", "week", "month"] = "day",
+    refunds_by: Literal["order", "refund"] = "order",
 ) -> AnalyticsResult:
+    """A business metric per period, as ``shopmind analyze trends`` (the same metrics)."""
     with service.tables() as tables:
-        return _answer("trends", trends(tables, metric, interval))
+        return _answer("trends", trends(tables, metric, interval, refunds_by))

@@ -86,8 +86,8 @@ async def forget(
         raise ApiError(404, str(exc), code="unknown_user") from None
     if not body.dry_run:
         finish_forget(erasure)
-        if service.recommending is not None:  # precomputed answers are model outputs too
-            service.recommending.cache.pop(erasure.stored, None)
+        if service.recommending is not None:  # no answers from the erased history
+            service.recommending.forget(erasure.stored)
     return erasure.result.to_dict()
 
 

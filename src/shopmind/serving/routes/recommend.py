@@ -68,8 +68,8 @@ async def user_recommendations(
             f"No item has category '{category}'; known categories are {known} (ingest an items "
             "table with categories and restart the server).",
         )
-    key = user_id if user_id in model.key_index_ else service.stored_user_id(user_id)
-    if key not in model.key_index_:
+    key = rec.key_of(service.request_user_id(user_id))
+    if key is None:
         if not fallback:
             raise ApiError(404, f"Unknown user id '{user_id[:80]}'.", code="unknown_user")
         allowed = rec.popular

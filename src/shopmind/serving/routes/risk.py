@@ -98,7 +98,7 @@ def _scorer(request: Request) -> RiskScorer:
 def _user(request: Request, user_id: str) -> str:
     """The id the workspace stores the user under (its pseudonym inside the service)."""
     service = _service(request)
-    return str(service.stored_user_id(user_id)) if service is not None else user_id
+    return str(service.request_user_id(user_id)) if service is not None else user_id
 
 
 def _seconds(ts: datetime | None) -> float:

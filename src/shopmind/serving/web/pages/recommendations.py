@@ -49,7 +49,13 @@ def recommendations(ctx: Annotated[Ctx, page("recommend.read", personal=True)]) 
         catalog = rec.catalog or ItemCatalog.load(con, model.data_.item_ids)
         try:
             if user:
-                key = user if user in model.key_index_ else ctx.service.stored_user_id(user)
+                key = rec.key_of(ctx.service.request_user_id(user))
+                if key is None:  # never trained on, or erased since the model was loaded
+                    raise ShopmindError(
+                        f"The model does not know user '{user[:80]}'.",
+                        hint="Use a user id as stored (see the Customers page) of a user with "
+                        "interactions before the last `shopmind recommend train`.",
+                    )
                 explainer = explainer_for(model, catalog)
                 for_user = user_recommendations(model, catalog, con, key, k, blocked, explainer)
             if item:
