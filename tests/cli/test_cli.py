@@ -23,6 +23,8 @@ def test_command_lists_run_each_summary_on_as_one_paragraph() -> None:
     result = run_cli("--help", env={"COLUMNS": "240"})
     line = next(x for x in result.stdout.splitlines() if " simulate " in x)
     assert "fraud rings and service tickets" in line, line
+    body = run_cli("ingest", "--help", env={"COLUMNS": "240"}).stdout
+    assert "duplicates_skipped, always; re-loading the same file adds nothing." in body
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,24 @@ def test_api_trends_offer_the_cli_metrics_and_say_revenue_is_net(served: Server)
     assert answer.json()["measure"] == "aov" and "net revenue" in answer.json()["definition"]
 
 
+def test_serve_on_a_busy_port_says_so_in_one_line(trained: Path, tmp_path: Path) -> None:
+    import shutil
+    import socket
+
+    ws = tmp_path / "ws"
+    shutil.copytree(trained, ws)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_cli("--workspace", str(ws), "serve", "--port", str(port), timeout=60)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert (
+        result.stderr.startswith("error: Cannot listen on 127.0.0.1:") and "--port" in result.stderr
+    )
+    assert "serving" not in result.stderr and not (ws / "serve.json").exists()
+
+
 def test_serve_on_a_file_instead_of_a_workspace_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a workspace")
     result = run_cli("--workspace", str(tmp_path / "file"), "serve", "--port", "1")

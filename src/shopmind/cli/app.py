@@ -109,15 +109,29 @@ def build_app(commands: Iterable[str] = COMMANDS) -> typer.Typer:
 
 
 def _one_line_listings(app: typer.Typer) -> None:
-    """Command lists in ``--help`` show each command's first docstring paragraph; Typer's rich
-    help keeps its line breaks there (a ragged column), so it is joined into one line."""
+    """Command lists in ``--help`` show each command's first docstring paragraph, and a
+    command's own help its whole docstring; Typer's rich help keeps the docstring's line
+    breaks (a ragged column, sentences cut mid-way at 80 columns), so each paragraph is
+    joined into one line that the terminal wraps (list items keep their own lines)."""
     for info in app.registered_commands:
         text = info.help or (inspect.getdoc(info.callback) if info.callback else None)
-        if info.short_help is None and text:
+        if not text:
+            continue
+        if info.short_help is None:
             info.short_help = " ".join(text.split("\n\n")[0].split())
+        if info.help is None:
+            info.help = "\n\n".join(_joined(p) for p in text.split("\n\n"))
     for group in app.registered_groups:
         if group.typer_instance is not None:
             _one_line_listings(group.typer_instance)
+
+
+def _joined(paragraph: str) -> str:
+    """A docstring paragraph as one line, unless it is a list or indented (kept as written)."""
+    lines = paragraph.splitlines()
+    if any(line.lstrip().startswith(("- ", "* ")) or line.startswith(" ") for line in lines):
+        return paragraph
+    return " ".join(paragraph.split())
 
 
 _full_app: typer.Typer | None = None

@@ -242,7 +242,10 @@ def _write(out: Path, header: list[str], rows: Any) -> int:
 def batch(
     ctx: typer.Context,
     out: Annotated[
-        Path, typer.Option(help="CSV: user_id,rank,item_id,score,title,category,reason.")
+        Path,
+        typer.Option(
+            help="CSV with columns user_id, rank, item_id, score, title, category, reason."
+        ),
     ],
     model: ModelOption = None,
     k: Annotated[int, typer.Option(help="Items per user.")] = 10,

@@ -93,6 +93,7 @@ def serve(
     blocked = runfile.service_error(workspace, "Use the running service")
     if blocked is not None:
         raise blocked
+    _check_port(host, port)  # before "serving ..." is said and the workspace is held
     if not workspace.exists():  # a first start: the console's home page says how to load data
         workspace.init()
         stderr.print(
@@ -148,3 +149,23 @@ def serve(
 
 def register(root: typer.Typer) -> None:
     root.command()(serve)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port this machine cannot listen on (in use, or privileged) with one line and
+    the fix, instead of uvicorn's log line and exit 3 after "serving ..."."""
+    import socket
+
+    from shopmind.errors import ShopmindError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ShopmindError(
+                f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                hint="Pick a free port with --port (e.g. --port 8001) or stop the program "
+                "that uses it.",
+            ) from None

@@ -6,7 +6,7 @@ from shopmind.features.tables import Tables
 from shopmind.reports.fragments import money, table
 
 TITLE = "Overview"
-ANCHOR = None
+ANCHOR = "overview"
 
 
 def build(tables: Tables) -> str:
