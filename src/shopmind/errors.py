@@ -25,15 +25,16 @@ class ConfigError(ShopmindError):
 
 
 class WorkspaceError(ShopmindError):
-    """The workspace is missing, locked or from a newer shopmind."""
+    """The workspace is missing, locked or from a newer shopmind. ``locked_db``: the database
+    file another process holds, when that is the reason (the CLI names a running service)."""
 
+    locked_db: Path | None = None
 
-class WorkspaceLockedError(WorkspaceError):
-    """Another process holds the workspace's database file (``db_path``)."""
-
-    def __init__(self, message: str, *, db_path: Path, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.db_path = db_path
+    @classmethod
+    def locked(cls, message: str, *, db_path: Path, hint: str = "") -> WorkspaceError:
+        error = cls(message, hint=hint)
+        error.locked_db = db_path
+        return error
 
 
 class IngestError(ShopmindError):

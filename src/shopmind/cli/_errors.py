@@ -291,13 +291,15 @@ def service_holds(exc: BaseException, command: str | None) -> BaseException:
     """``exc`` as the service's own message when ``exc`` is a lock conflict and a running
     ``shopmind serve`` holds that workspace (DuckDB's "wait for that command" misleads for
     a server); otherwise ``exc`` unchanged."""
-    from shopmind.errors import WorkspaceLockedError
+    from shopmind.errors import WorkspaceError
 
-    locked = next((e for e in _chain(exc) if isinstance(e, WorkspaceLockedError)), None)
+    locked = next(
+        (e.locked_db for e in _chain(exc) if isinstance(e, WorkspaceError) and e.locked_db), None
+    )
     if locked is None:
         return exc
     from shopmind.serving.runfile import service_error
     from shopmind.store import Workspace
 
     hint = SERVICE_ROUTES.get(command or "", "Use the service's API (its /docs lists the routes)")
-    return service_error(Workspace(locked.db_path.parent), hint) or exc
+    return service_error(Workspace(locked.parent), hint) or exc

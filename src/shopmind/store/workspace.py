@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from shopmind.errors import WorkspaceError, WorkspaceLockedError
+from shopmind.errors import WorkspaceError
 from shopmind.store import encryption
 from shopmind.store.migrations import SCHEMA_VERSION, current_version, migrate
 
@@ -281,7 +281,7 @@ def open_error(db_path: Path, exc: duckdb.Error, *, read_only: bool) -> Workspac
             else "another process"
         )
         kill = f" or stop it (`kill {holder['pid']}`)" if holder else ""
-        return WorkspaceLockedError(
+        return WorkspaceError.locked(
             f"{db_path} is locked by {who}.",
             db_path=db_path,
             hint=f"Wait for that command to finish{kill}, then retry. DuckDB lets one "
