@@ -74,6 +74,10 @@ def test_forget_by_raw_id_then_unknown(ws: Path) -> None:
     log = _cli(ws, "sql", "SELECT * FROM privacy_requests", "--json").json()
     assert [r["kind"] for r in log] == ["forget"]
     assert "alice77" not in json.dumps(log) and alice not in json.dumps(log)
+    # the failed repeat is audited without naming the erased person again
+    audit = _cli(ws, "sql", "SELECT action, target, outcome FROM audit_log", "--json").json()
+    assert any(a["action"] == "forget" and a["outcome"].startswith("error") for a in audit)
+    assert "alice77" not in json.dumps(audit) and alice not in json.dumps(audit)
 
 
 def test_forget_plain_id_of_unpseudonymised_load(tmp_path: Path) -> None:

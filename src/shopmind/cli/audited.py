@@ -83,7 +83,7 @@ AUDITED: dict[str, Audited] = {
     "identity undo": Audited(("merge_id",)),
     "identity show": Audited(("user_id",), reads_only=True),
     "identity merges": Audited(reads_only=True),
-    "forget": Audited(("user", "dry_run"), self_audited=True),
+    "forget": Audited(("dry_run",), self_audited=True),  # never the erased person
     "export-user": Audited(("user", "out"), self_audited=True),
     "retention": Audited(("older_than_days", "as_of"), self_audited=True),
     "audience build": Audited(("name", "segment", "scores", "top")),
