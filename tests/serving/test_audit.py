@@ -85,6 +85,18 @@ def test_a_cut_off_tail_stays_visible_after_the_next_entry(tmp_path: Path) -> No
     assert {"seq": 6, "problem": "link to the previous entry broken"} in report.problems
 
 
+def test_an_unreadable_head_is_reported_and_writers_go_on(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws").init()
+    record(ws, "test", "t0")
+    head_path(ws).write_text("not json")
+    record(ws, "test", "t1")  # continues from the table
+    head_path(ws).write_text("{")
+    with ws.connect(read_only=True) as con:
+        report = verify(con, head_path(ws))
+    assert report.entries == 2 and report.head_seq is None
+    assert report.problems == [{"seq": 0, "problem": "audit.head cannot be read"}]
+
+
 def test_token_buckets() -> None:
     now = [0.0]
     buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0])

@@ -16,11 +16,12 @@ PSEUDONYM_HEX_CHARS = 20
 _BLOCK = 64  # SHA-256 block size in bytes
 
 
+_FORM = re.compile(rf"[a-z]_[0-9a-f]{{{PSEUDONYM_HEX_CHARS}}}")
+
+
 def is_pseudonym(text: str) -> bool:
     """Whether ``text`` has the form of a pseudonym (a letter, ``_``, 20 hex characters)."""
-    return (
-        len(text) == PSEUDONYM_HEX_CHARS + 2 and re.fullmatch(r"[a-z]_[0-9a-f]+", text) is not None
-    )
+    return _FORM.fullmatch(text) is not None
 
 
 def pseudonymize(value: str, key: bytes, prefix: str = "u_") -> str:

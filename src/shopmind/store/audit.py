@@ -72,14 +72,15 @@ def head_path(workspace: Workspace) -> Path:
 
 def read_head(head: Path | None) -> tuple[int, str] | None:
     """The ``(seq, hash)`` remembered in ``audit.head``; None when there is none yet. A head
-    that cannot be read counts as seq 0 with no hash, so ``verify`` reports it."""
+    that cannot be read is ``(-1, "")``: writers then continue from the table, and
+    ``verify`` reports it."""
     if head is None or not head.exists():
         return None
     try:
         stored = json.loads(head.read_text())
         return int(stored["seq"]), str(stored["hash"])
     except (ValueError, KeyError, TypeError):
-        return 0, ""
+        return -1, ""
 
 
 class AuditChain:
@@ -378,7 +379,10 @@ def verify(con: duckdb.DuckDBPyConnection, head: Path | None = None) -> VerifyRe
     if remembered is not None:
         head_seq, head_hash = remembered
         last_seq = rows[-1][0] if rows else 0
-        if head_seq > last_seq:
+        if head_seq < 0:
+            head_seq = None
+            problems.append({"seq": 0, "problem": "audit.head cannot be read"})
+        elif head_seq > last_seq:
             problems.append(
                 {"seq": head_seq, "problem": f"entries {last_seq + 1}..{head_seq} deleted"}
             )

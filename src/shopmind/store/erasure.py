@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from shopmind.errors import ShopmindError
-from shopmind.privacy import pseudonymize
+from shopmind.privacy import is_pseudonym, pseudonymize
 
 #: Columns that hold a (stored) user id.
 USER_COLUMNS = frozenset(
@@ -72,7 +72,6 @@ RAW_USER_FIELDS = frozenset(
         "clientid",
     }
 )
-_PSEUDONYM = re.compile(r"[a-z]_[0-9a-f]{20}")
 
 
 class PrivacyRequestError(ShopmindError):
@@ -215,7 +214,7 @@ def _quarantine_rowids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[i
             "SELECT rowid, raw FROM quarantine WHERE contains(raw, ?)", [value]
         ).fetchall()
         for rowid, raw in rows:
-            if _PSEUDONYM.fullmatch(value) or _names_user(str(raw), value):
+            if is_pseudonym(value) or _names_user(str(raw), value):
                 found.add(int(rowid))
     return sorted(found)
 
@@ -317,7 +316,7 @@ def scrub_json(
 ) -> dict[str, int]:
     """Replace the quoted id in JSON columns of remaining rows; rows changed per
     ``table.column`` (only for distinctive ids, see the module docstring)."""
-    if len(stored_id) < _DISTINCTIVE and not _PSEUDONYM.fullmatch(stored_id):
+    if len(stored_id) < _DISTINCTIVE and not is_pseudonym(stored_id):
         return {}
     quoted = json.dumps(stored_id)
     changed: dict[str, int] = {}
