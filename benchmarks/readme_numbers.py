@@ -35,7 +35,7 @@ PY = sys.executable
 BENCHMARKS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "ingest": ([PY, "benchmarks/ingest.py", "--repeat", "3"], ("ingest.json",)),
     "analytics": (
-        [PY, "benchmarks/analytics.py", "--events", "1000000", "10000000"],
+        [PY, "benchmarks/analytics.py", "--events", "1000000", "10000000", "--repeat", "3"],
         ("analytics.json",),
     ),
     "propensity": ([PY, "benchmarks/propensity.py"], ("propensity.json",)),

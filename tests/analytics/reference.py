@@ -24,8 +24,19 @@ def events_frame(ws: Workspace) -> pd.DataFrame:
     return frame.sort_values(["user_id", "ts", "event_id"], kind="stable")
 
 
+def in_step_order(frame: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
+    """Events in time order, same-time events in step order (then event_id), as ordered
+    funnels take them (ClickHouse's windowFunnel sorts by (time, step))."""
+    rank = {name: i for i, name in reversed(list(enumerate(steps)))}
+    step = frame["event_type"].map(rank).fillna(len(steps))
+    ordered = frame.assign(_step=step).sort_values(["user_id", "ts", "_step", "event_id"])
+    return ordered.drop(columns="_step")
+
+
 def funnel_users(frame: pd.DataFrame, steps: list[str], window: int, order: str) -> list[int]:
     """Users reaching each step, by brute force per user."""
+    if order == "ordered":
+        frame = in_step_order(frame, steps)
     levels = []
     for _, user in frame.groupby("user_id", sort=False):
         types = user["event_type"].tolist()

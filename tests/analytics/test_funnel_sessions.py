@@ -3,6 +3,8 @@ brute-force / pandas code (per user and per session, not only totals)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -12,9 +14,10 @@ from shopmind.analytics.funnel import FunnelQuery, funnel, funnel_levels
 from shopmind.analytics.sessions import session_stats
 from shopmind.features.sessions import gap_sessions, sessionize, sessions_per_user
 from shopmind.features.tables import duckdb_tables, epoch_seconds, epoch_us
+from shopmind.ingest import ingest_file
 from shopmind.store import Workspace
 from tests.analytics import reference
-from tests.conftest import query
+from tests.conftest import options, query
 
 WINDOW = 3600
 
@@ -41,6 +44,7 @@ def best_chains(frame: pd.DataFrame, steps: list[str], window: int) -> pd.DataFr
     distinct) and takes the first event of each next step."""
     rows = []
     distinct = len(set(steps)) == len(steps)
+    frame = reference.in_step_order(frame, steps)
     for user, g in frame[frame["event_type"].isin(steps)].groupby("user_id", sort=False):
         types, times = g["event_type"].tolist(), g["t"].tolist()
         best: tuple[int, list[int | None]] | None = None
@@ -107,6 +111,31 @@ def test_ordered_funnel_chains_match_brute_force(
         left = got[column].astype("float64").fillna(-1).to_numpy()
         right = expected[column].astype("float64").fillna(-1).to_numpy()
         assert (left == right).all(), column
+
+
+def test_same_time_events_are_taken_in_step_order(tmp_path: Path) -> None:
+    """A view and a cart logged at the same second count as view -> cart whatever their ids
+    (ClickHouse's windowFunnel sorts by (time, step): its test 01646); a cart before the view
+    does not. With a breakdown the levels are the same."""
+    path = tmp_path / "ties.csv"
+    path.write_text(
+        "event_id,user_id,item_id,event_type,ts,source\n"
+        "e2,a,i1,view,2025-01-01T10:00:00Z,web\n"
+        "e1,a,i1,cart,2025-01-01T10:00:00Z,web\n"
+        "e3,b,i1,cart,2025-01-01T09:00:00Z,app\n"
+        "e4,b,i1,view,2025-01-01T10:00:00Z,app\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options(pseudonymize=False))
+    assert sorted(query(ws, "SELECT event_id FROM events"))[0] < ("e2",)  # cart's id first
+    with duckdb_tables(ws) as tables:
+        plain = funnel(tables, FunnelQuery(("view", "cart"), WINDOW))
+        by = funnel(tables, FunnelQuery(("view", "cart"), WINDOW, by="source"))
+    assert [s["users"] for s in plain["steps"]] == [2, 1]
+    assert {k: [s["users"] for s in v] for k, v in by["breakdown"].items()} == {
+        "web": [1, 1],
+        "app": [1, 0],
+    }
 
 
 def pandas_sessions(events: pd.DataFrame, gap_minutes: float, source_ids: bool) -> pd.DataFrame:

@@ -141,3 +141,35 @@ def test_backup_while_the_service_runs(tmp_path: Path, monkeypatch: pytest.Monke
     back = run_cli("--workspace", str(tmp_path / "w2"), "restore", str(out), env=_env())
     assert back.returncode == 0, back.stderr
     assert _rows(tmp_path / "w2", _env()) == before
+
+
+def test_compact_keeps_an_encrypted_workspace_encrypted(tmp_path: Path) -> None:
+    """``shopmind compact`` rewrites the database with the same key: the same rows read back
+    with it, the file holds no plain item names, and without the key it is refused."""
+    ws = tmp_path / "ws"
+    _ingest(ws, tmp_path, _env())
+    before = _rows(ws, _env())
+    got = run_cli("--workspace", str(ws), "compact", "--json", env=_env())
+    assert got.returncode == 0, got.stderr
+    assert got.json()["bytes_after"] > 0 and got.json()["bytes_before"] > 0
+    assert _rows(ws, _env()) == before
+    assert b"Zebra Lamp" not in (ws / "shopmind.duckdb").read_bytes()
+    _refused(run_cli("--workspace", str(ws), "compact", env=_env(None)), "SHOPMIND_WORKSPACE_KEY")
+
+
+def test_plain_export_inside_an_encrypted_workspace_is_refused(tmp_path: Path) -> None:
+    """``--out`` into the encrypted workspace's folder would leave plain customer rows beside
+    the sealed files: refused before anything runs; outside the folder it is written."""
+    ws = tmp_path / "ws"
+    _ingest(ws, tmp_path, _env())
+    inside = ws / "reports" / "rfm.csv"
+    _refused(
+        run_cli("--workspace", str(ws), "analyze", "rfm", "--out", str(inside), env=_env()),
+        "inside the encrypted workspace",
+        "--out ~/rfm.csv",
+    )
+    assert not inside.exists()
+    outside = tmp_path / "rfm.csv"
+    got = run_cli("--workspace", str(ws), "analyze", "rfm", "--out", str(outside), env=_env())
+    assert got.returncode == 0, got.stderr
+    assert outside.read_text().startswith("user_id")

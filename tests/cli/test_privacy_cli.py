@@ -77,6 +77,8 @@ def test_forget_by_raw_id_then_unknown(ws: Path) -> None:
     # the failed repeat is audited without naming the erased person again
     audit = _cli(ws, "sql", "SELECT action, target, outcome FROM audit_log", "--json").json()
     assert any(a["action"] == "forget" and a["outcome"].startswith("error") for a in audit)
+    # the dry run read the person's rows: audited too, by its dry_run flag alone
+    assert {"action": "forget", "target": "dry_run=True", "outcome": "ok"} in audit
     assert "alice77" not in json.dumps(audit) and alice not in json.dumps(audit)
 
 
@@ -118,6 +120,10 @@ def test_export_user_writes_rows_and_vault_fields(ws: Path, tmp_path: Path) -> N
 
 
 def test_retention_drops_old_events_and_keeps_aggregates(ws: Path) -> None:
+    dry = _cli(
+        ws, "retention", "--older-than-days", "10", "--as-of", "2024-01-25T12:00:00", "--dry-run"
+    )
+    assert dry.returncode == 0 and "would drop 2 rows" in dry.stdout
     result = _cli(
         ws, "retention", "--older-than-days", "10", "--as-of", "2024-01-25T12:00:00", "--json"
     )
@@ -133,6 +139,14 @@ def test_retention_drops_old_events_and_keeps_aggregates(ws: Path) -> None:
     ]
     history = _cli(ws, "sql", "SELECT events, purchases, revenue FROM user_history", "--json")
     assert history.json() == [{"events": 2, "purchases": 1, "revenue": 5.0}]
+    # the dry run is in the audit trail, and says it was one
+    audit = _cli(ws, "audit", "show", "--json").json()["entries"]  # chains the journal
+    dry_entries = [
+        a for a in audit if a["action"] == "retention" and "dry_run" in (a["target"] or "")
+    ]
+    assert [a["target"] for a in dry_entries] == [
+        "older_than_days=10 as_of=2024-01-25_12:00:00 dry_run=True"
+    ]
 
 
 def test_audience_export_reveal_is_audited(ws: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ def assert_error_shape(response: httpx.Response, status: int | None = None) -> d
     body = response.json()
     assert set(body) == {"error"}, body
     error = body["error"]
-    assert isinstance(error["code"], str) and error["code"]
+    assert isinstance(error["code"], str) and re.fullmatch(r"[a-z][a-z0-9_]*", error["code"])
     assert isinstance(error["message"], str) and error["message"]
     assert set(error) <= {"code", "message", "details"}
     assert len(response.content) < 20_000  # nothing large echoed back

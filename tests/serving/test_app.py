@@ -53,6 +53,40 @@ def test_bad_requests_are_4xx_with_a_reason(
     assert_error_shape(served.request(method, path, json=payload), status)
 
 
+def test_library_refusals_have_snake_case_codes(served: Server) -> None:
+    """A refusal from the analytics library (an unknown funnel step) answers in the API's own
+    code style, and the message lists what the data holds."""
+    error = assert_error_shape(
+        served.request("GET", "/v1/analytics/funnel?steps=view,teleport"), 422
+    )
+    assert error["code"] == "analytics_error" and "teleport" in error["message"]
+    assert "Event types present" in error["message"]
+
+
+def test_every_library_error_kind_has_a_snake_case_code() -> None:
+    import re
+
+    import shopmind.privacy.dp
+    import shopmind.privacy.pii_tagger
+    import shopmind.store.privacy_budget  # noqa: F401 - their error classes
+    from shopmind.errors import AnalyticsError, NotFittedError, ShopmindError
+    from shopmind.serving.errors import library_code
+
+    def kinds(cls: type) -> list[type]:
+        return [cls, *[k for sub in cls.__subclasses__() for k in kinds(sub)]]
+
+    codes = {k.__name__: library_code(k.__new__(k)) for k in kinds(ShopmindError)}
+    assert codes["DPError"] == "dp_error" and codes["PiiModelError"] == "pii_model_error"
+    assert codes["BudgetExceededError"] == "budget_exceeded_error"
+    assert library_code(NotFittedError("x")) == "no_model"
+    assert library_code(AnalyticsError("x")) == "analytics_error"
+    for name, code in codes.items():
+        assert code == "no_model" or re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*_error", code), (
+            name,
+            code,
+        )
+
+
 def test_openapi_lists_the_endpoints(served: Server) -> None:
     paths = served.request("GET", "/openapi.json", role=None).json()["paths"]
     assert {

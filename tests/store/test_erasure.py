@@ -363,3 +363,54 @@ def test_the_id_to_store_for_a_typed_id(tmp_path: Path) -> None:
     with plain.connect(read_only=True) as con:
         assert stored_id_for(con, "alice", TEST_KEY) == "alice"
         assert stored_id_for(con, "bob", TEST_KEY) == "bob"
+
+
+COMPACT_EVENTS = (
+    "user_id,session_id,item_id,event_type,ts,order_id,price,quantity\n"
+    "alice77,sess-alice-QQQQ-1234,i1,view,2024-01-01T10:00:00Z,,,\n"
+    "alice77,sess-alice-QQQQ-1234,i1,purchase,2024-01-01T10:05:00Z,o-alice-ORDER-9,5.0,1\n"
+    "bob88,sess-bob-RRRR-5678,i2,view,2024-01-20T10:00:00Z,,,\n"
+    "bob88,sess-bob-RRRR-5678,i2,purchase,2024-01-20T10:09:00Z,o-bob-ORDER-7,7.5,2\n"
+)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_compact_takes_erased_bytes_off_the_disk(tmp_path: Path, compact: bool) -> None:
+    """Without compaction the erased person's session and order ids stay in the database
+    file's freed blocks (a byte scan finds them); ``compact`` rewrites the file without them
+    and leaves the other rows and the audit chain as they were."""
+    path = tmp_path / "events.csv"
+    path.write_text(COMPACT_EVENTS)
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    ws.db_path.chmod(0o600)
+    result = forget(ws, "alice77", TEST_KEY, compact=compact)
+    assert ws.db_path.stat().st_mode & 0o777 == 0o600  # the copy keeps who may read it
+    raw = ws.db_path.read_bytes()
+    for value in (b"sess-alice-QQQQ", b"o-alice-ORDER"):
+        assert (value in raw) is not compact, value
+    assert b"sess-bob-RRRR" in raw and b"o-bob-ORDER" in raw
+    if compact:
+        sizes = result.detail["compacted"]
+        assert sizes["bytes_after"] < sizes["bytes_before"]
+    with ws.connect(read_only=True) as con:
+        assert verify(con).ok
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (2,)
+        actions = [r[0] for r in con.execute("SELECT action FROM audit_log").fetchall()]
+    assert actions[-1] == ("compact" if compact else "forget")
+
+
+def test_a_failed_compaction_leaves_the_erasure_done(tmp_path: Path) -> None:
+    """The erasure commits first; a rewrite that then fails (here its target path is taken)
+    is reported in the result, not raised: the command must not look failed."""
+    path = tmp_path / "events.csv"
+    path.write_text(COMPACT_EVENTS)
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    blocker = ws.root / "shopmind.duckdb.compacting"
+    blocker.mkdir()
+    (blocker / "keep").write_text("a directory in the way")
+    result = forget(ws, "alice77", TEST_KEY, compact=True)
+    assert result.rows["events"] == 2 and "error" in result.detail["compacted"]
+    with ws.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (2,)

@@ -1,7 +1,11 @@
 """Conversion funnels with ClickHouse ``windowFunnel`` / PostHog semantics.
 
 Per user, the furthest step reached by any chain that starts at a step-1 event and completes
-within ``window`` seconds of it. Events are ordered by ``(ts, event_id)``.
+within ``window`` seconds of it. Events are ordered by ``(ts, event_id)``; for ``ordered``
+funnels events at the same time go in step order first, ``(ts, step, event_id)``, as ClickHouse
+sorts ``(time, step)`` (its test 01646): a view and a cart logged in the same second convert.
+(With a step name repeated, e.g. view,cart,view, an event takes its name's first position;
+ClickHouse keeps one entry per matching step, so same-time events can rank higher there.)
 
 * ``ordered``: each step after the previous one; other events may happen in between. The
   earliest next step event is always the best choice, so the chain is built greedily, from
@@ -95,8 +99,8 @@ def funnel_levels(tables: Tables, query: FunnelQuery) -> Table:
         return _best_chain(_strict(tables, events, query), len(query.steps))
     base = events.filter(events.user_id.notnull() & events.event_type.isin(list(query.steps)))
     if query.order == "ordered" and query.by is None:  # less to carry through the sorts
-        base = base.select("user_id", "event_id", "event_type", _us=epoch_us(base.ts))
-        return _best_chain(_ordered(base, query), len(query.steps), tie=("_rn",))
+        base = base.select("user_id", "event_type", _us=epoch_us(base.ts))
+        return _best_ranked_chain(_ordered(base, query), len(query.steps))
     base = _with_breakdown(tables, base, query.by)
     # microseconds order the events (event_id breaks ties); whole seconds measure the window
     base = base.select("user_id", "event_id", "event_type", "breakdown", _us=epoch_us(base.ts))
@@ -104,7 +108,7 @@ def funnel_levels(tables: Tables, query: FunnelQuery) -> Table:
         return _best_chain(
             _unordered(base.mutate(t=base._us // 1_000_000), query), len(query.steps)
         )
-    return _best_chain(_ordered(base, query), len(query.steps), tie=("_rn",))
+    return _best_ranked_chain(_ordered(base, query), len(query.steps))
 
 
 def _ordered(base: Table, query: FunnelQuery) -> Table:
@@ -112,8 +116,12 @@ def _ordered(base: Table, query: FunnelQuery) -> Table:
     names = list(dict.fromkeys(steps))  # event types as small integers in the sorts
     kind = ibis.cases(*[(base.event_type == name, i) for i, name in enumerate(names)])
     base = base.mutate(_k=kind.cast("int8")).drop("event_type")
-    # One sort of the step events: their rank per user, and the type of the next one.
-    run = ibis.window(group_by=base.user_id, order_by=[base._us, base.event_id])
+    # One sort of the step events: their rank per user, and the type of the next one. Events
+    # at the same time go in step order (as ClickHouse's windowFunnel sorts (time, step)).
+    # Without a breakdown, events of one user with equal (time, step) are interchangeable, so
+    # event_id (a string, the costliest sort key) only orders them when a breakdown may differ.
+    ties = [base.event_id] if "breakdown" in base.columns else []
+    run = ibis.window(group_by=base.user_id, order_by=[base._us, base._k, *ties])
     ranked = base.mutate(_rn=ibis.row_number().over(run), _after=base._k.lead().over(run))
     if len(names) == n:
         # A step-1 event followed (among step events) by another step-1 event is dominated by
@@ -209,9 +217,20 @@ def _level(chain: Table, query: FunnelQuery) -> Any:
     return level
 
 
-def _best_chain(chains: Table, n_steps: int, tie: tuple[str, ...] = ("_us", "event_id")) -> Table:
+def _best_ranked_chain(chains: Table, n_steps: int) -> Table:
+    """:func:`_best_chain` for chains numbered by ``_rn``: the highest level, then the
+    smallest ``_rn``, as one aggregate (the whole chain, as a struct, at the maximum of
+    ``level * 2**40 - _rn``) instead of a window that sorts every chain again."""
+    key = chains.level.cast("int64") * (1 << 40) - chains._rn
+    names = ["breakdown", "level", *[f"t{k}" for k in range(1, n_steps + 1)]]
+    chain = ibis.struct({name: chains[name] for name in names})
+    best = chains.group_by("user_id").aggregate(_best=chain.argmax(key))
+    return best.select("user_id", **{name: best._best[name] for name in names})
+
+
+def _best_chain(chains: Table, n_steps: int) -> Table:
     """Per user: the highest level; among equal levels the earliest start."""
-    order = [chains.level.desc(), *[chains[c] for c in tie]]
+    order = [chains.level.desc(), chains._us, chains.event_id]
     w = ibis.window(group_by=chains.user_id, order_by=order)
     ranked = chains.mutate(pick=ibis.row_number().over(w))
     keep = ["user_id", "breakdown", "level", *[f"t{k}" for k in range(1, n_steps + 1)]]

@@ -173,6 +173,7 @@ def main() -> None:
     # a light command imports only its own module (no models, no pandas): faster start-up
     app = build_app([command]) if command in _LIGHT else full_app()
     try:
+        refuse_plain_export(app, sys.argv[1:])
         code = audited.run(app, sys.argv[1:])  # audits the commands of cli/audited.py
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
@@ -191,6 +192,38 @@ def main() -> None:
     # typer.Exit(code) raised inside a command comes back as the return value
     if isinstance(code, int) and not isinstance(code, bool) and code:
         raise SystemExit(code)
+
+
+#: Commands whose ``--out`` file is sealed like the workspace (the others write it plain).
+SEALED_OUT = frozenset({"backup"})
+
+
+def refuse_plain_export(app: typer.Typer, argv: list[str]) -> None:
+    """Refuse ``--out`` inside an encrypted workspace's folder: the export (customer ids,
+    scores, personal rows) would lie there in plain text next to the sealed files, and
+    ``rotate-key`` would not touch it. Checked before the command runs (nothing written)."""
+    try:
+        parsed = audited.resolve(app, argv)
+        if parsed is None:
+            return
+        path, params, workspace_option = parsed
+        out = params.get("out")
+        if not isinstance(out, Path) or path in SEALED_OUT:
+            return
+        root = Path(workspace_option) if workspace_option is not None else Settings().workspace
+    except Exception:  # the command itself reports a bad command line or setting
+        return
+    from shopmind.store.encryption import is_encrypted
+
+    if is_encrypted(root) and out.resolve().is_relative_to(root.resolve()):
+        from shopmind.errors import WorkspaceError
+
+        raise WorkspaceError(
+            f"--out {out} is inside the encrypted workspace {root}: it would be written there "
+            "in plain text.",
+            hint=f"Write it outside the workspace folder (plain, yours to protect), e.g. "
+            f"--out ~/{out.name}.",
+        )
 
 
 def _report(error: CliError, as_json: bool) -> int:

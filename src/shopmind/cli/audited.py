@@ -83,15 +83,16 @@ AUDITED: dict[str, Audited] = {
     "identity undo": Audited(("merge_id",)),
     "identity show": Audited(("user_id",), reads_only=True),
     "identity merges": Audited(reads_only=True),
-    "forget": Audited(("dry_run",), self_audited=True),  # never the erased person
+    "forget": Audited(("dry_run", "compact"), self_audited=True),  # never the erased person
     "export-user": Audited(("user", "out"), self_audited=True),
-    "retention": Audited(("older_than_days", "as_of"), self_audited=True),
+    "retention": Audited(("older_than_days", "as_of", "dry_run", "compact"), self_audited=True),
     "audience build": Audited(("name", "segment", "scores", "top")),
     "audience export": Audited(("name", "out", "reveal"), self_audited=True),
     "backup": Audited(("out",), self_audited=True),
     # journaled, chained by the next write: the restored tables stay equal to the source's
     "restore": Audited(("file",), reads_only=True),
     "rotate-key": Audited(self_audited=True),
+    "compact": Audited(self_audited=True),
     "dp release segments": Audited(("epsilon", "by", "lower", "upper")),
     "dp release funnel": Audited(("epsilon", "steps")),
     "dp release retention": Audited(("epsilon", "period", "periods")),
@@ -144,7 +145,13 @@ def _after(app: typer.Typer, argv: list[str], outcome: str, *, failed: bool) -> 
             return
         path, params, workspace_option = parsed
         spec = AUDITED.get(path)
-        if spec is None or (spec.self_audited and not failed):
+        if spec is None:
+            return
+        if spec.self_audited and params.get("dry_run"):
+            # a dry run changes nothing, so the command writes no entry of its own, but it
+            # read what a request would remove: journaled here (its target says dry_run)
+            spec = Audited(spec.target, reads_only=True)
+        elif spec.self_audited and not failed:
             return
         record_command(path, spec, params, workspace_option, outcome, failed=failed)
     except Exception as exc:  # the command's own result stands

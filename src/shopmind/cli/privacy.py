@@ -27,6 +27,15 @@ UserArg = Annotated[
     ),
 ]
 
+CompactOption = Annotated[
+    bool,
+    typer.Option(
+        "--compact",
+        help="Then rewrite the database file without the deleted rows' bytes (copies the "
+        "whole database: about a backup's time and size).",
+    ),
+]
+
 
 def vault_keys(st: State) -> list[bytes]:
     """Vault keys this process holds: SHOPMIND_VAULT_KEY and the one derived from the
@@ -64,14 +73,15 @@ def forget_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be removed; change nothing.")
     ] = False,
+    compact: CompactOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Erase a user: rows in every table, quarantined records and output files; mark the
     models trained on them stale (nothing is retrained); log the request."""
     st = state(ctx)
     key = st.settings.optional_key(st.workspace.root)
-    result = forget(st.workspace, user, key, dry_run=dry_run)
-    _print(result, as_json, "would remove" if dry_run else "removed")
+    result = forget(st.workspace, user, key, dry_run=dry_run, compact=compact)
+    _print(result, as_json, "would remove" if dry_run else "removed", after=_bytes_note(result))
 
 
 def export_user_command(
@@ -99,15 +109,45 @@ def retention_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be dropped; change nothing.")
     ] = False,
+    compact: CompactOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Drop raw events before midnight UTC of (as-of - N days), keeping daily and per-user
     aggregates of them in events_daily and user_history."""
     st = state(ctx)
     stamp = as_of if as_of is None or as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    result = apply_retention(st.workspace, older_than_days, as_of=stamp, dry_run=dry_run)
-    cutoff = None if as_json else f"cut-off {result.detail['cutoff']:%Y-%m-%d %H:%M} UTC"
-    _print(result, as_json, "would drop" if dry_run else "dropped", after=cutoff)
+    result = apply_retention(
+        st.workspace, older_than_days, as_of=stamp, dry_run=dry_run, compact=compact
+    )
+    cutoff = f"cut-off {result.detail['cutoff']:%Y-%m-%d %H:%M} UTC"
+    note = _bytes_note(result)
+    _print(
+        result,
+        as_json,
+        "would drop" if dry_run else "dropped",
+        after=f"{cutoff}\n{note}" if note else cutoff,
+    )
+
+
+def _bytes_note(result: RequestResult) -> str | None:
+    """What became of the deleted rows' bytes in the database file (text output only)."""
+    if result.dry_run:
+        return None
+    done = result.detail.get("compacted")
+    if done and "error" in done:
+        return (
+            f"warning: the database was not rewritten ({done['error']}); the request is done. "
+            "Run `shopmind compact` once the cause is fixed."
+        )
+    if done:
+        return (
+            f"database rewritten without them: {done['bytes_before']:,} -> "
+            f"{done['bytes_after']:,} bytes ({done['seconds']} s)"
+        )
+    return (
+        "note: the deleted rows' bytes stay in the database file's freed blocks until they are "
+        "reused; add --compact to rewrite the file without them."
+    )
 
 
 def register(root: typer.Typer) -> None:

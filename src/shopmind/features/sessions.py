@@ -42,11 +42,11 @@ def gap_sessions(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -> Tab
     and last events of sessions go on (to a second, small window that pairs them). Events with
     the same timestamp always share a session, so their order does not matter here.
     """
-    e = events.select("user_id", "ts", _us=epoch_us(events.ts))
-    w = ibis.window(group_by=e.user_id, order_by=e._us)
-    e = e.mutate(
-        _prev=e._us.lag().over(w), _next=e._us.lead().over(w), _rn=ibis.row_number().over(w)
-    )
+    e = events.select("user_id", "ts")
+    # the sort carries the timestamp alone (microseconds are taken after it: less to move)
+    w = ibis.window(group_by=e.user_id, order_by=e.ts)
+    e = e.mutate(_p=e.ts.lag().over(w), _n=e.ts.lead().over(w), _rn=ibis.row_number().over(w))
+    e = e.mutate(_us=epoch_us(e.ts), _prev=epoch_us(e._p), _next=epoch_us(e._n))
     gap = _gap_us(gap_minutes)
     e = e.mutate(
         _first=e._prev.isnull() | (e._us - e._prev > gap),

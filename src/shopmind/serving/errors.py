@@ -8,6 +8,7 @@ shape; :data:`ERROR_RESPONSES` documents it in the OpenAPI schema of every route
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,6 +112,16 @@ def error_response(error: ApiError) -> JSONResponse:
     return JSONResponse({"error": content}, status_code=error.status, headers=error.headers)
 
 
+def library_code(exc: ShopmindError) -> str:
+    """The API code of a library refusal: ``no_model`` for a model not trained yet (503, as
+    documented), else the error's kind in snake_case (``AnalyticsError`` -> ``analytics_error``),
+    like every other code of the API."""
+    if isinstance(exc, NotFittedError):
+        return "no_model"
+    words = r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"  # DPError -> DP_Error
+    return re.sub(words, "_", type(exc).__name__).lower()
+
+
 def _clip(value: Any, limit: int = 100) -> Any:
     text = str(value)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -153,8 +164,9 @@ def install(app: FastAPI) -> None:
         )
 
     async def shopmind(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ShopmindError)
         status = 503 if isinstance(exc, NotFittedError) else 422
-        return error_response(ApiError(status, str(exc), code=type(exc).__name__))
+        return error_response(ApiError(status, str(exc), code=library_code(exc)))
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)

@@ -49,6 +49,8 @@ SNAPSHOT = "shopmind.duckdb"
 #: Not backed up: the live database (a snapshot goes instead), the service's note, the
 #: encryption marker (a restore writes its own salt).
 SKIP = {DB_FILENAME, f"{DB_FILENAME}.wal", "serve.json", encryption.MARKER_FILENAME}
+#: Copies of the database left by an interrupted rewrite (compact, rotate-key): never backed up.
+PARTIAL_SUFFIXES = (".compacting", ".compacting.wal", ".rotating", ".rotating.wal")
 #: Files kept as they are even in an encrypted workspace (no personal data, or read by code
 #: that expects plain bytes: the pseudonymisation key file is secret, not personal).
 PLAIN_PREFIXES = (HEAD_FILENAME, "keys/")
@@ -115,7 +117,7 @@ def _members(workspace: Workspace) -> list[Member]:
             or path.is_symlink()
             or rel in SKIP
             or rel.startswith(f"{DB_FILENAME}.tmp/")
-            or path.name.endswith(".tmp")
+            or path.name.endswith((".tmp", *PARTIAL_SUFFIXES))
         ):
             continue
         blob = path.read_bytes()

@@ -33,6 +33,7 @@ from shopmind.store.audit import (
     audited_transaction,
     cli_principal,
 )
+from shopmind.store.compaction import compact_after_request
 from shopmind.store.erasure import (
     Selection,
     counts,
@@ -108,13 +109,22 @@ def log_request(
     )
 
 
+JSON_COLUMNS = ("rows_removed", "files", "detail")
+
+
 def list_requests(con: duckdb.DuckDBPyConnection, limit: int = 100) -> list[dict[str, Any]]:
-    """Newest requests first."""
+    """Newest requests first; the JSON columns as objects and lists (DuckDB returns them as
+    text)."""
     cursor = con.execute(
         "SELECT * FROM privacy_requests ORDER BY requested_at DESC LIMIT ?", [limit]
     )
     names = [d[0] for d in cursor.description]
-    return [to_jsonable(dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    for row in rows:
+        for column in JSON_COLUMNS:
+            if isinstance(row.get(column), str):
+                row[column] = json.loads(row[column])
+    return [to_jsonable(row) for row in rows]
 
 
 def _first_arrival(con: duckdb.DuckDBPyConnection, found: list[Selection]) -> datetime | None:
@@ -227,6 +237,7 @@ def forget(
     key: bytes | None,
     *,
     dry_run: bool = False,
+    compact: bool = False,
     principal: str | None = None,
     role: str | None = "admin",
 ) -> RequestResult:
@@ -234,7 +245,9 @@ def forget(
     and output file of the workspace; mark the models trained on it stale; log the request.
 
     The database changes commit in one transaction (with the request row, the model marks
-    and the audit entry); output files are rewritten after it, each atomically. An unknown
+    and the audit entry); output files are rewritten after it, each atomically. With
+    ``compact`` the database file is then rewritten (:mod:`shopmind.store.compaction`) so the
+    erased rows' bytes leave the disk too; ``detail["compacted"]`` says the sizes. An unknown
     user raises :class:`~shopmind.store.erasure.PrivacyRequestError` and changes nothing."""
     require_workspace(workspace)
     who = principal or cli_principal()
@@ -246,6 +259,8 @@ def forget(
         with audited_transaction(con, workspace) as chain:
             commit_forget(con, erasure, principal=who, role=role, chain=chain)
     finish_forget(erasure)
+    if compact:
+        erasure.result.detail["compacted"] = compact_after_request(workspace)
     return erasure.result
 
 

@@ -23,6 +23,7 @@ from shopmind.store.audit import (
     audited_transaction,
     cli_principal,
 )
+from shopmind.store.compaction import compact_after_request
 from shopmind.store.migrations import migrate
 from shopmind.store.requests import (
     RequestResult,
@@ -80,10 +81,13 @@ def apply_retention(
     *,
     as_of: datetime | None = None,
     dry_run: bool = False,
+    compact: bool = False,
     principal: str | None = None,
     role: str | None = "admin",
 ) -> RequestResult:
-    """Summarise, then delete, events before the cut-off; log the request and audit it."""
+    """Summarise, then delete, events before the cut-off; log the request and audit it. With
+    ``compact`` (not on a dry run) the database file is rewritten afterwards so the dropped
+    rows' bytes leave the disk (``detail["compacted"]``)."""
     require_workspace(workspace)
     cutoff = cutoff_for(older_than_days, as_of)
     who, at = principal or cli_principal(), datetime.now(UTC)
@@ -108,14 +112,17 @@ def apply_retention(
                 "aggregates": ["events_daily", "user_history"],
             },
         )
-        if dry_run or dropped == 0:
+        if dry_run:
             return result
-        with audited_transaction(con, workspace) as chain:
-            con.execute(_DAILY, [cutoff])
-            con.execute(_USERS, [cutoff])
-            con.execute(_MERGE_USERS)
-            con.execute("DELETE FROM events WHERE ts < ?", [cutoff])
-            log_request(con, result, who, at)
-            target = f"request={result.request_id} cutoff={cutoff:%Y-%m-%d} events={dropped}"
-            chain.append(con, [AuditEntry(who, role, "retention", target, "ok")])
+        if dropped:
+            with audited_transaction(con, workspace) as chain:
+                con.execute(_DAILY, [cutoff])
+                con.execute(_USERS, [cutoff])
+                con.execute(_MERGE_USERS)
+                con.execute("DELETE FROM events WHERE ts < ?", [cutoff])
+                log_request(con, result, who, at)
+                target = f"request={result.request_id} cutoff={cutoff:%Y-%m-%d} events={dropped}"
+                chain.append(con, [AuditEntry(who, role, "retention", target, "ok")])
+    if compact:
+        result.detail["compacted"] = compact_after_request(workspace)
     return result

@@ -56,6 +56,7 @@ def rotate(workspace: Workspace, new_key: str | None) -> dict[str, Any]:
             con.execute(f"LOAD {encryption.sql_string(str(encryption.httpfs_extension()))}")
         try:
             snapshot(con, new_db, new_key)
+            os.chmod(new_db, workspace.db_path.stat().st_mode & 0o777)  # keep who may read it
             staged = _stage_files(root, cipher)
         except BaseException:
             _remove(new_db)
