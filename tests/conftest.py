@@ -60,8 +60,10 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
-    """Run the real ``shopmind`` command in a subprocess."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+) -> CliResult:
+    """Run the real ``shopmind`` command in a subprocess (in ``cwd`` when given)."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "shopmind", *args],
@@ -70,6 +72,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
         env=full_env,
         timeout=timeout,
         check=False,
+        cwd=cwd,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

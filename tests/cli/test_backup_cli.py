@@ -169,7 +169,25 @@ def test_plain_export_inside_an_encrypted_workspace_is_refused(tmp_path: Path) -
         "--out ~/rfm.csv",
     )
     assert not inside.exists()
+    # a file named like the help flag is still a path inside the workspace
+    got = run_cli("--workspace", ".", "analyze", "rfm", "--out", "-h", env=_env(), cwd=ws)
+    _refused(got, "inside the encrypted workspace")
+    assert not (ws / "-h").exists()
     outside = tmp_path / "rfm.csv"
     got = run_cli("--workspace", str(ws), "analyze", "rfm", "--out", str(outside), env=_env())
     assert got.returncode == 0, got.stderr
     assert outside.read_text().startswith("user_id")
+    # from another (plain) workspace into the encrypted one's folder: refused the same way
+    plain = tmp_path / "plain"
+    _ingest(plain, tmp_path, _env(None))
+    into = ws / "from_plain.csv"
+    _refused(
+        run_cli("--workspace", str(plain), "analyze", "rfm", "--out", str(into), env=_env(None)),
+        "inside the encrypted workspace",
+    )
+    assert not into.exists()
+    # the report seals what it writes inside an encrypted workspace: allowed there
+    report = ws / "reports" / "mine.html"
+    got = run_cli("--workspace", str(ws), "report", "--out", str(report), env=_env())
+    assert got.returncode == 0, got.stderr
+    assert b"<html" not in report.read_bytes() and report.stat().st_size > 0

@@ -68,6 +68,43 @@ def test_reloading_adds_nothing_and_overlaps_are_duplicates(tmp_path: Path) -> N
     assert scalar(ws, "SELECT count(*) FROM events") == 3
 
 
+def test_a_key_repeated_in_one_file_keeps_the_right_row(tmp_path: Path) -> None:
+    """Events keep the first row of a repeated key, dimensions the last (merge); the other
+    rows of the file are all loaded, the repeats counted as duplicates."""
+    ws = Workspace(tmp_path / "ws")
+    rows = [
+        {**ROWS[0], "event_id": "e1", "item_id": "first"},
+        {**ROWS[1], "event_id": "e2"},
+        {**ROWS[0], "event_id": "e1", "item_id": "second"},
+        {**ROWS[0], "event_id": "e1", "item_id": "third"},
+    ]
+    report = ingest_file(ws, _csv(tmp_path / "e.csv", rows), options(pseudonymize=False))
+    assert (report.rows_in, report.rows_loaded, report.duplicates_skipped) == (4, 2, 2)
+    assert query(ws, "SELECT item_id FROM events ORDER BY ts") == [("first",), ("x",)]
+    # a later file: a stored key repeated, and a new key repeated (its first row wins)
+    later = [
+        {**ROWS[0], "event_id": "e1", "item_id": "again"},
+        {**ROWS[2], "event_id": "e3", "item_id": "one"},
+        {**ROWS[2], "event_id": "e3", "item_id": "two"},
+        {**ROWS[0], "event_id": "e1", "item_id": "and again"},
+    ]
+    report = ingest_file(ws, _csv(tmp_path / "e2.csv", later), options(pseudonymize=False))
+    assert (report.rows_loaded, report.duplicates_skipped) == (1, 3)
+    assert query(ws, "SELECT item_id FROM events WHERE event_id = 'e3'") == [("one",)]
+    users = [
+        {"user_id": "a", "country": "GB"},
+        {"user_id": "b", "country": "FR"},
+        {"user_id": "a", "country": "DE"},
+    ]
+    report = ingest_file(
+        ws, _csv(tmp_path / "u.csv", users), options(table="users", pseudonymize=False)
+    )
+    assert (report.rows_loaded, report.duplicates_skipped) == (2, 1)
+    assert query(
+        ws, "SELECT user_id, country FROM users WHERE country IS NOT NULL ORDER BY user_id"
+    ) == [("a", "DE"), ("b", "FR")]
+
+
 def test_map_renames_source_columns(tmp_path: Path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("who,what,did,when\nu1,i1,pv,2024-01-01T00:00:00Z\n")

@@ -414,3 +414,9 @@ def test_a_failed_compaction_leaves_the_erasure_done(tmp_path: Path) -> None:
     assert result.rows["events"] == 2 and "error" in result.detail["compacted"]
     with ws.connect(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM events").fetchone() == (2,)
+        last = con.execute(
+            "SELECT action, target, outcome FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    # the trail shows the rewrite that did not happen
+    assert last is not None and last[:2] == ("compact", "after a request")
+    assert str(last[2]).startswith("error")

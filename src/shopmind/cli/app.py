@@ -194,28 +194,36 @@ def main() -> None:
         raise SystemExit(code)
 
 
-#: Commands whose ``--out`` file is sealed like the workspace (the others write it plain).
-SEALED_OUT = frozenset({"backup"})
+#: Commands whose ``--out`` file is sealed like the workspace (the others write it plain):
+#: ``backup`` seals its archive, ``report`` writes through ``encryption.write_file``.
+SEALED_OUT = frozenset({"backup", "report"})
 
 
 def refuse_plain_export(app: typer.Typer, argv: list[str]) -> None:
-    """Refuse ``--out`` inside an encrypted workspace's folder: the export (customer ids,
-    scores, personal rows) would lie there in plain text next to the sealed files, and
-    ``rotate-key`` would not touch it. Checked before the command runs (nothing written)."""
+    """Refuse ``--out`` inside an encrypted workspace's folder (this command's workspace or
+    any other): the export (customer ids, scores, personal rows) would lie there in plain
+    text next to the sealed files, and ``rotate-key`` would not touch it. Checked before the
+    command runs (nothing written)."""
     try:
         parsed = audited.resolve(app, argv)
         if parsed is None:
             return
-        path, params, workspace_option = parsed
+        path, params, _ = parsed
         out = params.get("out")
         if not isinstance(out, Path) or path in SEALED_OUT:
             return
-        root = Path(workspace_option) if workspace_option is not None else Settings().workspace
+        resolved = out.expanduser().resolve()
     except Exception:  # the command itself reports a bad command line or setting
         return
     from shopmind.store.encryption import is_encrypted
+    from shopmind.store.workspace import DB_FILENAME
 
-    if is_encrypted(root) and out.resolve().is_relative_to(root.resolve()):
+    # a workspace folder: its database and the encryption marker (a stray encryption.json
+    # elsewhere does not count)
+    root = next(
+        (f for f in resolved.parents if (f / DB_FILENAME).exists() and is_encrypted(f)), None
+    )
+    if root is not None:
         from shopmind.errors import WorkspaceError
 
         raise WorkspaceError(

@@ -170,11 +170,27 @@ def _first_word(argv: list[str]) -> str | None:
     return None
 
 
+#: Words that ask for help (unless an option takes them as its value: ``--out -h``).
+HELP_WORDS = ("--help", "-h")
+
+
 def resolve(app: typer.Typer, argv: list[str]) -> tuple[str, dict[str, Any], Any] | None:
     """(command path, its parameters, the --workspace option) of ``argv``, parsed as the app
-    parses it (without running callbacks); None for help or an incomplete command line."""
-    if any(arg in ("--help", "-h") for arg in argv):
+    parses it (without running callbacks); None for help or an incomplete command line.
+
+    ``-h`` / ``--help`` asks for help unless it was read as an option's value (``--out -h``
+    names a file called ``-h``: that command runs, so it is audited and checked)."""
+    parsed = _parse(app, argv)
+    if parsed is None:
         return None
+    values = [str(v) for v in (*parsed[1].values(), parsed[2])]
+    # each help word of the command line must be some option's value, else help was asked
+    if any(argv.count(word) > values.count(word) for word in HELP_WORDS):
+        return None
+    return parsed
+
+
+def _parse(app: typer.Typer, argv: list[str]) -> tuple[str, dict[str, Any], Any] | None:
     command: Any = typer.main.get_command(app)
     ctx = command.make_context("shopmind", list(argv), resilient_parsing=True)
     workspace_option = ctx.params.get("workspace")

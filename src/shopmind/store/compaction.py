@@ -4,17 +4,19 @@ DuckDB frees the blocks of deleted rows but reuses them only for later writes; u
 byte scan of ``shopmind.duckdb`` still finds erased values (session and order ids, strings
 in column dictionaries). :func:`compact` copies the database into a new file (``COPY FROM
 DATABASE``, encrypted with the workspace's key when it has one, with the old file's
-permissions) while holding the write lock, swaps it in with ``os.replace`` and records an
-audit entry: the file then holds live rows only. The old file is unlinked, not overwritten:
-on the device its blocks are free space until reused (filesystem snapshots and SSD
-remapping may keep them longer). Used by ``forget --compact``, ``retention --compact`` and
-``shopmind compact``; it costs about a backup's time and free disk (the whole database is
-copied). The lock holds against other processes; another connection of the same process
-(none in the CLI) would keep writing to the old file.
+permissions, owner and group; a symlinked file is rewritten at its target) while holding
+the write lock, swaps it in with ``os.replace`` and records an audit entry: the file then
+holds live rows only. The old file is unlinked, not overwritten: on the device its blocks
+are free space until reused (filesystem snapshots and SSD remapping may keep them longer).
+Used by ``forget --compact``, ``retention --compact`` and ``shopmind compact``; it costs
+about a backup's time and free disk (the whole database is copied). The lock holds against
+other processes; another connection of the same process (none in the CLI) would keep
+writing to the old file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -23,6 +25,15 @@ from typing import Any
 from shopmind.errors import WorkspaceError
 from shopmind.store.audit import record
 from shopmind.store.backup import snapshot
+from shopmind.store.swap import (
+    check_access,
+    database_file,
+    keep_access,
+    partial_copy,
+    remove_partial_copies,
+    terminate_as_error,
+    wal_files,
+)
 from shopmind.store.workspace import DB_FILENAME, Workspace
 
 SUFFIX = ".compacting"
@@ -37,22 +48,25 @@ def compact(workspace: Workspace) -> dict[str, Any]:
             hint="Point --workspace (or SHOPMIND_WORKSPACE) at the workspace to compact.",
         )
     started = time.perf_counter()
-    new_db = workspace.root / (DB_FILENAME + SUFFIX)
-    _remove(new_db)
+    target = database_file(workspace)  # through a symlink: the old bytes live at its target
+    new_db = partial_copy(workspace, SUFFIX)
     with workspace.connect() as con:  # the write lock: nobody writes while we copy and swap
+        remove_partial_copies(workspace)  # an earlier run killed mid-copy
+        old = check_access(target)
         con.execute("CHECKPOINT")
-        old = workspace.db_path.stat()
         try:
-            snapshot(con, new_db, workspace.key)
-            os.chmod(new_db, old.st_mode & 0o777)  # DuckDB creates files with the umask's mode
+            with terminate_as_error():
+                snapshot(con, new_db, workspace.key)
+                keep_access(new_db, old)
         except BaseException:
             _remove(new_db)
             raise
-        os.replace(new_db, workspace.db_path)
-        Path(f"{workspace.db_path}.wal").unlink(missing_ok=True)
+        os.replace(new_db, target)
+        for wal in wal_files(workspace):
+            wal.unlink(missing_ok=True)
     result = {
         "bytes_before": old.st_size,
-        "bytes_after": workspace.db_path.stat().st_size,
+        "bytes_after": target.stat().st_size,
         "seconds": round(time.perf_counter() - started, 2),
     }
     record(workspace, "compact", f"bytes={old.st_size}->{result['bytes_after']}", "ok")
@@ -61,11 +75,17 @@ def compact(workspace: Workspace) -> dict[str, Any]:
 
 def compact_after_request(workspace: Workspace) -> dict[str, Any]:
     """:func:`compact` after a committed request (forget, retention): a failure (e.g. a full
-    disk) is reported in the result, ``{"error": ...}``, not raised - the request is done."""
+    disk) is reported in the result, ``{"error": ...}``, not raised - the request is done.
+    SIGTERM (:class:`~shopmind.store.swap.Terminated`) still stops the command."""
     try:
         return compact(workspace)
     except Exception as exc:  # the erasure stands; say why the rewrite did not happen
-        return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"}
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        # the trail shows the rewrite that did not happen (the request has its own entry);
+        # if that fails too (the same full disk), the result still says it
+        with contextlib.suppress(Exception):
+            record(workspace, "compact", "after a request", f"error {type(exc).__name__}")
+        return {"error": error}
 
 
 def _remove(db: Path) -> None:

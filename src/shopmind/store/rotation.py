@@ -19,6 +19,15 @@ from shopmind.errors import WorkspaceError
 from shopmind.store import encryption
 from shopmind.store.audit import JOURNAL_FILENAME, record
 from shopmind.store.backup import PLAIN_PREFIXES, SKIP, snapshot
+from shopmind.store.swap import (
+    check_access,
+    database_file,
+    keep_access,
+    partial_copy,
+    remove_partial_copies,
+    terminate_as_error,
+    wal_files,
+)
 from shopmind.store.workspace import DB_FILENAME, Workspace
 
 SUFFIX = ".rotating"
@@ -47,26 +56,30 @@ def rotate(workspace: Workspace, new_key: str | None) -> dict[str, Any]:
     if workspace.key is None and encryption.is_encrypted(root):
         raise encryption.missing_key_error(workspace.db_path)
     cipher = encryption.new_cipher(new_key)
-    new_db = root / (DB_FILENAME + SUFFIX)
-    _remove(new_db)
+    target = database_file(workspace)  # through a symlink: the old bytes live at its target
+    new_db = partial_copy(workspace, SUFFIX)
     staged: list[tuple[Path, Path]] = []
     with workspace.connect() as con:  # the write lock: nobody writes while we copy and swap
+        remove_partial_copies(workspace)  # an interrupted compact or rotate-key (maybe plain)
+        old = check_access(target)
         con.execute("CHECKPOINT")
         if workspace.key is None:
             con.execute(f"LOAD {encryption.sql_string(str(encryption.httpfs_extension()))}")
         try:
-            snapshot(con, new_db, new_key)
-            os.chmod(new_db, workspace.db_path.stat().st_mode & 0o777)  # keep who may read it
-            staged = _stage_files(root, cipher)
+            with terminate_as_error():
+                snapshot(con, new_db, new_key)
+                keep_access(new_db, old)  # keep who may read it
+                staged = _stage_files(root, cipher)
         except BaseException:
             _remove(new_db)
             for _, tmp in staged:
                 tmp.unlink(missing_ok=True)
             raise
-        os.replace(new_db, workspace.db_path)
-        Path(f"{workspace.db_path}.wal").unlink(missing_ok=True)
-        for target, tmp in staged:
-            os.replace(tmp, target)
+        os.replace(new_db, target)
+        for wal in wal_files(workspace):
+            wal.unlink(missing_ok=True)
+        for sealed, tmp in staged:
+            os.replace(tmp, sealed)
         encryption.write_marker(root, cipher)
         encryption.remember(root, new_key)
     rotated = Workspace(root, key=new_key)
@@ -112,6 +125,6 @@ def _stage_files(root: Path, cipher: encryption.FileCipher) -> list[tuple[Path, 
             continue
         tmp = path.with_name(path.name + SUFFIX)
         tmp.write_bytes(data)
-        os.chmod(tmp, path.stat().st_mode & 0o777)
+        keep_access(tmp, path.stat())
         staged.append((path, tmp))
     return staged

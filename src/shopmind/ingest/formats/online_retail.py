@@ -218,7 +218,8 @@ def _mark_non_products(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         INSERT INTO item_eligibility
         SELECT item_id, FALSE, reason, 'format:online_retail', now()
-        FROM (SELECT DISTINCT item_id, CASE {cases} END AS reason FROM _fresh) f
+        FROM (SELECT item_id, CASE {cases} END AS reason
+              FROM (SELECT DISTINCT item_id FROM _fresh)) f
         WHERE reason IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM item_eligibility e
             WHERE e.item_id = f.item_id AND e.source = 'format:online_retail')

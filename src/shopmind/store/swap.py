@@ -1,0 +1,124 @@
+"""Swapping a rewritten copy of the database in (``compact``, ``rotate-key``).
+
+What every rewrite keeps: the file a symlinked ``shopmind.duckdb`` points at is the one
+rewritten (replacing the link would leave the old bytes at its target); the old file's mode,
+owner and group (DuckDB creates files with the umask's mode and the caller's ids; a process
+that could not give them back is refused before it copies anything); and no partial copy
+of the database outlives the rewrite - not after an error or SIGTERM (the copy is removed and
+the command stops), nor after an earlier run killed harder (its copy is removed, under the
+write lock, before the next rewrite).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from shopmind.errors import WorkspaceError
+from shopmind.store.backup import PARTIAL_SUFFIXES
+from shopmind.store.workspace import Workspace
+
+
+def database_file(workspace: Workspace) -> Path:
+    """The real database file (a symlinked ``shopmind.duckdb`` resolved)."""
+    return workspace.db_path.resolve()
+
+
+def partial_copy(workspace: Workspace, suffix: str) -> Path:
+    """Where a rewrite stages its copy: beside the real file, so the swap is one rename."""
+    target = database_file(workspace)
+    return target.with_name(target.name + suffix)
+
+
+def wal_files(workspace: Workspace) -> list[Path]:
+    """The write-ahead log beside the link and beside its target (DuckDB puts it by the
+    file it opened; which one depends on how the path was resolved)."""
+    return [Path(f"{workspace.db_path}.wal"), Path(f"{database_file(workspace)}.wal")]
+
+
+def remove_partial_copies(workspace: Workspace) -> list[Path]:
+    """Delete copies an interrupted rewrite left (beside the link and beside its target).
+    Call it holding the write lock: only a rewrite, which holds it too, writes them."""
+    removed = []
+    target = database_file(workspace)
+    for folder, name in {
+        (workspace.db_path.parent, workspace.db_path.name),
+        (target.parent, target.name),
+    }:
+        for suffix in PARTIAL_SUFFIXES:
+            leftover = folder / (name + suffix)
+            if leftover.is_file():
+                leftover.unlink()
+                removed.append(leftover)
+    return removed
+
+
+def check_access(target: Path) -> os.stat_result:
+    """The database file's status, after checking that this process can give a copy its
+    owner and group (root, or its owner and a member of its group). Refused before any
+    copy: a rewrite must not lock the owner or the group out."""
+    old = target.stat()
+    if os.geteuid() == 0:
+        return old
+    if old.st_uid != os.geteuid():
+        raise WorkspaceError(
+            f"{target} belongs to another user (uid {old.st_uid}): a rewritten copy would "
+            "belong to you. Nothing was changed.",
+            hint="Run the command as the file's owner (or as root).",
+        )
+    if old.st_gid not in (os.getegid(), *os.getgroups()):
+        raise WorkspaceError(
+            f"{target} belongs to group {old.st_gid}, which you are not a member of: a "
+            "rewritten copy could not keep that group's access. Nothing was changed.",
+            hint="Run it as a member of that group (or as root), or `chgrp` the workspace "
+            "to one of your groups first.",
+        )
+    return old
+
+
+def keep_access(new: Path, old: os.stat_result) -> None:
+    """Give ``new`` the old file's permission bits, owner and group (checked beforehand by
+    :func:`check_access`)."""
+    now = new.stat()
+    if (now.st_uid, now.st_gid) != (old.st_uid, old.st_gid):
+        os.chown(new, old.st_uid, old.st_gid)
+    os.chmod(new, old.st_mode & 0o777)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during a rewrite: its cleanup ran and the command stops (like Ctrl-C,
+    and not caught by ``except Exception``: a terminated command must not carry on)."""
+
+
+@contextmanager
+def terminate_as_error() -> Iterator[None]:
+    """Inside the block, SIGTERM raises :class:`Terminated` instead of ending the process on
+    the spot, so the rewrite's cleanup runs. DuckDB may surface the interruption of a running
+    query as its own error; it is re-raised as :class:`Terminated`. Where a statement does not
+    check for signals, the handler runs when it returns: the finished copy is then removed
+    all the same. Main thread only (elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = threading.Event()
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        received.set()
+        raise Terminated("terminated (SIGTERM) during the rewrite; its partial copy was removed")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except BaseException as exc:
+        if received.is_set() and not isinstance(exc, Terminated):
+            raise Terminated(
+                "terminated (SIGTERM) during the rewrite; its partial copy was removed"
+            ) from exc
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
