@@ -17,23 +17,13 @@ writing to the old file.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from shopmind.errors import WorkspaceError
 from shopmind.store.audit import record
 from shopmind.store.backup import snapshot
-from shopmind.store.swap import (
-    check_access,
-    database_file,
-    keep_access,
-    partial_copy,
-    remove_partial_copies,
-    terminate_as_error,
-    wal_files,
-)
+from shopmind.store.swap import rewrite_database
 from shopmind.store.workspace import DB_FILENAME, Workspace
 
 SUFFIX = ".compacting"
@@ -48,28 +38,16 @@ def compact(workspace: Workspace) -> dict[str, Any]:
             hint="Point --workspace (or SHOPMIND_WORKSPACE) at the workspace to compact.",
         )
     started = time.perf_counter()
-    target = database_file(workspace)  # through a symlink: the old bytes live at its target
-    new_db = partial_copy(workspace, SUFFIX)
-    with workspace.connect() as con:  # the write lock: nobody writes while we copy and swap
-        remove_partial_copies(workspace)  # an earlier run killed mid-copy
-        old = check_access(target)
-        con.execute("CHECKPOINT")
-        try:
-            with terminate_as_error():
-                snapshot(con, new_db, workspace.key)
-                keep_access(new_db, old)
-        except BaseException:
-            _remove(new_db)
-            raise
-        os.replace(new_db, target)
-        for wal in wal_files(workspace):
-            wal.unlink(missing_ok=True)
+    # the write lock (the connection): nobody writes while we copy and swap
+    with workspace.connect() as con, rewrite_database(workspace, con, SUFFIX) as rewrite:
+        snapshot(con, rewrite.copy, workspace.key)
+    before = rewrite.old.st_size
     result = {
-        "bytes_before": old.st_size,
-        "bytes_after": target.stat().st_size,
+        "bytes_before": before,
+        "bytes_after": rewrite.target.stat().st_size,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    record(workspace, "compact", f"bytes={old.st_size}->{result['bytes_after']}", "ok")
+    record(workspace, "compact", f"bytes={before}->{result['bytes_after']}", "ok")
     return result
 
 
@@ -86,8 +64,3 @@ def compact_after_request(workspace: Workspace) -> dict[str, Any]:
         with contextlib.suppress(Exception):
             record(workspace, "compact", "after a request", f"error {type(exc).__name__}")
         return {"error": error}
-
-
-def _remove(db: Path) -> None:
-    db.unlink(missing_ok=True)
-    Path(f"{db}.wal").unlink(missing_ok=True)

@@ -19,15 +19,7 @@ from shopmind.errors import WorkspaceError
 from shopmind.store import encryption
 from shopmind.store.audit import JOURNAL_FILENAME, record
 from shopmind.store.backup import PLAIN_PREFIXES, SKIP, snapshot
-from shopmind.store.swap import (
-    check_access,
-    database_file,
-    keep_access,
-    partial_copy,
-    remove_partial_copies,
-    terminate_as_error,
-    wal_files,
-)
+from shopmind.store.swap import keep_access, rewrite_database
 from shopmind.store.workspace import DB_FILENAME, Workspace
 
 SUFFIX = ".rotating"
@@ -56,28 +48,18 @@ def rotate(workspace: Workspace, new_key: str | None) -> dict[str, Any]:
     if workspace.key is None and encryption.is_encrypted(root):
         raise encryption.missing_key_error(workspace.db_path)
     cipher = encryption.new_cipher(new_key)
-    target = database_file(workspace)  # through a symlink: the old bytes live at its target
-    new_db = partial_copy(workspace, SUFFIX)
     staged: list[tuple[Path, Path]] = []
     with workspace.connect() as con:  # the write lock: nobody writes while we copy and swap
-        remove_partial_copies(workspace)  # an interrupted compact or rotate-key (maybe plain)
-        old = check_access(target)
-        con.execute("CHECKPOINT")
         if workspace.key is None:
             con.execute(f"LOAD {encryption.sql_string(str(encryption.httpfs_extension()))}")
         try:
-            with terminate_as_error():
-                snapshot(con, new_db, new_key)
-                keep_access(new_db, old)  # keep who may read it
+            with rewrite_database(workspace, con, SUFFIX) as rewrite:
+                snapshot(con, rewrite.copy, new_key)
                 staged = _stage_files(root, cipher)
         except BaseException:
-            _remove(new_db)
             for _, tmp in staged:
                 tmp.unlink(missing_ok=True)
             raise
-        os.replace(new_db, target)
-        for wal in wal_files(workspace):
-            wal.unlink(missing_ok=True)
         for sealed, tmp in staged:
             os.replace(tmp, sealed)
         encryption.write_marker(root, cipher)
@@ -89,11 +71,6 @@ def rotate(workspace: Workspace, new_key: str | None) -> dict[str, Any]:
         "files": len(staged),
         "was_encrypted": workspace.key is not None,
     }
-
-
-def _remove(db: Path) -> None:
-    db.unlink(missing_ok=True)
-    Path(f"{db}.wal").unlink(missing_ok=True)
 
 
 def _stage_files(root: Path, cipher: encryption.FileCipher) -> list[tuple[Path, Path]]:

@@ -16,8 +16,11 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import duckdb
 
 from shopmind.errors import WorkspaceError
 from shopmind.store.backup import PARTIAL_SUFFIXES
@@ -122,3 +125,38 @@ def terminate_as_error() -> Iterator[None]:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A rewrite under way: where to write the copy, the file it replaces, its old status."""
+
+    copy: Path
+    target: Path
+    old: os.stat_result
+
+
+@contextmanager
+def rewrite_database(
+    workspace: Workspace, con: duckdb.DuckDBPyConnection, suffix: str
+) -> Iterator[Rewrite]:
+    """Rewrite ``workspace``'s database while ``con`` holds its write lock: yields where to
+    write the new copy. On a normal exit the copy gets the old file's mode, owner and group
+    and replaces the real file (through a symlink), and the WAL goes; on an error or SIGTERM
+    the copy is removed and the error raised (nothing changed)."""
+    target = database_file(workspace)  # through a symlink: the old bytes live at its target
+    copy = partial_copy(workspace, suffix)
+    remove_partial_copies(workspace)  # an earlier run killed mid-copy (maybe a plain copy)
+    old = check_access(target)
+    con.execute("CHECKPOINT")
+    try:
+        with terminate_as_error():
+            yield Rewrite(copy, target, old)
+            keep_access(copy, old)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        Path(f"{copy}.wal").unlink(missing_ok=True)
+        raise
+    os.replace(copy, target)
+    for wal in wal_files(workspace):
+        wal.unlink(missing_ok=True)
