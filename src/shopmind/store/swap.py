@@ -27,38 +27,14 @@ from shopmind.store.backup import PARTIAL_SUFFIXES
 from shopmind.store.workspace import Workspace
 
 
-def database_file(workspace: Workspace) -> Path:
-    """The real database file (a symlinked ``shopmind.duckdb`` resolved)."""
-    return workspace.db_path.resolve()
-
-
-def partial_copy(workspace: Workspace, suffix: str) -> Path:
-    """Where a rewrite stages its copy: beside the real file, so the swap is one rename."""
-    target = database_file(workspace)
-    return target.with_name(target.name + suffix)
-
-
-def wal_files(workspace: Workspace) -> list[Path]:
-    """The write-ahead log beside the link and beside its target (DuckDB puts it by the
-    file it opened; which one depends on how the path was resolved)."""
-    return [Path(f"{workspace.db_path}.wal"), Path(f"{database_file(workspace)}.wal")]
-
-
-def remove_partial_copies(workspace: Workspace) -> list[Path]:
-    """Delete copies an interrupted rewrite left (beside the link and beside its target).
-    Call it holding the write lock: only a rewrite, which holds it too, writes them."""
-    removed = []
-    target = database_file(workspace)
-    for folder, name in {
-        (workspace.db_path.parent, workspace.db_path.name),
-        (target.parent, target.name),
-    }:
+def _remove_partial_copies(files: set[Path]) -> None:
+    """Delete copies an interrupted rewrite left beside ``files`` (the link and its target).
+    Called holding the write lock: only a rewrite, which holds it too, writes them."""
+    for file in files:
         for suffix in PARTIAL_SUFFIXES:
-            leftover = folder / (name + suffix)
+            leftover = file.with_name(file.name + suffix)
             if leftover.is_file():
                 leftover.unlink()
-                removed.append(leftover)
-    return removed
 
 
 def check_access(target: Path) -> os.stat_result:
@@ -93,6 +69,9 @@ def keep_access(new: Path, old: os.stat_result) -> None:
     os.chmod(new, old.st_mode & 0o777)
 
 
+_TERMINATED = "terminated (SIGTERM) during the rewrite; its partial copy was removed"
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived during a rewrite: its cleanup ran and the command stops (like Ctrl-C,
     and not caught by ``except Exception``: a terminated command must not carry on)."""
@@ -112,16 +91,14 @@ def terminate_as_error() -> Iterator[None]:
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         received.set()
-        raise Terminated("terminated (SIGTERM) during the rewrite; its partial copy was removed")
+        raise Terminated(_TERMINATED)
 
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
     except BaseException as exc:
         if received.is_set() and not isinstance(exc, Terminated):
-            raise Terminated(
-                "terminated (SIGTERM) during the rewrite; its partial copy was removed"
-            ) from exc
+            raise Terminated(_TERMINATED) from exc
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -144,9 +121,10 @@ def rewrite_database(
     write the new copy. On a normal exit the copy gets the old file's mode, owner and group
     and replaces the real file (through a symlink), and the WAL goes; on an error or SIGTERM
     the copy is removed and the error raised (nothing changed)."""
-    target = database_file(workspace)  # through a symlink: the old bytes live at its target
-    copy = partial_copy(workspace, suffix)
-    remove_partial_copies(workspace)  # an earlier run killed mid-copy (maybe a plain copy)
+    link = workspace.db_path
+    target = link.resolve()  # through a symlink: the old bytes live at its target
+    copy = target.with_name(target.name + suffix)  # beside it: the swap is one rename
+    _remove_partial_copies({link, target})  # an earlier run killed mid-copy (maybe plain)
     old = check_access(target)
     con.execute("CHECKPOINT")
     try:
@@ -158,5 +136,6 @@ def rewrite_database(
         Path(f"{copy}.wal").unlink(missing_ok=True)
         raise
     os.replace(copy, target)
-    for wal in wal_files(workspace):
+    # DuckDB keeps the WAL by the path it opened: beside the link or beside its target
+    for wal in {Path(f"{link}.wal"), Path(f"{target}.wal")}:
         wal.unlink(missing_ok=True)
