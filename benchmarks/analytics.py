@@ -14,10 +14,11 @@ Fair baselines: each pandas baseline does only the work its analysis needs (only
 sort every event; the funnel sorts the rows of its steps for ``merge_asof``). Whole results
 are compared, not one number: the funnel's per-step users, the whole retention matrix and
 the per-user R, F, M scores and session counts (as sha256 digests of their sorted rows).
-``sessions`` counts per user from ``session_stats`` (one row per session, as ``analyze
-sessions`` uses it); ``session_counts`` from ``sessions_per_user`` (the count only, the same
-work as its pandas baseline). Results: benchmarks/results/analytics.json (the 1-minute load
-average is recorded with each row).
+``sessions`` builds one row per session (start, end, events, duration, as ``analyze
+sessions`` uses them: ``session_stats``) on both engines and compares per-user totals of
+those rows (sessions, events, seconds); ``session_counts`` counts sessions per user only
+(``sessions_per_user`` against a pandas baseline that counts gap starts). Results:
+benchmarks/results/analytics.json (the 1-minute load average is recorded with each row).
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ if engine == "shopmind":
             res = rfm_table(t).select("user_id", "r", "f", "m").execute()
         elif analysis == "sessions":
             st = session_stats(t.events(), source_ids=False)
-            res = st.group_by("user_id").aggregate(n=st.count()).execute()
+            res = st.group_by("user_id").aggregate(
+                n=st.count(), events=st.events.sum(), seconds=st.duration_seconds.sum()
+            ).execute()
         else:
             ev = t.events()
             res = sessions_per_user(ev.filter(ev.user_id.notnull())).execute()
@@ -138,7 +141,16 @@ else:
         s = e.sort_values(["user_id", "ts", "event_id"])
         gap = s.groupby("user_id")["ts"].diff().dt.total_seconds()
         new = (gap.isna() | (gap > 1800)).astype(int)
-        res = new.groupby(s["user_id"]).sum()
+        if analysis == "session_counts":
+            res = new.groupby(s["user_id"]).sum()
+        else:  # one row per session (start, end, events, whole seconds), then per user
+            us = s["ts"].dt.tz_convert(None).astype("datetime64[us]").astype("int64")
+            per = pd.DataFrame({"user_id": s["user_id"].to_numpy(), "n": new.cumsum().to_numpy(),
+                                "us": us.to_numpy()})
+            st = per.groupby(["user_id", "n"], sort=False)["us"].agg(["min", "max", "size"])
+            st["seconds"] = (st["max"] - st["min"]) // 1_000_000
+            res = st.groupby(level="user_id").agg(
+                n=("size", "count"), events=("size", "sum"), seconds=("seconds", "sum"))
     seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu0
     if analysis == "funnel":
         out = res
@@ -148,8 +160,10 @@ else:
     elif analysis == "rfm":
         out = digest([(u, int(r.recency_score), int(r.f_score), int(r.m_score))
                       for u, r in res.iterrows()])
-    else:
+    elif analysis == "session_counts":
         out = digest([(u, int(n)) for u, n in res.items()])
+    else:
+        out = digest([(u, int(r.n), int(r.events), int(r.seconds)) for u, r in res.iterrows()])
 # VmHWM is this process's own peak RSS (ru_maxrss would include the forking parent's)
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status")
                if line.startswith("VmHWM"))

@@ -18,6 +18,14 @@ def test_every_command_has_help(command: str) -> None:
     assert result.returncode == 0 and "Usage" in result.stdout
 
 
+def test_dash_h_is_help_on_nested_commands_too() -> None:
+    # typer gives the root's context settings to every command: -h reads as --help there
+    long = run_cli("analyze", "funnel", "--help", env={"COLUMNS": "100"})
+    short = run_cli("analyze", "funnel", "-h", env={"COLUMNS": "100"})
+    assert short.returncode == 0 and "--steps" in short.stdout
+    assert short.stdout == long.stdout
+
+
 def test_command_lists_run_each_summary_on_as_one_paragraph() -> None:
     # the summary wraps at the terminal's width, not at the docstring's line breaks
     result = run_cli("--help", env={"COLUMNS": "240"})

@@ -100,6 +100,8 @@ def build_app(commands: Iterable[str] = COMMANDS) -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # every command's context inherits these: `-h` is help everywhere, as --help
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
     new.callback()(main_options)
     for name in commands:
@@ -215,14 +217,10 @@ def refuse_plain_export(app: typer.Typer, argv: list[str]) -> None:
         resolved = out.expanduser().resolve()
     except Exception:  # the command itself reports a bad command line or setting
         return
-    from shopmind.store.encryption import is_encrypted
-    from shopmind.store.workspace import DB_FILENAME
+    from shopmind.store.encryption import encrypted_root
 
-    # a workspace folder: its database and the encryption marker (a stray encryption.json
-    # elsewhere does not count)
-    root = next(
-        (f for f in resolved.parents if (f / DB_FILENAME).exists() and is_encrypted(f)), None
-    )
+    # the same rule that seals the workspace's own files there
+    root = encrypted_root(resolved)
     if root is not None:
         from shopmind.errors import WorkspaceError
 

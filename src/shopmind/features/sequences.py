@@ -65,6 +65,25 @@ class Sequences:
     def key_index(self) -> dict[str, int]:
         return {str(key): i for i, key in enumerate(self.keys)}
 
+    def event_ages(self) -> np.ndarray:
+        """Each interaction's age at the newest one, as a share of the period the data spans:
+        0 for the newest, 1 for the oldest (all 0 when every time is the same)."""
+        if len(self.times) == 0:
+            return np.zeros(0, dtype=np.float32)
+        newest, oldest = int(self.times.max()), int(self.times.min())
+        if newest == oldest:
+            return np.zeros(len(self.times), dtype=np.float32)
+        return ((newest - self.times) / (newest - oldest)).astype(np.float32)
+
+    def key_ages(self) -> np.ndarray:
+        """Each key's age (:meth:`event_ages`) at its newest interaction; 1 for a key without
+        any."""
+        ages = np.ones(self.n_keys, dtype=np.float32)
+        filled = self.lengths() > 0
+        if filled.any():
+            ages[filled] = np.minimum.reduceat(self.event_ages(), self.indptr[:-1][filled])
+        return ages
+
     def user_item_matrix(self, binary: bool = True) -> Any:  # scipy.sparse.csr_matrix
         """Keys x items counts (or 0/1), the input of ItemKNN and matrix factorisation."""
         from scipy import sparse

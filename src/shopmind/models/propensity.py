@@ -192,12 +192,11 @@ class PropensityModel(Model):
         train = pd.concat([self.snapshot(tables, at) for at in train_at], ignore_index=True)
         recent = [self.snapshot(tables, at) for at in recent_at if at - first >= stride / 2]
         refit = pd.concat([*recent, val, train], ignore_index=True)
-        self._fit_arrays(train, val, test, refit=refit)
-        self.report_["shift"]["active_in_label_window"] = {
+        active = {
             "validation": _active_share(tables, val["user_id"], cutoff - horizon, cutoff),
             "test": _active_share(tables, test["user_id"], cutoff, cutoff + horizon),
         }
-        self.report_["shift"]["warnings"] = shift_warnings(self.report_["shift"])
+        self._fit_arrays(train, val, test, refit=refit, active_in_label_window=active)
         self.cutoff_ = cutoff
         self.report_["cutoff"] = cutoff.isoformat()
         self.report_["cutoff_note"] = self.cutoff_note_
@@ -234,10 +233,13 @@ class PropensityModel(Model):
         test: pd.DataFrame,
         id_column: str | None = "user_id",
         refit: pd.DataFrame | None = None,
+        active_in_label_window: dict[str, float] | None = None,
     ) -> None:
         """Choose on ``val`` among candidates fitted on ``train`` and calibrate there; with
         ``refit`` (every labelled snapshot before the test cutoff), the chosen kind and the
-        two reported models are then fitted again on those rows, the calibration kept."""
+        two reported models are then fitted again on those rows, the calibration kept.
+        ``active_in_label_window`` (shares of users active in each label window, temporal
+        mode) joins the shift check."""
         drop = ["label"] + ([id_column] if id_column else [])
         self.feature_names_ = [c for c in train.columns if c not in drop]
         xs = [part[self.feature_names_].to_numpy(dtype=float) for part in (train, val, test)]
@@ -289,6 +291,8 @@ class PropensityModel(Model):
             validation.get(self.model_.kind if self.model_.kind != "feature" else "single_feature"),
             report["chosen_model"]["roc_auc"],
         )
+        if active_in_label_window is not None:
+            report["shift"]["active_in_label_window"] = active_in_label_window
         report["shift"]["warnings"] = shift_warnings(report["shift"])
         if "recency_days" in self.feature_names_:
             recency = xs[2][:, self.feature_names_.index("recency_days")]

@@ -273,7 +273,10 @@ def forget(root: Path) -> None:
 
 
 def _owner(path: Path) -> tuple[Path, str | None] | None:
-    """The encrypted workspace holding ``path`` and its passphrase (None: not known here)."""
+    """The encrypted workspace holding ``path`` and its passphrase (None: not known here):
+    the innermost one whose key this process holds, else the nearest folder above ``path``
+    with the marker. The one rule for "inside an encrypted workspace" (sealed writes here,
+    refused plain exports in the CLI: :func:`encrypted_root`)."""
     resolved = path.resolve()
     with _lock:
         known = [(root, key) for root, key in _keyring.items() if resolved.is_relative_to(root)]
@@ -283,6 +286,12 @@ def _owner(path: Path) -> tuple[Path, str | None] | None:
         if is_encrypted(parent):
             return parent, None
     return None
+
+
+def encrypted_root(path: Path) -> Path | None:
+    """The encrypted workspace folder that holds ``path``, or None outside every one."""
+    owner = _owner(path)
+    return None if owner is None else owner[0]
 
 
 def cipher_of(path: Path) -> FileCipher | None:

@@ -165,6 +165,8 @@ def test_other_models_are_refused_on_spark(shop: Workspace) -> None:
         spark_module.train_spark(shop, "als", overrides={"factorz": 8})
     with pytest.raises(RecommendError, match="alpha >= 1"):
         spark_module.train_spark(shop, "als", overrides={"alpha": 0.5})
+    with pytest.raises(RecommendError, match="recency decay is not built on Spark"):
+        spark_module.train_spark(shop, "itemknn", overrides={"recency": 0.5})
     result = run_cli(
         "--workspace", str(shop.root), "recommend", "train", "--engine", "spark",
         "--model", "markov",

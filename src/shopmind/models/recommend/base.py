@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.errors import NotFittedError, RecommendError
 from shopmind.evaluation.topk import check_k, top_k
@@ -422,6 +422,25 @@ def popularity(data: Sequences) -> np.ndarray:
     """Interaction counts per item, scaled so the most popular item is 1."""
     counts = np.bincount(data.items, minlength=data.n_items).astype(np.float32)
     return counts / max(float(counts.max()), 1.0)
+
+
+def recency_field(weighed: str) -> Any:
+    """The ``recency`` setting of a model config: the half-life of the weight of ``weighed``, as a
+    share of the training period (:func:`recency_weights`); None (the default): no decay."""
+    return Field(
+        default=None,
+        gt=0,
+        description=f"half-life of the weight of {weighed}, as a share of the training period; "
+        "None: no decay",
+    )
+
+
+def recency_weights(ages: np.ndarray, half_life: float | None) -> np.ndarray | None:
+    """Weights halving every ``half_life`` of age (ages and half-life as shares of the
+    training period, :meth:`Sequences.event_ages`); None when there is no decay."""
+    if half_life is None:
+        return None
+    return np.exp2(-ages / half_life).astype(np.float32)
 
 
 def revisits_and_backfill(

@@ -3,6 +3,7 @@
 Similarities come from ``implicit``'s cosine or BM25-weighted item-item models (each item
 keeps its ``neighbours`` most similar items). A history scores an item by the summed
 similarity to the history's items, recent items weighted by ``history_decay ** distance``.
+With ``recency`` the users (or sessions) active long ago count less in the similarities.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import (
     Recommender,
     RecommenderConfig,
+    recency_field,
+    recency_weights,
     revisits_and_backfill,
 )
 
@@ -30,6 +33,19 @@ class ItemKNNConfig(RecommenderConfig):
     history_len: int | None = Field(default=None, ge=1, description="recent items used")
     history_decay: float = Field(default=1.0, gt=0, le=1)
     backfill: float = Field(default=1e-4, ge=0)
+    recency: float | None = recency_field("a user or session (by its last interaction)")
+
+
+def _weighted_matrix(data: Sequences, recency: float | None) -> Any:
+    """Keys x items, 1 per interacted pair, or with ``recency`` each key's row weighted by
+    its :func:`recency_weights` (the tastes of recently active users count more)."""
+    matrix = data.user_item_matrix(binary=True)
+    weights = recency_weights(data.key_ages(), recency)
+    if weights is None:
+        return matrix
+    from scipy import sparse
+
+    return (sparse.diags(weights) @ matrix).tocsr()
 
 
 class ItemKNN(Recommender):
@@ -49,7 +65,7 @@ class ItemKNN(Recommender):
             # implicit's own BM25 weighting hands its item-item step a COO matrix and then
             # warns about it ("expects CSR input"); our input is CSR, nothing to act on
             warnings.filterwarnings("ignore", message=".*expects CSR input.*")
-            knn.fit(data.user_item_matrix(binary=True), show_progress=False)
+            knn.fit(_weighted_matrix(data, c.recency), show_progress=False)
         similarity = knn.similarity.tocsr().astype(np.float32)
         similarity.setdiag(0)
         similarity.eliminate_zeros()

@@ -38,17 +38,20 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
         "backward": [0.0, 0.3],
         "history_len": [1, 3, 5],
         "repeat": [0.3, 0.6],
+        "recency": [0.35, 0.7],  # half-lives as shares of the training period
     },
     "itemknn": {
         "similarity": ["bm25", "cosine"],
         "neighbours": [50, 200],
         "history_decay": [1.0, 0.7],
+        "recency": [0.35, 0.7],
     },
     "sknn": {
         "neighbours": [100, 500],
         "weighting": ["linear", "harmonic"],
         "idf_weight": [0.0, 1.0],
         "repeat": [0.3, 0.6],
+        "recency": [0.35, 0.7],
     },
     # each fit inverts a dense items x items matrix (about a minute for 12k items), so the
     # grid only holds the settings that change the learned weights most
@@ -73,7 +76,7 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
 SCORING_ONLY: dict[str, set[str]] = {
     "markov": {"history_len", "history_decay", "repeat", "backfill"},
     "itemknn": {"history_len", "history_decay", "backfill"},
-    "sknn": {"neighbours", "weighting", "cosine", "repeat", "history_len", "backfill"},
+    "sknn": {"neighbours", "weighting", "cosine", "repeat", "history_len", "backfill", "recency"},
     "slist": {"history_len", "history_decay", "repeat", "backfill"},
 }
 DEFAULT_FAMILIES = (

@@ -2,9 +2,11 @@
 recommendation algorithms").
 
 The current session is a vector whose later items weigh more (linear: position / length);
-its similarity to each stored sequence is the weighted overlap; the ``neighbours`` most
-similar stored sequences vote for their items with their similarity, optionally scaled by
-the item's inverse document frequency (``idf_weight``).
+its similarity to each stored sequence is the weighted overlap, optionally decayed by the stored
+sequence's age (``recency``: the session recency of STAN, Garg et al. 2019, "Sequence and
+Time Aware Neighborhood for Session-based Recommendations"); the ``neighbours`` most similar
+stored sequences vote for their items with their similarity, optionally scaled by the item's
+inverse document frequency (``idf_weight``).
 
 Per-user learned state: the neighbour pool is the training sequences as a binary keys x items
 matrix (``sessions_``, with ``norm_``), saved with the model together with a hash of each key,
@@ -24,6 +26,8 @@ from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import (
     Recommender,
     RecommenderConfig,
+    recency_field,
+    recency_weights,
     revisits_and_backfill,
 )
 
@@ -36,6 +40,9 @@ class SessionKNNConfig(RecommenderConfig):
     repeat: float = Field(default=0.0, ge=0, description="weight of the case's own items")
     history_len: int | None = Field(default=None, ge=1)
     backfill: float = Field(default=1e-4, ge=0)
+    recency: float | None = recency_field(
+        "a neighbour (by its last interaction; STAN's session recency)"
+    )
 
 
 def position_weights(
@@ -67,7 +74,7 @@ def position_weights(
 class SessionKNN(Recommender):
     name = "sknn"
     config_class = SessionKNNConfig
-    keyed_state = ("sessions_", "norm_")
+    keyed_state = ("sessions_", "norm_", "key_ages_")
     config: SessionKNNConfig
 
     def _fit(self, data: Sequences, validation: Any) -> None:
@@ -77,6 +84,7 @@ class SessionKNN(Recommender):
         self.sessions_ = matrix.tocsr()
         length = np.asarray(matrix.sum(axis=1)).ravel()
         self.norm_ = (1.0 / np.sqrt(np.maximum(length, 1.0))).astype(np.float32)
+        self.key_ages_ = data.key_ages()
         self.item_weight_ = (1.0 + self.config.idf_weight * (idf / max(idf.max(), 1e-9))).astype(
             np.float32
         )
@@ -87,6 +95,9 @@ class SessionKNN(Recommender):
         similarity = self.sessions_ @ query.T  # stored sequences x cases
         if c.cosine:
             similarity = similarity.multiply(self.norm_[:, None])
+        recent = recency_weights(self.key_ages_, c.recency)
+        if recent is not None:  # before the neighbours are chosen, as in STAN
+            similarity = similarity.multiply(recent[:, None])
         similarity = similarity.tocsc()
         rows, cols, vals = [], [], []
         for case in range(similarity.shape[1]):

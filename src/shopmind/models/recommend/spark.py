@@ -343,6 +343,12 @@ def _build(name: str, overrides: Mapping[str, Any] | None) -> Recommender:
             "confidence is alpha, and Spark's is 1 + alpha' with alpha' >= 0.",
             hint="Pass e.g. --config '{\"alpha\": 2.0}', or train with --engine duckdb.",
         )
+    if isinstance(model, ItemKNN) and model.config.recency is not None:
+        raise RecommendError(
+            "item-kNN's recency decay is not built on Spark yet (its similarities would "
+            "ignore it).",
+            hint="Leave recency out with --engine spark, or train with --engine duckdb.",
+        )
     return model
 
 
