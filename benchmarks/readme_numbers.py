@@ -279,6 +279,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("| markov (tuned) |", "recsys.json", _recsys("beauty", "markov", BEAUTY)),
     Claim("| sknn (tuned) |", "recsys.json", _recsys("beauty", "sknn", BEAUTY)),
     Claim("| itemknn (BM25, tuned) |", "recsys.json", _recsys("beauty", "itemknn", BEAUTY)),
+    Claim("| attributes (category and", "recsys.json", _recsys("beauty", "attributes", BEAUTY)),
     Claim("| popularity |", "recsys.json", _recsys("beauty", "popularity", BEAUTY), nth=0),
     Claim("| sasrec (CE loss, CPU", "sequential_cpu.json", _sequential),
     Claim("--datasets beauty`, `benchmarks/results", "recsys_cli_beauty.json", _cli_beauty),

@@ -5,7 +5,8 @@
 
 Protocols (full ranking over all items; tuning on validation only, never on test):
 - beauty: Amazon Beauty leave-one-out (last item test, second-to-last validation), the
-  user's history excluded, NDCG@10 / HR@10;
+  user's history excluded, NDCG@10 / HR@10; items carry their category and brand ids
+  (``Beauty_item2attributes.json``) for the ``attributes`` model;
 - diginetica: SR-GNN split, tuned on the last item of training sessions, refit on all of
   them, tested on ``test_prefixes.tsv`` with nothing excluded, P@20 (= HR@20) / MRR@20;
 - online_retail: temporal split, last 30 days test (distinct new items per customer),
@@ -37,10 +38,18 @@ DATA = Path(os.environ.get("SHOPMIND_SHARED_DATA", ROOT.parent / "shared" / "dat
 
 def _beauty():
     from shopmind.evaluation.splits import loo_split
-    from shopmind.features.sequences import from_lists
+    from shopmind.features.sequences import from_lists, item_tags
 
     lines = [ln.split() for ln in (DATA / "amazon_beauty/Beauty.txt").read_text().splitlines()]
     data = from_lists([ln[1:] for ln in lines], [ln[0] for ln in lines])
+    # the items' category and brand ids, as the CLI benchmark ingests them (one category list)
+    attributes = json.loads((DATA / "amazon_beauty/Beauty_item2attributes.json").read_text())
+    index = data.item_index()
+    data.tags = {
+        index[item]: item_tags("|".join(map(str, ids)), None)
+        for item, ids in attributes.items()
+        if item in index
+    }
     split = loo_split(data)
     return split, split.fit_data, split.test, True
 

@@ -3,7 +3,9 @@
     python benchmarks/recsys_cli.py --datasets beauty diginetica
 
 - beauty: Amazon Beauty with each user's last item held out. ``ingest`` of the shortened
-  ``Beauty.txt`` (``--format sequences --pseudonymize off``), the default ``recommend
+  ``Beauty.txt`` (``--format sequences --pseudonymize off``) and of the items' category and
+  brand ids from ``Beauty_item2attributes.json`` (an items CSV, ``category`` = the ids
+  joined by ``|``; ``--format generic --table items``), the default ``recommend
   train``, ``recommend batch --k 10``; each list is scored against the held-out item
   (full ranking, the user's history excluded by ``batch``): NDCG@10, HR@10.
 - diginetica: SR-GNN split. ``ingest train_sessions.txt --format sessions --pseudonymize
@@ -75,6 +77,8 @@ def beauty(tmp: Path) -> dict[str, Any]:
     train_file.write_text("".join(" ".join(ln[:-1]) + "\n" for ln in lines))
     ws = tmp / "beauty_ws"
     ingest = step(ws, "ingest", str(train_file), "--format", "sequences", "--pseudonymize", "off")
+    items = beauty_items_csv(tmp / "beauty_items.csv")
+    ingest_items = step(ws, "ingest", str(items), "--format", "generic", "--table", "items")
     train = step(ws, "recommend", "train", "--json", "--quiet")
     recs = tmp / "beauty_recs.csv"
     batch = step(ws, "recommend", "batch", "--k", "10", "--out", str(recs), "--no-reasons")
@@ -91,8 +95,23 @@ def beauty(tmp: Path) -> dict[str, Any]:
         "ndcg@10": round(float(gains.mean()), 5),
         "hr@10": round(float((gains > 0).mean()), 5),
         **_summary(train),
-        "steps": [{k: v for k, v in s.items() if k != "stdout"} for s in (ingest, train, batch)],
+        "steps": [
+            {k: v for k, v in s.items() if k != "stdout"}
+            for s in (ingest, ingest_items, train, batch)
+        ],
     }
+
+
+def beauty_items_csv(path: Path) -> Path:
+    """``item_id,category``: each item's attribute ids (categories and brand, unlabelled in
+    the file) as one ``|``-separated category list."""
+    attributes = json.loads((DATA / "amazon_beauty/Beauty_item2attributes.json").read_text())
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["item_id", "category"])
+        for item, ids in attributes.items():
+            writer.writerow([item, "|".join(str(i) for i in ids)])
+    return path
 
 
 def diginetica(tmp: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ CSR-style (``indptr`` into flat ``items``/``times``) so that 10^6 events cost a 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ class Sequences:
     """Per-key item sequences over an item vocabulary.
 
     ``keys``: external user (or session) ids; ``item_ids``: external item ids by index;
-    ``indptr``/``items``/``times``: CSR layout, ``times`` in epoch seconds.
+    ``indptr``/``items``/``times``: CSR layout, ``times`` in epoch seconds; ``texts``: item
+    text by index; ``tags``: catalogue attributes by index (:func:`item_tags`).
     """
 
     keys: np.ndarray
@@ -37,6 +39,7 @@ class Sequences:
     kind: str = "users"
     purchased: dict[int, np.ndarray] = field(default_factory=dict)
     texts: dict[int, str] = field(default_factory=dict)
+    tags: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def n_items(self) -> int:
@@ -105,12 +108,20 @@ class Sequences:
         flat = np.concatenate(keep).astype(np.int32) if len(keep) else np.zeros(0, np.int32)
         flat_t = np.concatenate(times).astype(np.int64) if len(times) else np.zeros(0, np.int64)
         return Sequences(
-            self.keys, self.item_ids, indptr, flat, flat_t, self.kind, self.purchased, self.texts
+            self.keys,
+            self.item_ids,
+            indptr,
+            flat,
+            flat_t,
+            self.kind,
+            self.purchased,
+            self.texts,
+            self.tags,
         )
 
     def on_items(self, item_ids: np.ndarray) -> Sequences:
         """The same keys and histories over another vocabulary ``item_ids`` (a trained
-        model's): items it lacks are left out of histories, purchases and texts."""
+        model's): items it lacks are left out of histories, purchases, texts and tags."""
         target = {str(item): i for i, item in enumerate(item_ids)}
         mapping = np.array([target.get(str(i), -1) for i in self.item_ids], dtype=np.int64)
         mapped = mapping[self.items] if len(self.items) else np.zeros(0, np.int64)
@@ -129,6 +140,7 @@ class Sequences:
             kind=self.kind,
             purchased={k: v for k, v in purchased.items() if len(v)},
             texts={int(mapping[i]): t for i, t in self.texts.items() if mapping[i] >= 0},
+            tags={int(mapping[i]): t for i, t in self.tags.items() if mapping[i] >= 0},
         )
 
     def fingerprint(self) -> dict[str, Any]:
@@ -154,6 +166,19 @@ class Sequences:
                 np.ascontiguousarray(self.items, np.int32).tobytes(),
             ),
         }
+
+
+def item_tags(category: str | None, brand: str | None) -> tuple[str, ...]:
+    """An item's catalogue attributes as tokens: ``category:`` + each level of each category
+    path (paths split at ``>``, several categories at ``|`` or ``;``: "Beauty > Face" gives
+    ``category:beauty`` and ``category:beauty>face``) and ``brand:`` + the brand, lower-cased."""
+    tags: list[str] = []
+    for path in re.split(r"[|;]", category or ""):
+        levels = [part.strip().lower() for part in path.split(">") if part.strip()]
+        tags += ["category:" + ">".join(levels[: n + 1]) for n in range(len(levels))]
+    if brand and brand.strip():
+        tags.append("brand:" + brand.strip().lower())
+    return tuple(dict.fromkeys(tags))
 
 
 def from_lists(
@@ -259,6 +284,11 @@ def load_sequences(
     ).fetchall()
     index = sequences.item_index()
     sequences.texts = {index[str(i)]: t for i, t in text_rows if str(i) in index}
+    tag_rows = con.execute(
+        "SELECT item_id, category, brand FROM items WHERE category IS NOT NULL OR brand IS NOT NULL"
+    ).fetchall()
+    tagged = ((index.get(str(i)), item_tags(c, b)) for i, c, b in tag_rows)
+    sequences.tags = {i: t for i, t in tagged if i is not None and t}
     bought = frame["bought"].astype(bool)
     if bought.any():
         pairs = np.unique(np.stack([kdx[bought], idx[bought]], axis=1), axis=0)

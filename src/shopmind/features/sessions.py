@@ -38,29 +38,30 @@ def gap_sessions(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -> Tab
     ``end`` (timestamps), ``events`` and ``duration_us`` (microseconds).
 
     Same sessions as :func:`sessionize` with ``source_ids=False``, computed without labelling
-    every event: one sort per user finds each event's gap to its neighbours; only the first
-    and last events of sessions go on (to a second, small window that pairs them). Events with
-    the same timestamp always share a session, so their order does not matter here.
+    every event: one sort per user finds each event's gap to the previous one; only session
+    starts and each user's last event go on, to a second, small window where a session ends
+    just before the next start (its ``lag`` time is the session's last event) or at the user's
+    last event. Events with the same timestamp always share a session, so their order does
+    not matter here.
     """
     e = events.select("user_id", "ts")
     # the sort carries the timestamp alone (microseconds are taken after it: less to move)
     w = ibis.window(group_by=e.user_id, order_by=e.ts)
     e = e.mutate(_p=e.ts.lag().over(w), _n=e.ts.lead().over(w), _rn=ibis.row_number().over(w))
-    e = e.mutate(_us=epoch_us(e.ts), _prev=epoch_us(e._p), _next=epoch_us(e._n))
-    gap = _gap_us(gap_minutes)
+    prev_us = epoch_us(e._p)
     e = e.mutate(
-        _first=e._prev.isnull() | (e._us - e._prev > gap),
-        _last=e._next.isnull() | (e._next - e._us > gap),
+        _first=prev_us.isnull() | (epoch_us(e.ts) - prev_us > _gap_us(gap_minutes)),
+        _final=e._n.isnull(),
     )
-    b = e.filter(e._first | e._last)
+    b = e.filter(e._first | e._final)  # a user's last event may start a session too
     w2 = ibis.window(group_by=b.user_id, order_by=b._rn)
+    after_start, after_p = b._first.lead().over(w2), b._p.lead().over(w2)
+    after_ts, after_rn = b.ts.lead().over(w2), b._rn.lead().over(w2)
     b = b.mutate(
-        end=ibis.ifelse(b._last, b.ts, b.ts.lead().over(w2)),
-        _end_us=ibis.ifelse(b._last, b._us, b._us.lead().over(w2)),
-        _end_rn=ibis.ifelse(b._last, b._rn, b._rn.lead().over(w2)),
-        session_number=ibis.ifelse(b._first, 1, 0)
-        .sum()
-        .over(ibis.window(group_by=b.user_id, order_by=b._rn, rows=(None, 0))),
+        end=ibis.cases((b._final, b.ts), (after_start, after_p), else_=after_ts),
+        _end_rn=ibis.cases((b._final, b._rn), (after_start, after_rn - 1), else_=after_rn),
+        # starts come before the user's last event in this window: their rank is the number
+        session_number=ibis.row_number().over(w2) + 1,
     )
     s = b.filter(b._first)
     return s.select(
@@ -69,7 +70,7 @@ def gap_sessions(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -> Tab
         start=s.ts,
         end=s.end,
         events=s._end_rn - s._rn + 1,
-        duration_us=s._end_us - s._us,
+        duration_us=epoch_us(s.end) - epoch_us(s.ts),
     )
 
 

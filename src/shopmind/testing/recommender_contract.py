@@ -33,6 +33,10 @@ TEXTS = {
     **{a: f"red matte lipstick shade {a}" for a in GROUP_A},
     **{b: f"stainless steel kitchen knife {b}" for b in GROUP_B},
 }
+TAGS = {
+    **{a: ("category:beauty", "category:beauty>lipstick", "brand:rouge") for a in GROUP_A},
+    **{b: ("category:kitchen", "category:kitchen>knives", "brand:steelco") for b in GROUP_B},
+}
 
 
 def checkerboard() -> Sequences:
@@ -49,6 +53,7 @@ def checkerboard() -> Sequences:
     data = from_lists(sequences, keys)
     index = data.item_index()
     data.texts = {index[i]: t for i, t in TEXTS.items()}
+    data.tags = {index[i]: t for i, t in TAGS.items()}
     return data
 
 
@@ -63,7 +68,7 @@ def renamed_users(copies: int = 1) -> Sequences:
     times = [np.arange(len(s), dtype=np.int64) * 60 for s in sequences]
     data = Sequences(
         np.array(keys, dtype=object), base.item_ids, base.indptr[:1], base.items[:0],
-        base.times[:0], base.kind, texts=base.texts,
+        base.times[:0], base.kind, texts=base.texts, tags=base.tags,
     ).subset(sequences, times)  # fmt: skip
     data.purchased = {len(sequences) - 1: np.array([0], dtype=np.int32)}
     return data

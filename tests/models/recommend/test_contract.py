@@ -74,6 +74,10 @@ class TestContent(RecommenderContract):
     model_name = "content"
 
 
+class TestAttributes(RecommenderContract):
+    model_name = "attributes"
+
+
 class TestHybrid(RecommenderContract):
     model_name = "hybrid"
 

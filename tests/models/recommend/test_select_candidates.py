@@ -1,5 +1,5 @@
-"""The default selection's candidates: factorisation, SLIST and content join when they apply,
-and settings read only at scoring time are tried without refitting."""
+"""The default selection's candidates: factorisation, SLIST, content and attributes join when
+they apply, and settings read only at scoring time are tried without refitting."""
 
 from __future__ import annotations
 
@@ -43,11 +43,14 @@ def test_every_default_family_is_tried_and_timed() -> None:
     assert selection.validation_ndcg == best
 
 
-def test_content_applies_only_with_item_text() -> None:
+def test_content_applies_only_with_item_text_attributes_with_tags() -> None:
     data = _tastes()
     assert applicable("content", data) is not None
+    assert applicable("attributes", data) is not None
     data.texts = {0: "red lipstick"}
     assert applicable("content", data) is None
+    assert applicable("attributes", data) is not None
+    data.tags = {0: ("category:beauty", "brand:rouge")}
     assert all(applicable(name, data) is None for name in DEFAULT_FAMILIES)
 
 

@@ -22,6 +22,7 @@ MODELS = {
     "sasrec": "sequential:SASRec",
     "gru4rec": "sequential:GRU4Rec",
     "content": "content:Content",
+    "attributes": "attributes:Attributes",
     "slist": "slist:Slist",
     "hybrid": "hybrid:Hybrid",
 }
