@@ -7,9 +7,11 @@ import numpy as np
 
 from shopmind.evaluation.splits import loo_split, subsample
 from shopmind.features.sequences import from_lists, item_tags
+from shopmind.models.recommend.explain import Explainer
 from shopmind.models.recommend.markov import Markov
 from shopmind.models.recommend.popularity import Popularity
 from shopmind.models.recommend.registry import model_class
+from shopmind.models.recommend.rules import ItemCatalog
 from shopmind.models.recommend.select import _blend_scores, blend_search
 from shopmind.models.recommend.workflow import read_sequences
 from shopmind.store import Workspace
@@ -76,6 +78,31 @@ def test_brand_match_outranks_popular_items_and_knows_no_co_occurrence() -> None
     # similar items: same brand first
     similar = [item for item, _ in model.similar_items(["r1"], k=3)[0]]
     assert set(similar) <= {f"r{i}" for i in range(6)} | {"r_new"}
+
+
+def test_reason_names_the_brand_when_nothing_was_bought_together() -> None:
+    data, index = _brand_shop()
+    model = model_class("attributes")().fit(data)
+    n = data.n_items
+    brand = np.full(n, None, dtype=object)
+    for item, i in index.items():
+        brand[i] = "Rouge" if item.startswith("r") else ("Steel" if item.startswith("s") else None)
+    titles = np.array([f"title {item}" for item in data.item_ids], dtype=object)
+    catalog = ItemCatalog(np.full(n, None, dtype=object), np.full(n, np.nan), np.ones(n, bool),
+                          titles, brand=brand)  # fmt: skip
+    explainer = Explainer.for_model(model, catalog)
+    # r_new was never chosen with the probe's items: its reason is the brand, named with the
+    # probe's most recent item of that brand (r5); hot1 has no brand and no shared user
+    reasons = explainer.reasons("probe", ["r_new", "hot1"])
+    assert reasons[0] == "same brand as title r5 (r5) (Rouge)"
+    assert not reasons[1].startswith("same brand")
+    # without brands in the catalogue, no brand reason
+    catalog.brand = None
+    assert (
+        not Explainer.for_model(model, catalog)
+        .reasons("probe", ["r_new"])[0]
+        .startswith("same brand")
+    )
 
 
 def test_a_model_outside_the_coarse_grid_joins_in_the_refinement() -> None:

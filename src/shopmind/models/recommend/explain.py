@@ -2,7 +2,8 @@
 
 For a model that reads the user's history, the reason names the history item most often
 taken together with the recommended one in the training data ("bought together with X",
-co-occurrence counts over users); without such an item, or for a model that gives everyone
+co-occurrence counts over users), else the most recent history item of the same brand
+("same brand as X (B)"); without such an item, or for a model that gives everyone
 the same list, it names the item's category ("popular in category Y") or, for one of the 5%
 most interacted-with items, "popular across the shop"; otherwise the model's own phrase.
 """
@@ -52,13 +53,25 @@ class Explainer:
         value = self.catalog.category[index]
         return None if value is None or value != value or value == "" else str(value)
 
+    def _same_brand(self, item: int, recent: np.ndarray) -> str | None:
+        """The reason "same brand as X (B)": X the most recent history item of ``item``'s
+        brand B (None without one)."""
+        brands = self.catalog.brand
+        brand = None if brands is None else brands[item]
+        if brands is None or brand is None or brand != brand or brand == "":
+            return None
+        for past in recent[::-1]:
+            if brands[int(past)] == brand:
+                return f"same brand as {self.title(int(past))} ({brand})"
+        return None
+
     def reasons(self, user: str, items: Sequence[str]) -> list[str]:
         """One reason per recommended item id of ``user``."""
         model = self.model
         index = [model.item_index_[str(i)] for i in items]
         row = model.key_index_.get(str(user), -1)
-        history = model.data_.seq(row)[-RECENT:] if row >= 0 else np.zeros(0, np.int32)
-        history = np.unique(history)
+        recent = model.data_.seq(row)[-RECENT:] if row >= 0 else np.zeros(0, np.int32)
+        history = np.unique(recent)
         together = np.zeros((len(index), 0))
         if model.personalised and len(history) and len(index):
             together = (self.matrix[:, index].T @ self.matrix[:, history]).toarray()
@@ -67,6 +80,10 @@ class Explainer:
             if together.shape[1] and together[n].max() > 0:
                 best = int(history[int(np.argmax(together[n]))])
                 out.append(f"{self.verb} together with {self.title(best)}")
+                continue
+            same_brand = self._same_brand(item, recent) if model.personalised else None
+            if same_brand is not None:
+                out.append(same_brand)
                 continue
             category = self._category(item)
             if category is not None:

@@ -67,6 +67,8 @@ class ItemCatalog:
     similarity: ItemSimilarity | None = None
     #: True for items never to recommend (e.g. non-product lines); None: none
     blocked: np.ndarray | None = None
+    #: object, None when unknown (reasons: "same brand as X"); None: no brands loaded
+    brand: np.ndarray | None = None
 
     def prepare(self, rules: BusinessRules, data: Any, blocked: set[str]) -> ItemCatalog:
         """Ready for a diversity re-rank of ``data``'s items: ``blocked`` ids masked first
@@ -89,7 +91,7 @@ class ItemCatalog:
     def load(cls, con: duckdb.DuckDBPyConnection, item_ids: np.ndarray) -> ItemCatalog:
         frame = con.execute(
             "SELECT item_id, category, price, coalesce(in_stock, TRUE) AS in_stock, "
-            "coalesce(title, title_zh) AS title FROM items"
+            "coalesce(title, title_zh) AS title, brand FROM items"
         ).fetchnumpy()
         where = {str(i): n for n, i in enumerate(frame["item_id"])}
         n = len(item_ids)
@@ -97,6 +99,7 @@ class ItemCatalog:
         price = np.full(n, np.nan)
         in_stock = np.ones(n, dtype=bool)
         title = np.full(n, None, dtype=object)
+        brand = np.full(n, None, dtype=object)
         for idx, item in enumerate(item_ids):
             row = where.get(str(item))
             if row is None:
@@ -106,7 +109,8 @@ class ItemCatalog:
             price[idx] = np.nan if value is None or np.ma.is_masked(value) else float(value)
             in_stock[idx] = bool(frame["in_stock"][row])
             title[idx] = _text(frame["title"][row])
-        return cls(category, price, in_stock, title)
+            brand[idx] = _text(frame["brand"][row])
+        return cls(category, price, in_stock, title, brand=brand)
 
 
 def _text(value: Any) -> str | None:
