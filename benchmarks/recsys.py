@@ -42,12 +42,13 @@ def _beauty():
 
     lines = [ln.split() for ln in (DATA / "amazon_beauty/Beauty.txt").read_text().splitlines()]
     data = from_lists([ln[1:] for ln in lines], [ln[0] for ln in lines])
-    # the items' category and brand ids, as the CLI benchmark ingests them (one category list)
-    attributes = json.loads((DATA / "amazon_beauty/Beauty_item2attributes.json").read_text())
+    # the items' category and brand ids, as the CLI benchmark ingests them
+    from recsys_cli import beauty_categories
+
     index = data.item_index()
     data.tags = {
-        index[item]: item_tags("|".join(map(str, ids)), None)
-        for item, ids in attributes.items()
+        index[item]: item_tags(category, None)
+        for item, category in beauty_categories().items()
         if item in index
     }
     split = loo_split(data)

@@ -102,15 +102,19 @@ def beauty(tmp: Path) -> dict[str, Any]:
     }
 
 
-def beauty_items_csv(path: Path) -> Path:
-    """``item_id,category``: each item's attribute ids (categories and brand, unlabelled in
-    the file) as one ``|``-separated category list."""
+def beauty_categories() -> dict[str, str]:
+    """Item id -> its attribute ids in ``Beauty_item2attributes.json`` (categories and brand,
+    unlabelled in the file) as one ``|``-separated category list (also ``recsys.py``'s)."""
     attributes = json.loads((DATA / "amazon_beauty/Beauty_item2attributes.json").read_text())
+    return {item: "|".join(str(i) for i in ids) for item, ids in attributes.items()}
+
+
+def beauty_items_csv(path: Path) -> Path:
+    """``item_id,category`` from :func:`beauty_categories`, for ``ingest --table items``."""
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["item_id", "category"])
-        for item, ids in attributes.items():
-            writer.writerow([item, "|".join(str(i) for i in ids)])
+        writer.writerows(beauty_categories().items())
     return path
 
 

@@ -46,12 +46,11 @@ def tag_matrix(tags: dict[int, tuple[str, ...]], n_items: int) -> Any:
     matrix = sparse.csr_matrix((ones, (rows, cols)), shape=(n_items, len(vocabulary)))
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
-    tagged = max(len(tags), 1)
-    df = np.asarray((matrix > 0).sum(axis=0)).ravel()
-    idf = np.log((tagged + 1) / (df + 1)).astype(np.float32)
+    df = matrix.getnnz(axis=0)  # items per token (the matrix is 0/1)
+    idf = np.log((max(len(tags), 1) + 1) / (df + 1)).astype(np.float32)
     weighted = matrix.multiply(idf[None, :]).tocsr()
     norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    scale = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
+    scale = (1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)  # zero rows stay zero
     return sparse.csr_matrix(sparse.diags(scale) @ weighted, dtype=np.float32)
 
 

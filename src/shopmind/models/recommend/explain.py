@@ -50,18 +50,16 @@ class Explainer:
         return f"{title} ({item})" if title else item
 
     def _category(self, index: int) -> str | None:
-        value = self.catalog.category[index]
-        return None if value is None or value != value or value == "" else str(value)
+        return _label(self.catalog.category, index)
 
     def _same_brand(self, item: int, recent: np.ndarray) -> str | None:
         """The reason "same brand as X (B)": X the most recent history item of ``item``'s
         brand B (None without one)."""
-        brands = self.catalog.brand
-        brand = None if brands is None else brands[item]
-        if brands is None or brand is None or brand != brand or brand == "":
+        brand = _label(self.catalog.brand, item)
+        if brand is None:
             return None
         for past in recent[::-1]:
-            if brands[int(past)] == brand:
+            if _label(self.catalog.brand, int(past)) == brand:
                 return f"same brand as {self.title(int(past))} ({brand})"
         return None
 
@@ -93,3 +91,9 @@ class Explainer:
             else:
                 out.append(model.reason())
         return out
+
+
+def _label(values: np.ndarray | None, index: int) -> str | None:
+    """A catalogue label (category, brand) of item ``index``; None when unknown or empty."""
+    value = None if values is None else values[index]
+    return None if value is None or value != value or value == "" else str(value)
