@@ -15,6 +15,11 @@ from shopmind.cli._output import stderr
 from shopmind.cli.state import state
 from shopmind.store import Workspace
 
+#: The longest request line plus headers parsed (bytes). uvicorn's h11 default (16 KiB) is
+#: checked only while a head is still arriving, so a 60 KB URL got the application's 422
+#: when it came in one read and a bare 400 plus a reset connection when it came in two.
+MAX_REQUEST_HEAD_BYTES = 256 * 1024
+
 
 class Pseudonymize(StrEnum):
     auto = "auto"
@@ -140,6 +145,7 @@ def serve(
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=30,
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         )
         _Server(config).run()
     finally:
