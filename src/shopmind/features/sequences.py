@@ -278,17 +278,18 @@ def load_sequences(
         times=frame["t"].astype(np.int64),
         kind=kind,
     )
-    text_rows = con.execute(
-        "SELECT item_id, concat_ws('. ', title, title_zh, description, category, brand) "
-        "FROM items WHERE coalesce(title, title_zh, description) IS NOT NULL"
+    # one read of the catalogue: the text of items with a title or description (content
+    # model) and the category and brand tokens (attributes model)
+    catalogue = con.execute(
+        "SELECT item_id, category, brand, CASE WHEN coalesce(title, title_zh, description) "
+        "IS NOT NULL THEN concat_ws('. ', title, title_zh, description, category, brand) END "
+        "FROM items WHERE coalesce(title, title_zh, description, category, brand) IS NOT NULL"
     ).fetchall()
     index = sequences.item_index()
-    sequences.texts = {index[str(i)]: t for i, t in text_rows if str(i) in index}
-    tag_rows = con.execute(
-        "SELECT item_id, category, brand FROM items WHERE category IS NOT NULL OR brand IS NOT NULL"
-    ).fetchall()
-    tagged = ((index.get(str(i)), item_tags(c, b)) for i, c, b in tag_rows)
-    sequences.tags = {i: t for i, t in tagged if i is not None and t}
+    known = [(index[str(i)], c, b, text) for i, c, b, text in catalogue if str(i) in index]
+    sequences.texts = {i: text for i, _, _, text in known if text is not None}
+    tagged = ((i, item_tags(c, b)) for i, c, b, _ in known)
+    sequences.tags = {i: t for i, t in tagged if t}
     bought = frame["bought"].astype(bool)
     if bought.any():
         pairs = np.unique(np.stack([kdx[bought], idx[bought]], axis=1), axis=0)
