@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from shopmind.ingest import IngestOptions
 from shopmind.store import Workspace
@@ -21,6 +22,9 @@ os.environ.setdefault("PYTENSOR_FLAGS", f"base_compiledir={REPO / '.cache' / 'py
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 DATA = Path(os.environ.get("SHOPMIND_SHARED_DATA", REPO.parent / "shared" / "data"))
 TEST_KEY = b"test-key-0123456789abcdef"
+# property tests draw the same examples on every run: a failure reproduces, none is by chance
+hypothesis_settings.register_profile("deterministic", derandomize=True)
+hypothesis_settings.load_profile("deterministic")
 
 
 def data_file(relative: str) -> Path:

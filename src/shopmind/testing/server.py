@@ -41,7 +41,29 @@ def launch(
     """Start ``shopmind --workspace ws serve --port P *args`` and wait until ``/health``
     answers 200; returns the process and its base URL. stderr goes to ``log`` when given,
     else to a pipe (read only on failure). The dev profile is set unless ``env`` overrides it.
+    A port taken by another process between :func:`free_port` and the server's bind is
+    retried on a new port (up to three tries).
     """
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return _launch_once(ws, args, log, env, timeout_s)
+        except ServerDidNotStart as error:
+            if "Cannot listen on" not in str(error) or attempt == PORT_TRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: Tries of :func:`launch` when the chosen port was taken meanwhile.
+PORT_TRIES = 3
+
+
+def _launch_once(
+    ws: Path | str,
+    args: tuple[str, ...],
+    log: Path | None,
+    env: dict[str, str] | None,
+    timeout_s: float,
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = [sys.executable, "-m", "shopmind", "--workspace", str(ws), "serve"]
     sink = log.open("wb") if log is not None else None

@@ -41,6 +41,23 @@ class SequentialConfig(RecommenderConfig):
     patience: int = Field(default=5, ge=0, description="checks without gain before stopping")
     max_minutes: float | None = Field(default=None, gt=0, description="wall-clock cap")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16"] = Field(
+        default="fp32", description="bf16: mixed precision (autocast) for the forward pass"
+    )
+    lr_scaling: Literal["none", "sqrt", "linear"] = Field(
+        default="none",
+        description="scale learning_rate by (batch_size / 128) ** 0.5 or ** 1 for big batches",
+    )
+
+    def effective_learning_rate(self) -> float:
+        """``learning_rate`` scaled for ``batch_size`` against the reference batch of 128
+        (square root: Krizhevsky 2014, "One weird trick"; linear: Goyal et al. 2017)."""
+        power = {"none": 0.0, "sqrt": 0.5, "linear": 1.0}[self.lr_scaling]
+        return float(self.learning_rate * (self.batch_size / REFERENCE_BATCH) ** power)
+
+
+#: The batch size ``learning_rate`` is meant for (SASRec's reference setting).
+REFERENCE_BATCH = 128
 
 
 def _device(choice: str) -> str:
@@ -131,35 +148,46 @@ class _Sequential(Recommender):
         log: Callable[[str], None] = self.progress or (lambda _m: None)
         net = _network(self.kind, data.n_items, c).to(device)
         optimiser = torch.optim.Adam(
-            net.parameters(), lr=c.learning_rate, weight_decay=c.weight_decay
+            net.parameters(), lr=c.effective_learning_rate(), weight_decay=c.weight_decay
         )
         sequences = [s for s in data.histories() if len(s) >= 2]
         windows = left_padded(sequences, c.max_len + 1)
-        inputs = torch.from_numpy(windows[:, :-1])
-        targets = torch.from_numpy(windows[:, 1:])
+        # the padded windows live on the device: a batch is an index on it, with no per-batch
+        # copy from the host and no synchronisation but the epoch's end
+        inputs = torch.from_numpy(windows[:, :-1]).to(device)
+        targets = torch.from_numpy(windows[:, 1:]).to(device)
+        autocast = torch.autocast(
+            device_type="cuda" if device == "cuda" else "cpu",
+            dtype=torch.bfloat16,
+            enabled=c.precision == "bf16",
+        )
         self.net_ = net
         self.device_ = device
         best, best_state, checks_without_gain = -1.0, None, 0
         self.best_epoch_ = c.epochs
         self.best_validation_: float | None = None
+        self.epoch_times_: list[float] = []
         started = time.perf_counter()
         for epoch in range(1, c.epochs + 1):
             net.train()
-            order = torch.from_numpy(rng.permutation(len(windows)))
-            total = 0.0
+            order = torch.from_numpy(rng.permutation(len(windows))).to(device)
+            total = torch.zeros((), device=device)
             epoch_started = time.perf_counter()
             for start in range(0, len(order), c.batch_size):
                 rows = order[start : start + c.batch_size]
-                x, y = inputs[rows].to(device), targets[rows].to(device)
-                hidden = net(x)[y > 0]
-                labels = y[y > 0]
-                loss = self._loss(net, hidden, labels, data.n_items, device)
+                x, y = inputs[rows], targets[rows]
+                with autocast:
+                    hidden = net(x)[y > 0]
+                    labels = y[y > 0]
+                    loss = self._loss(net, hidden, labels, data.n_items, device)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                total += float(loss.detach()) * len(rows)
+                total += loss.detach().float() * len(rows)
+            mean_loss = float(total) / len(order)  # waits for the device's queued work
             self.epoch_seconds_ = time.perf_counter() - epoch_started
-            message = f"{self.name} epoch {epoch}: loss {total / len(order):.4f}"
+            self.epoch_times_.append(round(self.epoch_seconds_, 3))
+            message = f"{self.name} epoch {epoch}: loss {mean_loss:.4f}"
             if validation is not None and epoch % c.eval_every == 0:
                 from shopmind.evaluation.ranking import evaluate_scores
 
