@@ -120,7 +120,7 @@ def main() -> None:
             "config": model.config.model_dump(),
             "best_epoch": model.best_epoch_,
             "train_seconds": round(seconds, 1),
-            "last_epoch_seconds": round(model.epoch_seconds_, 2),
+            "last_epoch_seconds": round(model.epoch_times_[-1], 2),
             "median_epoch_seconds": round(median_epoch, 3),
             **gpu_facts(args.device),
             "gpu_utilisation_pct": sampler.mean,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from shopmind.errors import RecommendError
 from shopmind.evaluation.splits import loo_split
 from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.registry import model_class
@@ -52,6 +53,20 @@ def test_content_applies_only_with_item_text_attributes_with_tags() -> None:
     assert applicable("attributes", data) is not None
     data.tags = {0: ("category:beauty", "brand:rouge")}
     assert all(applicable(name, data) is None for name in DEFAULT_FAMILIES)
+
+
+@pytest.mark.parametrize(
+    ("name", "lacking", "hint"),
+    [("content", "no text", "titles or descriptions"), ("attributes", "no category", "brand")],
+)
+def test_fit_refuses_what_the_selection_skips(name: str, lacking: str, hint: str) -> None:
+    """One requirement per family: the reason the selection gives is the error ``fit`` raises."""
+    data = _tastes()
+    reason = applicable(name, data)
+    assert reason is not None and lacking in reason
+    with pytest.raises(RecommendError) as raised:
+        model_class(name)().fit(data)
+    assert reason in str(raised.value) and hint in raised.value.hint
 
 
 def test_scoring_settings_reuse_the_fit_and_score_as_a_refit_does(

@@ -22,7 +22,6 @@ import numpy as np
 from pydantic import Field
 from scipy import sparse
 
-from shopmind.errors import RecommendError
 from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
 
@@ -58,14 +57,13 @@ class Attributes(Recommender):
     name = "attributes"
     config_class = AttributesConfig
     config: AttributesConfig
+    input_hint = "Ingest items with a category or brand column (`--table items`)."
+
+    @classmethod
+    def missing_input(cls, data: Sequences) -> str | None:
+        return None if data.tags else "the items carry no category or brand"
 
     def _fit(self, data: Sequences, validation: Any) -> None:
-        if not data.tags:
-            raise RecommendError(
-                "The attributes model needs item categories or brands, and the items table "
-                "has none.",
-                hint="Ingest items with a category or brand column (`--table items`).",
-            )
         self.tags_ = tag_matrix(data.tags, data.n_items)
         counts = np.bincount(data.items, minlength=data.n_items)
         self.weights_ = (counts + 1.0).astype(np.float32)  # interactions + 1

@@ -72,6 +72,14 @@ class Recommender(ABC):
     #: model that has any saves a 64-bit hash of each training key (``key_hashes_``) so a
     #: loaded model lines them up with the keys of the histories it is attached to.
     keyed_state: ClassVar[tuple[str, ...]] = ()
+    #: How to give a family the input :meth:`missing_input` finds missing (the error's hint).
+    input_hint: ClassVar[str] = ""
+
+    @classmethod
+    def missing_input(cls, data: Sequences) -> str | None:
+        """What ``data`` lacks for this family to learn (None: nothing). ``fit`` refuses such
+        data, and the default selection skips the family saying why."""
+        return None
 
     def __init__(self, config: RecommenderConfig | None = None, **overrides: Any) -> None:
         base = config.model_dump() if config is not None else {}
@@ -82,6 +90,11 @@ class Recommender(ABC):
         """Learn from ``data`` (and, for iterative models, stop early on ``validation``)."""
         if data.n_interactions == 0:
             raise RecommendError("No interactions to train on.")
+        missing = self.missing_input(data)
+        if missing is not None:
+            raise RecommendError(
+                f"The {self.name} model cannot learn here: {missing}.", hint=self.input_hint
+            )
         self.data_ = data
         self.n_items_ = data.n_items
         self.item_ids_ = np.asarray(data.item_ids, dtype=object)

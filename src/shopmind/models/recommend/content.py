@@ -17,7 +17,6 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from shopmind.errors import RecommendError
 from shopmind.features.sequences import Sequences, history_matrix
 from shopmind.models.recommend.base import Recommender, RecommenderConfig
 
@@ -45,13 +44,13 @@ class Content(Recommender):
     name = "content"
     config_class = ContentConfig
     config: ContentConfig
+    input_hint = "Ingest items with titles or descriptions (`--table items`)."
+
+    @classmethod
+    def missing_input(cls, data: Sequences) -> str | None:
+        return None if data.texts else "the items carry no text"
 
     def _fit(self, data: Sequences, validation: Any) -> None:
-        if not data.texts:
-            raise RecommendError(
-                "The content model needs item text, and the items table has none.",
-                hint="Ingest items with titles or descriptions (`--table items`).",
-            )
         indices = np.array(sorted(data.texts), dtype=np.int64)
         texts = [data.texts[i] for i in indices]
         encoder = self.config.encoder

@@ -135,11 +135,7 @@ def validation_ndcg(model: Recommender, cases: Cases, k: int, exclude_seen: bool
 
 def applicable(name: str, data: Sequences) -> str | None:
     """Why family ``name`` cannot learn from ``data`` (None when it can)."""
-    if name == "content" and not data.texts:
-        return "the items carry no text"
-    if name == "attributes" and not data.tags:
-        return "the items carry no category or brand"
-    return None
+    return model_class(name).missing_input(data)
 
 
 def _scoring_only(name: str, fitted: Recommender, trial: Recommender) -> bool:

@@ -166,7 +166,7 @@ class _Sequential(Recommender):
         best, best_state, checks_without_gain = -1.0, None, 0
         self.best_epoch_ = c.epochs
         self.best_validation_: float | None = None
-        self.epoch_times_: list[float] = []
+        self.epoch_times_: list[float] = []  # seconds of each epoch
         started = time.perf_counter()
         for epoch in range(1, c.epochs + 1):
             net.train()
@@ -185,8 +185,7 @@ class _Sequential(Recommender):
                 optimiser.step()
                 total += loss.detach().float() * len(rows)
             mean_loss = float(total) / len(order)  # waits for the device's queued work
-            self.epoch_seconds_ = time.perf_counter() - epoch_started
-            self.epoch_times_.append(round(self.epoch_seconds_, 3))
+            self.epoch_times_.append(time.perf_counter() - epoch_started)
             message = f"{self.name} epoch {epoch}: loss {mean_loss:.4f}"
             if validation is not None and epoch % c.eval_every == 0:
                 from shopmind.evaluation.ranking import evaluate_scores
@@ -201,7 +200,7 @@ class _Sequential(Recommender):
                     self.best_epoch_, self.best_validation_ = epoch, metric
                 else:
                     checks_without_gain += 1
-            log(message + f" ({self.epoch_seconds_:.1f}s)")
+            log(message + f" ({self.epoch_times_[-1]:.1f}s)")
             if validation is not None and checks_without_gain > c.patience:
                 break
             if c.max_minutes and time.perf_counter() - started > 60 * c.max_minutes:
