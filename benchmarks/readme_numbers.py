@@ -52,6 +52,10 @@ BENCHMARKS: dict[str, tuple[list[str], tuple[str, ...]]] = {
         [PY, "benchmarks/recsys_cli.py", "--datasets", "diginetica"],
         ("recsys_cli_diginetica.json",),
     ),
+    "recsys_cli_diginetica_neural": (
+        [PY, "benchmarks/recsys_cli.py", "--datasets", "diginetica", "--neural-minutes", "16"],
+        ("recsys_cli_diginetica_neural16.json",),
+    ),
     "sequential": (
         [PY, "benchmarks/sequential.py", "--models", "sasrec", "--device", "cpu"],
         ("sequential_cpu.json",),
@@ -286,6 +290,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "`benchmarks/results/recsys_cli_diginetica.json`)",
         "recsys_cli_diginetica.json",
+        _cli_diginetica,
+    ),
+    Claim(
+        "`benchmarks/results/recsys_cli_diginetica_neural16.json`)",
+        "recsys_cli_diginetica_neural16.json",
         _cli_diginetica,
     ),
     Claim("| default (item-kNN + ", "recsys.json", _recsys("online_retail", "default", RETAIL)),

@@ -1,6 +1,6 @@
 """Recommendation quality through the CLI, exactly as a user runs it (README "Recommendation").
 
-    python benchmarks/recsys_cli.py --datasets beauty diginetica
+    python benchmarks/recsys_cli.py --datasets beauty diginetica [--neural-minutes N]
 
 - beauty: Amazon Beauty with each user's last item held out. ``ingest`` of the shortened
   ``Beauty.txt`` (``--format sequences --pseudonymize off``) and of the items' category and
@@ -13,8 +13,11 @@
   ``test_prefixes.tsv``; scored against their targets: P@20 (= HR@20) and MRR@20, in %.
 
 Each step runs in its own process (wall time and peak RSS per step). One test pass; the
-model is chosen by ``recommend train`` on its own validation split.
-Results: ``benchmarks/results/recsys_cli_<dataset>.json``.
+model is chosen by ``recommend train`` on its own validation split. ``--neural-minutes N``
+passes the same option to ``recommend train`` (the data kind's neural family trains for at
+most N minutes and may join the blend).
+Results: ``benchmarks/results/recsys_cli_<dataset>.json`` (``..._neural<N>.json`` with
+``--neural-minutes``).
 """
 
 from __future__ import annotations
@@ -70,7 +73,13 @@ def _summary(train: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def beauty(tmp: Path) -> dict[str, Any]:
+def train_args(neural_minutes: float) -> list[str]:
+    """``recommend train`` as the benchmark runs it."""
+    extra = ["--neural-minutes", f"{neural_minutes:g}"] if neural_minutes > 0 else []
+    return ["recommend", "train", "--json", "--quiet", *extra]
+
+
+def beauty(tmp: Path, neural_minutes: float = 0.0) -> dict[str, Any]:
     lines = [ln.split() for ln in (DATA / "amazon_beauty/Beauty.txt").read_text().splitlines()]
     held = {ln[0]: ln[-1] for ln in lines}
     train_file = tmp / "beauty_train.txt"
@@ -79,7 +88,7 @@ def beauty(tmp: Path) -> dict[str, Any]:
     ingest = step(ws, "ingest", str(train_file), "--format", "sequences", "--pseudonymize", "off")
     items = beauty_items_csv(tmp / "beauty_items.csv")
     ingest_items = step(ws, "ingest", str(items), "--format", "generic", "--table", "items")
-    train = step(ws, "recommend", "train", "--json", "--quiet")
+    train = step(ws, *train_args(neural_minutes))
     recs = tmp / "beauty_recs.csv"
     batch = step(ws, "recommend", "batch", "--k", "10", "--out", str(recs), "--no-reasons")
     ranks: dict[str, int] = {}
@@ -118,7 +127,7 @@ def beauty_items_csv(path: Path) -> Path:
     return path
 
 
-def diginetica(tmp: Path) -> dict[str, Any]:
+def diginetica(tmp: Path, neural_minutes: float = 0.0) -> dict[str, Any]:
     folder = DATA / "diginetica"
     ws = tmp / "diginetica_ws"
     ingest = step(
@@ -130,7 +139,7 @@ def diginetica(tmp: Path) -> dict[str, Any]:
         "--pseudonymize",
         "off",
     )
-    train = step(ws, "recommend", "train", "--json", "--quiet")
+    train = step(ws, *train_args(neural_minutes))
     rows = [r.split("\t") for r in (folder / "test_prefixes.tsv").read_text().splitlines()[1:]]
     prefixes = tmp / "prefixes.txt"
     prefixes.write_text("".join(prefix + "\n" for prefix, _ in rows))
@@ -164,14 +173,19 @@ def main() -> None:
         "--datasets", nargs="+", default=["beauty", "diginetica"], choices=["beauty", "diginetica"]
     )
     parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument(
+        "--neural-minutes", type=float, default=0.0, help="recommend train --neural-minutes"
+    )
     args = parser.parse_args()
     for dataset in args.datasets:
+        run = beauty if dataset == "beauty" else diginetica
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            result = beauty(Path(tmp)) if dataset == "beauty" else diginetica(Path(tmp))
+            result = run(Path(tmp), args.neural_minutes)
             result["total_seconds"] = round(time.perf_counter() - started, 1)
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        path = args.out_dir / f"recsys_cli_{dataset}.json"
+        suffix = f"_neural{args.neural_minutes:g}" if args.neural_minutes > 0 else ""
+        path = args.out_dir / f"recsys_cli_{dataset}{suffix}.json"
         path.write_text(json.dumps({"dataset": dataset, **result}, indent=1))
         print(json.dumps({k: v for k, v in result.items() if k not in ("leaderboard",)}))
 

@@ -38,8 +38,9 @@ def _log(enabled: bool) -> Callable[[str], None]:
 NeuralOption = Annotated[
     float,
     typer.Option(
-        help="Default model selection: also train SASRec for up to N minutes and let it "
-        "join the blend (0: fast models only)."
+        help="Default model selection: also train a neural model (SASRec for users' "
+        "histories, GRU4Rec for sessions) for up to N minutes and let it join the blend "
+        "(0: fast models only)."
     ),
 ]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from shopmind.evaluation.splits import loo_split
+from shopmind.evaluation.splits import loo_split, session_split
 from shopmind.features.sequences import from_lists
-from shopmind.models.recommend.select import select_model
+from shopmind.models.recommend.select import NEURAL_SESSION_CONFIG, neural_config, select_model
 from shopmind.models.recommend.workflow import final_fit
 
 
@@ -88,3 +88,25 @@ def test_blend_refinement_goes_beyond_the_coarse_grid() -> None:
     assert weights[1] not in BLEND_WEIGHTS
     # the reported score is the one of the returned weights
     assert np.isclose(_blend_scores(models, cases, 5, [tuple(weights)], True)[0], score)
+
+
+def _session_cycles(n_sessions: int = 120, n_items: int = 20, seed: int = 0):
+    """Anonymous sessions of 2 to 6 steps along one cycle of items."""
+    rng = np.random.default_rng(seed)
+    sessions = []
+    for _ in range(n_sessions):
+        start, length = int(rng.integers(n_items)), int(rng.integers(2, 7))
+        sessions.append([f"i{(start + step) % n_items}" for step in range(length)])
+    return from_lists(sessions, kind="sessions")
+
+
+def test_sessions_train_the_session_neural_family_with_short_windows() -> None:
+    sessions = _session_cycles()
+    config = neural_config(sessions)
+    assert {k: config[k] for k in NEURAL_SESSION_CONFIG} == NEURAL_SESSION_CONFIG
+    assert config["max_len"] == 6  # the 99th-percentile session, not the default 50
+    assert neural_config(_chains()) == {}  # users' histories keep the model's defaults
+    selection = select_model(session_split(sessions), k=5, neural_seconds=60)
+    names = {row["model"] for row in selection.leaderboard}
+    assert "gru4rec" in names and "sasrec" not in names
+    assert selection.prefitted["gru4rec"].config.max_len == 6

@@ -1,11 +1,13 @@
 """Training options of the neural sequential recommenders: learning-rate scaling for big
-batches, bf16 mixed precision, per-epoch times (what benchmarks/sequential.py reports)."""
+batches, bf16 mixed precision, per-epoch times (what benchmarks/sequential.py reports), the
+wall-clock cap and which epochs are validated."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from shopmind.evaluation.splits import loo_split
 from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.registry import model_class
 from shopmind.models.recommend.sequential import SequentialConfig
@@ -48,3 +50,27 @@ def test_bf16_mixed_precision_learns_the_cycle(name: str) -> None:
         nexts = [recs[0][0] for recs in model.recommend_next([["a", "b"], ["c", "d"]], k=1)]
         assert nexts == ["c", "e"]
     assert len(bf16.epoch_times_) == 30 and all(t > 0 for t in bf16.epoch_times_)
+
+
+def test_the_time_cap_stops_before_an_epoch_that_would_pass_it() -> None:
+    """A cap far below one epoch's time: one epoch trains, and it is validated although
+    ``eval_every`` would validate first after epoch 2 (its training is not thrown away)."""
+    split = loo_split(_cycles())
+    messages: list[str] = []
+    model = model_class("gru4rec")(**TINY, epochs=10, eval_every=2, max_minutes=1e-9)
+    model.progress = messages.append
+    model.fit(split.tune_data, split.validation)
+    assert len(model.epoch_times_) == 1
+    assert model.best_epoch_ == 1 and model.best_validation_ is not None
+    assert "validation ndcg@10" in messages[0]
+    assert "another epoch would pass" in messages[-1]
+
+
+def test_the_final_epoch_is_validated() -> None:
+    split = loo_split(_cycles())
+    messages: list[str] = []
+    model = model_class("gru4rec")(**TINY, epochs=3, eval_every=2, patience=10)
+    model.progress = messages.append
+    model.fit(split.tune_data, split.validation)
+    validated = ["validation" in m for m in messages]
+    assert validated == [False, True, True]  # epoch 2 by eval_every, epoch 3 as the last

@@ -96,7 +96,11 @@ DEFAULT_FAMILIES = (
     "content",
     "attributes",
 )
-NEURAL_FAMILIES = ("sasrec",)
+#: the neural family trained with ``neural_seconds``, by the kind of histories: SASRec for
+#: users' long histories (Kang & McAuley 2018), GRU4Rec for anonymous sessions (Hidasi et al.
+#: 2016, with their single 100-unit GRU layer and light dropout for short sessions)
+NEURAL_FAMILIES = {"users": ("sasrec",), "sessions": ("gru4rec",)}
+NEURAL_SESSION_CONFIG = {"hidden": 100, "layers": 1, "dropout": 0.2}
 NEURAL_STOPPING_CASES = 5_000  # validation cases checked between epochs
 BLEND_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 FINE_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # tried one weight at a time after the grid
@@ -260,15 +264,16 @@ def select_model(
     log: Progress = lambda _: None,
     seed: int = 0,
     exclude_seen: bool = True,
-    neural: tuple[str, ...] = NEURAL_FAMILIES,
+    neural: tuple[str, ...] | None = None,
     neural_seconds: float | None = None,
 ) -> Selection:
     """Tune each family, then blend the best; ``exclude_seen`` as the answers will be used.
 
-    With ``neural_seconds``, the ``neural`` families also train, each for at most that long
-    (early stopping on the same validation cases), and may join the blend. A neural model is
-    not refit: it keeps the weights trained here (the SASRec protocol). Off by default: on
-    2 CPU cores SASRec needs about an hour to match the fast models on Amazon Beauty.
+    With ``neural_seconds``, the ``neural`` families (default: ``NEURAL_FAMILIES`` for the
+    data's kind) also train, each for at most that long (early stopping on the same
+    validation cases), and may join the blend. A neural model is not refit: it keeps the
+    weights trained here (the SASRec protocol). Off by default: on 2 CPU cores SASRec needs
+    about an hour to match the fast models on Amazon Beauty.
     """
     cases = subsample(split.validation, validation_size(max_cases, split.fit_data.n_items), seed)
     board: list[dict[str, Any]] = []
@@ -286,8 +291,11 @@ def select_model(
         )
         tuned.append((name, config, score, model))
     prefitted: dict[str, Recommender] = {}
+    if neural is None:
+        neural = NEURAL_FAMILIES.get(split.tune_data.kind, ())
     for name in neural if neural_seconds and neural_seconds > 0 else ():
-        model = model_class(name)(max_minutes=float(neural_seconds or 0) / 60)
+        minutes = float(neural_seconds or 0) / 60
+        model = model_class(name)(**neural_config(split.tune_data), max_minutes=minutes)
         model.progress = log
         model.fit(split.tune_data, subsample(cases, NEURAL_STOPPING_CASES, seed))
         score = validation_ndcg(model, cases, k, exclude_seen)
@@ -313,6 +321,18 @@ def select_model(
         if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
             winner = Selection("hybrid", config, score, board, prefitted=prefitted)
     return winner
+
+
+def neural_config(data: Sequences) -> dict[str, Any]:
+    """Settings for a neural family on ``data``: for sessions ``NEURAL_SESSION_CONFIG`` and
+    windows as long as the 99th-percentile session (at most the default 50), so that short
+    sessions are not padded to 50 positions; none for users' histories."""
+    if data.kind != "sessions":
+        return {}
+    lengths = data.lengths()
+    longest = int(np.percentile(lengths[lengths > 0], 99)) if (lengths > 0).any() else 2
+    default = int(model_class("gru4rec").config_class.model_fields["max_len"].default)
+    return {**NEURAL_SESSION_CONFIG, "max_len": min(default, max(2, longest))}
 
 
 def build(name: str, config: dict[str, Any]) -> Recommender:

@@ -187,7 +187,13 @@ class _Sequential(Recommender):
             mean_loss = float(total) / len(order)  # waits for the device's queued work
             self.epoch_times_.append(time.perf_counter() - epoch_started)
             message = f"{self.name} epoch {epoch}: loss {mean_loss:.4f}"
-            if validation is not None and epoch % c.eval_every == 0:
+            # the cap stops before an epoch that would end past it; the last epoch trained
+            # (capped or the final one) is always validated, so its training is not wasted
+            elapsed = time.perf_counter() - started
+            cap = 60 * c.max_minutes if c.max_minutes else float("inf")
+            capped = elapsed + self.epoch_times_[-1] > cap
+            last = capped or epoch == c.epochs
+            if validation is not None and (epoch % c.eval_every == 0 or last):
                 from shopmind.evaluation.ranking import evaluate_scores
 
                 metric = evaluate_scores(
@@ -203,8 +209,8 @@ class _Sequential(Recommender):
             log(message + f" ({self.epoch_times_[-1]:.1f}s)")
             if validation is not None and checks_without_gain > c.patience:
                 break
-            if c.max_minutes and time.perf_counter() - started > 60 * c.max_minutes:
-                log(f"{self.name}: stopping at the {c.max_minutes} minute cap")
+            if capped and epoch < c.epochs:
+                log(f"{self.name}: stopping, another epoch would pass {c.max_minutes} minutes")
                 break
         if best_state is not None:
             net.load_state_dict(best_state)
