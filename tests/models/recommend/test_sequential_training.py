@@ -10,7 +10,7 @@ import pytest
 from shopmind.evaluation.splits import loo_split
 from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.registry import model_class
-from shopmind.models.recommend.sequential import SequentialConfig
+from shopmind.models.recommend.sequential import SequentialConfig, _sampling_distribution
 
 TINY = {"hidden": 16, "layers": 1, "max_len": 6, "batch_size": 8, "dropout": 0.0}
 
@@ -74,3 +74,22 @@ def test_the_final_epoch_is_validated() -> None:
     model.fit(split.tune_data, split.validation)
     validated = ["validation" in m for m in messages]
     assert validated == [False, True, True]  # epoch 2 by eval_every, epoch 3 as the last
+
+
+def test_sampled_softmax_draws_items_by_training_frequency() -> None:
+    # targets as indices + 1 (0 = padding): item 1 four times, item 2 once, item 3 never
+    targets = np.array([[0, 1, 1], [1, 2, 1]])
+    probability, log_expected = _sampling_distribution(targets, n_items=3, device="cpu")
+    assert probability.tolist() == pytest.approx([0.0, 5 / 8, 2 / 8, 1 / 8])  # counts + 1
+    assert log_expected[1:].tolist() == pytest.approx(np.log([5 / 8, 2 / 8, 1 / 8]).tolist())
+    assert log_expected[0].item() == 0.0  # padding: never drawn, no correction needed
+
+
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+def test_sampled_softmax_learns_the_cycle(name: str) -> None:
+    data = _cycles()
+    common = {**TINY, "epochs": 30, "learning_rate": 0.02, "device": "cpu", "seed": 0}
+    model = model_class(name)(**common, loss="sampled", negatives=3).fit(data)
+    nexts = [recs[0][0] for recs in model.recommend_next([["a", "b"], ["c", "d"]], k=1)]
+    assert nexts == ["c", "e"]
+    assert not hasattr(model, "_sampling")  # a training helper, not saved state

@@ -3,7 +3,10 @@ and GRU4Rec (recurrent, Hidasi et al. 2016).
 
 Both read the last ``max_len`` items and predict the next one at every position. The loss is
 full cross-entropy over the catalogue (Klenitskiy & Vasilev 2023: better than the original
-binary loss) or a sampled softmax over ``negatives`` shared random items for big catalogues.
+binary loss) or, for big catalogues where the full softmax costs most of an epoch, a sampled
+softmax over ``negatives`` items shared by a batch, drawn in proportion to their training
+frequency and corrected by the log of their sampling probability (Bengio & Senecal 2008;
+Yi et al. 2019), so that it estimates the full softmax instead of over-punishing rare items.
 Item embeddings are tied between input and output. With validation cases, NDCG@10 is
 measured every ``eval_every`` epochs and training stops after ``patience`` checks without
 improvement, restoring the best weights (``best_epoch_`` is reused when refitting).
@@ -84,6 +87,23 @@ def left_padded(histories: Sequence[np.ndarray], max_len: int) -> np.ndarray:
     return out
 
 
+def _sampling_distribution(targets: np.ndarray, n_items: int, device: str) -> tuple[Any, Any]:
+    """Negatives for the sampled softmax: each item (index + 1; 0 is padding, never drawn)
+    in proportion to its count among the training targets plus one, so that every item can
+    be drawn; with the log of each item's expected draws per batch of one negative (the
+    logQ correction, shifted by a constant that softmax ignores)."""
+    import torch
+
+    counts = np.bincount(targets.ravel(), minlength=n_items + 1).astype(np.float64) + 1.0
+    counts[0] = 0.0
+    probability = counts / counts.sum()
+    log_expected = np.log(np.where(probability > 0, probability, 1.0))
+    return (
+        torch.from_numpy(probability.astype(np.float32)).to(device),
+        torch.from_numpy(log_expected.astype(np.float32)).to(device),
+    )
+
+
 def _network(kind: str, n_items: int, c: SequentialConfig) -> Any:
     import torch
     from torch import nn
@@ -156,6 +176,7 @@ class _Sequential(Recommender):
         # copy from the host and no synchronisation but the epoch's end
         inputs = torch.from_numpy(windows[:, :-1]).to(device)
         targets = torch.from_numpy(windows[:, 1:]).to(device)
+        self._sampling = _sampling_distribution(windows[:, 1:], data.n_items, device)
         autocast = torch.autocast(
             device_type="cuda" if device == "cuda" else "cpu",
             dtype=torch.bfloat16,
@@ -212,6 +233,7 @@ class _Sequential(Recommender):
             if capped and epoch < c.epochs:
                 log(f"{self.name}: stopping, another epoch would pass {c.max_minutes} minutes")
                 break
+        del self._sampling  # a training-time helper, not learned state
         if best_state is not None:
             net.load_state_dict(best_state)
         self.net_ = net.to("cpu").eval()
@@ -242,9 +264,11 @@ class _Sequential(Recommender):
         if self.config.loss == "ce":
             logits = hidden @ weights[1:].T
             return functional.cross_entropy(logits, labels - 1)
-        negatives = torch.randint(1, n_items + 1, (self.config.negatives,), device=device)
-        positive = (hidden * weights[labels]).sum(-1, keepdim=True)
-        negative = hidden @ weights[negatives].T
+        probability, log_expected = self._sampling
+        negatives = torch.multinomial(probability, self.config.negatives, replacement=True)
+        # logQ correction: a candidate's logit minus the log of how often it is drawn
+        positive = (hidden * weights[labels]).sum(-1, keepdim=True) - log_expected[labels, None]
+        negative = hidden @ weights[negatives].T - log_expected[negatives][None, :]
         negative = negative.masked_fill(negatives[None, :] == labels[:, None], -1e9)
         logits = torch.cat([positive, negative], dim=1)
         return functional.cross_entropy(
