@@ -200,7 +200,7 @@ class _Sequential(Recommender):
                 with autocast:
                     hidden = net(x)[y > 0]
                     labels = y[y > 0]
-                    loss = self._loss(net, hidden, labels, data.n_items, device)
+                    loss = self._loss(net, hidden, labels, device)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
@@ -256,7 +256,7 @@ class _Sequential(Recommender):
     def net_(self, value: Any) -> None:
         self._net = value
 
-    def _loss(self, net: Any, hidden: Any, labels: Any, n_items: int, device: str) -> Any:
+    def _loss(self, net: Any, hidden: Any, labels: Any, device: str) -> Any:
         import torch
         from torch.nn import functional
 
