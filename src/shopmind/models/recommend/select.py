@@ -27,6 +27,7 @@ from shopmind.features.sequences import Sequences
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig, scaled
 from shopmind.models.recommend.registry import model_class
+from shopmind.models.recommend.sequential import SequentialConfig
 
 #: Families tried by default and their grids (values tried one parameter at a time).
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -331,7 +332,7 @@ def neural_config(data: Sequences) -> dict[str, Any]:
         return {}
     lengths = data.lengths()
     longest = int(np.percentile(lengths[lengths > 0], 99)) if (lengths > 0).any() else 2
-    default = int(model_class("gru4rec").config_class.model_fields["max_len"].default)
+    default = int(SequentialConfig.model_fields["max_len"].default)
     return {**NEURAL_SESSION_CONFIG, "max_len": min(default, max(2, longest))}
 
 

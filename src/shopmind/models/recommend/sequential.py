@@ -176,7 +176,11 @@ class _Sequential(Recommender):
         # copy from the host and no synchronisation but the epoch's end
         inputs = torch.from_numpy(windows[:, :-1]).to(device)
         targets = torch.from_numpy(windows[:, 1:]).to(device)
-        self._sampling = _sampling_distribution(windows[:, 1:], data.n_items, device)
+        sampling = (
+            _sampling_distribution(windows[:, 1:], data.n_items, device)
+            if c.loss == "sampled"
+            else None
+        )
         autocast = torch.autocast(
             device_type="cuda" if device == "cuda" else "cpu",
             dtype=torch.bfloat16,
@@ -200,7 +204,7 @@ class _Sequential(Recommender):
                 with autocast:
                     hidden = net(x)[y > 0]
                     labels = y[y > 0]
-                    loss = self._loss(net, hidden, labels, device)
+                    loss = self._loss(net, hidden, labels, device, sampling)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
@@ -233,7 +237,6 @@ class _Sequential(Recommender):
             if capped and epoch < c.epochs:
                 log(f"{self.name}: stopping, another epoch would pass {c.max_minutes} minutes")
                 break
-        del self._sampling  # a training-time helper, not learned state
         if best_state is not None:
             net.load_state_dict(best_state)
         self.net_ = net.to("cpu").eval()
@@ -256,15 +259,19 @@ class _Sequential(Recommender):
     def net_(self, value: Any) -> None:
         self._net = value
 
-    def _loss(self, net: Any, hidden: Any, labels: Any, device: str) -> Any:
+    def _loss(
+        self, net: Any, hidden: Any, labels: Any, device: str, sampling: tuple[Any, Any] | None
+    ) -> Any:
+        """Full softmax, or with ``sampling`` (:func:`_sampling_distribution`) the sampled
+        one."""
         import torch
         from torch.nn import functional
 
         weights = net.items.weight
-        if self.config.loss == "ce":
+        if sampling is None:
             logits = hidden @ weights[1:].T
             return functional.cross_entropy(logits, labels - 1)
-        probability, log_expected = self._sampling
+        probability, log_expected = sampling
         negatives = torch.multinomial(probability, self.config.negatives, replacement=True)
         # logQ correction: a candidate's logit minus the log of how often it is drawn
         positive = (hidden * weights[labels]).sum(-1, keepdim=True) - log_expected[labels, None]
