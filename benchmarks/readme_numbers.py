@@ -248,12 +248,22 @@ def _atomic(d: Any) -> list[str]:
     return [f"passed {d['passed']} of {d['runs']} consecutive runs"]
 
 
+def _ranker_row(d: Any) -> list[str]:
+    """The re-ranker against the blend on the same held-out validation cases, when tried."""
+    return [
+        f"NDCG@10 {f4(row['validation_ndcg@10'])} against the blend's "
+        f"{f4(row['blend_ndcg@10_same_cases'])}"
+        for row in d.get("leaderboard", [])
+        if row["model"] == "hybrid+ranker"
+    ]
+
+
 def _cli_beauty(d: Any) -> list[str]:
-    return [f"NDCG@10 {f4(d['ndcg@10'])}, HR@10 {f4(d['hr@10'])}"]
+    return [f"NDCG@10 {f4(d['ndcg@10'])}, HR@10 {f4(d['hr@10'])}", *_ranker_row(d)]
 
 
 def _cli_diginetica(d: Any) -> list[str]:
-    return [f"P@20 {f2(d['p@20'])}, MRR@20 {f2(d['mrr@20'])}"]
+    return [f"P@20 {f2(d['p@20'])}, MRR@20 {f2(d['mrr@20'])}", *_ranker_row(d)]
 
 
 BEAUTY = ("ndcg@10", "hr@10", "ndcg@20")

@@ -6,7 +6,8 @@ from typing import Any
 
 
 def lightgbm(kind: str, seed: int, **params: Any) -> Any:
-    """A LightGBM classifier or regressor with small, regularised trees (weak signals)."""
+    """A LightGBM classifier, regressor or ranker (``kind``) with small, regularised trees
+    (weak signals) unless ``params`` say otherwise."""
     import lightgbm as lgb
 
     settings = {
@@ -24,5 +25,5 @@ def lightgbm(kind: str, seed: int, **params: Any) -> Any:
         "verbose": -1,
         **params,
     }
-    model = lgb.LGBMClassifier if kind == "classifier" else lgb.LGBMRegressor
-    return model(**settings)
+    models = {"classifier": lgb.LGBMClassifier, "ranker": lgb.LGBMRanker}
+    return models.get(kind, lgb.LGBMRegressor)(**settings)

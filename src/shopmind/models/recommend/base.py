@@ -22,7 +22,7 @@ import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +34,12 @@ from shopmind.models.base import read_pickle
 from shopmind.models.recommend.rules import BusinessRules, ItemCatalog, apply_rules
 from shopmind.store.encryption import write_file
 
+if TYPE_CHECKING:
+    from shopmind.models.recommend.stacking import LearnedRanker
+
 Recommendation = list[tuple[str, float]]
+#: Models selection trained that the final fit adopts, by name (``"ranker"``: a re-ranker).
+Prefitted = dict[str, "Recommender | LearnedRanker"]
 #: The saved layout; other files are refused with a hint to retrain. 2: the training
 #: histories are no longer saved (``attach`` brings the workspace's back).
 SAVE_FORMAT = "recommender-2"
@@ -63,8 +68,9 @@ class Recommender(ABC):
     # -- the training workflow's protocol (set by shopmind.models.recommend.workflow) --
     #: One-line progress messages from long fits (epochs, validation metric); None = silent.
     progress: Callable[[str], None] | None = None
-    #: Already-fitted models by name that a composite (hybrid) adopts instead of refitting.
-    reuse: dict[str, Recommender] | None = None
+    #: Already-fitted models by name that a composite (hybrid) adopts instead of refitting
+    #: (``"ranker"``: the learned re-ranker selection trained).
+    reuse: Prefitted | None = None
     #: Best validation metric early stopping saw (iterative models), None otherwise.
     best_validation_: float | None = None
     #: Learned attributes with one row per training key (user or session), such as ALS user
@@ -245,6 +251,11 @@ class Recommender(ABC):
 
     def refit_overrides(self) -> dict[str, Any]:
         """Config changes for refitting on more data (e.g. the epoch early stopping chose)."""
+        return {}
+
+    def carried(self) -> Prefitted:
+        """Learned parts that a refit on more data adopts (``reuse``) instead of relearning:
+        those that learn on validation cases, which a refit does not have."""
         return {}
 
     def reason(self) -> str:

@@ -5,6 +5,11 @@ much this model's opinion counts". Components are ordinary recommenders (content
 ones bring cold-start items into collaborative lists). Weights are chosen on the
 validation split by :func:`shopmind.models.recommend.select.select_model`. The components are
 saved inside the hybrid (learned state ``components_``), without their training histories.
+
+With ``ranker`` set, a learned re-ranker (:mod:`stacking`, learned state ``ranker_``) orders
+the blend's best candidates. It learns on validation cases: ``fit(data, validation)`` trains
+it there, and a refit on more data (``recommend train``'s final fit) adopts the one selection
+trained (``reuse["ranker"]``), as neural components are adopted.
 """
 
 from __future__ import annotations
@@ -15,9 +20,18 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from shopmind.errors import RecommendError
+from shopmind.evaluation.ranking import Cases
 from shopmind.features.sequences import Sequences
-from shopmind.models.recommend.base import Recommender, RecommenderConfig
+from shopmind.models.recommend.base import Prefitted, Recommender, RecommenderConfig
 from shopmind.models.recommend.registry import model_class
+from shopmind.models.recommend.stacking import (
+    LearnedRanker,
+    RankerConfig,
+    build_training,
+    candidate_features,
+    reranked_scores,
+)
 
 
 class Component(BaseModel):
@@ -32,6 +46,9 @@ class HybridConfig(RecommenderConfig):
             Component(name="markov", weight=1.0),
             Component(name="itemknn", weight=0.5),
         ]
+    )
+    ranker: RankerConfig | None = Field(
+        default=None, description="re-rank the blend's best items with a learned ranker"
     )
 
 
@@ -49,21 +66,57 @@ class Hybrid(Recommender):
     config: HybridConfig
 
     def _fit(self, data: Sequences, validation: Any) -> None:
-        reuse: dict[str, Recommender] = self.reuse or {}
-        self.components_: list[Recommender] = [
-            reuse[c.name].adopt(data)
-            if c.name in reuse
-            else model_class(c.name)(**c.config).fit(data, validation)
-            for c in self.config.components
-        ]
+        reuse = self.reuse or {}
+        self.components_: list[Recommender] = []
+        for c in self.config.components:
+            known = reuse.get(c.name)
+            fitted = known.adopt(data) if isinstance(known, Recommender) else None
+            self.components_.append(fitted or model_class(c.name)(**c.config).fit(data, validation))
+        self.ranker_: LearnedRanker | None = None
+        if self.config.ranker is not None:
+            self.ranker_ = self._learned_ranker(reuse.get("ranker"), validation)
 
-    def _score(self, histories: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
+    def _learned_ranker(self, trained: Any, validation: Any) -> LearnedRanker:
+        """The re-ranker selection trained, or one learned here on the validation cases."""
+        if isinstance(trained, LearnedRanker):
+            return trained
+        if not isinstance(validation, Cases) or len(validation) == 0:
+            raise RecommendError(
+                "A hybrid with a learned re-ranker needs validation cases to learn it from.",
+                hint="Call fit(data, validation_cases), or let `shopmind recommend train` "
+                "choose the model.",
+            )
+        config = self.config.ranker or RankerConfig()
+        _, features, labels = build_training(self.parts, validation, self.popularity_, config)
+        return LearnedRanker(config).fit(features, labels)
+
+    def carried(self) -> Prefitted:
+        """The learned re-ranker: it learned on validation cases, a refit keeps it."""
+        ranker = getattr(self, "ranker_", None)
+        return {"ranker": ranker} if ranker is not None else {}
+
+    def parts(
+        self, histories: Sequence[np.ndarray], keys: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The blend's scores and each weighted component's scaled scores."""
         total = np.zeros((len(histories), self.n_items_), dtype=np.float32)
+        parts = []
         for component, model in zip(self.config.components, self.components_, strict=True):
             if component.weight > 0:
-                total += component.weight * scaled(model.score(histories, keys))
-        return total
+                part = scaled(model.score(histories, keys))
+                total += component.weight * part
+                parts.append(part)
+        return total, parts
+
+    def _score(self, histories: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
+        total, parts = self.parts(histories, keys)
+        ranker = getattr(self, "ranker_", None)  # absent in hybrids saved before 0.9.0
+        if ranker is None:
+            return total
+        top, features = candidate_features(total, parts, histories, self.popularity_, ranker.config)
+        return reranked_scores(total, ranker.order(top, features))
 
     def reason(self) -> str:
         names = [c.name for c in self.config.components if c.weight > 0]
-        return "from your recent items (" + " + ".join(names) + ")"
+        ranked = ", re-ranked by a learned ranker" if self.config.ranker is not None else ""
+        return "from your recent items (" + " + ".join(names) + ")" + ranked

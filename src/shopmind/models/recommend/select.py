@@ -6,7 +6,9 @@ the best ``BLEND_SIZE`` personalised families are blended (:mod:`hybrid`) with w
 searched on the same validation cases (a coarse grid, then single-weight refinements). The
 winner is the setting with the best validation NDCG@k. Candidates: popularity, trending,
 Markov, item-kNN, session-kNN, SLIST, ALS, BPR, and the content model when the items carry
-text.
+text. When the blend wins, a learned re-ranker of its best items (:mod:`stacking`) is
+trained on the older ``1 - RANKER_HOLDOUT`` of the validation cases and kept only when it
+beats the blend on the newer rest; kept, it is retrained on all of them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
 from shopmind.evaluation.splits import Split, subsample
 from shopmind.evaluation.topk import top_k
 from shopmind.features.sequences import Sequences
-from shopmind.models.recommend.base import Recommender
+from shopmind.models.recommend.base import Prefitted, Recommender, popularity
 from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig, scaled
 from shopmind.models.recommend.registry import model_class
 from shopmind.models.recommend.sequential import SequentialConfig
+from shopmind.models.recommend.stacking import LearnedRanker, RankerConfig, build_training
 
 #: Families tried by default and their grids (values tried one parameter at a time).
 GRIDS: dict[str, dict[str, list[Any]]] = {
@@ -109,6 +112,10 @@ REFINE_PASSES = 2
 #: families in the coarse blend grid (4^(BLEND_SIZE - 1) weight vectors in one pass); the
 #: other personalised families may join in the one-weight-at-a-time refinement
 BLEND_SIZE = 4
+#: validation cases the re-ranker learns from (drawn at random beyond that, order kept) and
+#: the newest share of them it is judged on before it is kept
+RANKER_CASES = 100_000
+RANKER_HOLDOUT = 0.2
 
 Progress = Callable[[str], None]
 
@@ -119,7 +126,7 @@ class Selection:
     config: dict[str, Any]
     validation_ndcg: float
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
-    prefitted: dict[str, Recommender] = field(default_factory=dict)
+    prefitted: Prefitted = field(default_factory=dict)
 
 
 #: Scored cells (cases x items) per validation pass: bounds selection time on big catalogues.
@@ -291,7 +298,7 @@ def select_model(
             {"model": name, "config": config, f"validation_ndcg@{k}": score, "seconds": seconds}
         )
         tuned.append((name, config, score, model))
-    prefitted: dict[str, Recommender] = {}
+    prefitted: Prefitted = {}
     if neural is None:
         neural = NEURAL_FAMILIES.get(split.tune_data.kind, ())
     for name in neural if neural_seconds and neural_seconds > 0 else ():
@@ -320,8 +327,66 @@ def select_model(
         board.append({"model": "hybrid", "config": config, f"validation_ndcg@{k}": score})
         log(f"hybrid weights {weights} ndcg@{k}={score:.4f}")
         if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
+            used = [(m, w) for m, w in zip(models, weights, strict=True) if w > 0]
+            ranker, row = learn_ranker(used, split, k, exclude_seen, log, seed)
+            board.extend([row] if row else [])
+            if ranker is not None:
+                config = {**config, "ranker": ranker.config.model_dump()}
+                prefitted["ranker"] = ranker
             winner = Selection("hybrid", config, score, board, prefitted=prefitted)
     return winner
+
+
+def learn_ranker(
+    blend: list[tuple[Recommender, float]],
+    split: Split,
+    k: int,
+    exclude_seen: bool,
+    log: Progress,
+    seed: int = 0,
+    config: RankerConfig | None = None,
+) -> tuple[LearnedRanker | None, dict[str, Any] | None]:
+    """A re-ranker of the blend's candidates (``blend``: fitted components and weights),
+    learned on the older validation cases and kept when its NDCG@k on the newest
+    ``RANKER_HOLDOUT`` beats the blend's there (then retrained on all); with its
+    leaderboard row (None when too few cases had a target among the candidates).
+    ``config`` defaults to :class:`RankerConfig`'s, with ``exclude_seen`` and ``seed``."""
+    started = time.perf_counter()
+    cases = subsample(split.validation, RANKER_CASES, seed)
+    config = config or RankerConfig(exclude_seen=exclude_seen, seed=seed)
+
+    def score_parts(histories: Any, keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        parts = [scaled(model.score(histories, keys)) for model, _ in blend]
+        total = sum(w * p for (_, w), p in zip(blend, parts, strict=True))
+        return np.asarray(total, dtype=np.float32), parts
+
+    log(f"re-ranker: scoring the blend's {config.candidates} best items on {len(cases)} cases")
+    top, features, labels = build_training(score_parts, cases, popularity(split.tune_data), config)
+    cut = round(len(cases) * (1 - RANKER_HOLDOUT))
+    learnable = int(labels[:cut].any(axis=1).sum())
+    if learnable < config.min_cases or cut == len(cases):
+        log(f"re-ranker: skipped ({learnable} cases with a target among the candidates)")
+        return None, None
+    trial = LearnedRanker(config).fit(features[:cut], labels[:cut])
+    held = cases.targets[cut:]
+    blend_ndcg = float(batch_metrics(top[cut:], held, k)["ndcg"].mean())
+    ranked = trial.order(top[cut:], features[cut:])
+    ranker_ndcg = float(batch_metrics(ranked, held, k)["ndcg"].mean())
+    kept = ranker_ndcg > blend_ndcg
+    log(
+        f"re-ranker: ndcg@{k}={ranker_ndcg:.4f} against the blend's {blend_ndcg:.4f} on "
+        f"{len(held)} held-out cases: {'kept' if kept else 'not kept'}"
+    )
+    row = {
+        "model": "hybrid+ranker",
+        "config": config.model_dump(),
+        f"validation_ndcg@{k}": ranker_ndcg,
+        f"blend_ndcg@{k}_same_cases": blend_ndcg,
+        "held_out_cases": len(held),
+        "kept": kept,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return (LearnedRanker(config).fit(features, labels) if kept else None), row
 
 
 def neural_config(data: Sequences) -> dict[str, Any]:

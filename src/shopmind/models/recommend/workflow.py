@@ -21,7 +21,7 @@ from shopmind.evaluation.diversity import customer_segments
 from shopmind.evaluation.ranking import evaluate_scores
 from shopmind.evaluation.splits import Split, make_split, subsample
 from shopmind.features.sequences import Sequences, load_sequences
-from shopmind.models.recommend.base import Recommender
+from shopmind.models.recommend.base import Prefitted, Recommender
 from shopmind.models.recommend.registry import model_class
 from shopmind.models.recommend.rules import BusinessRules, diversity_setup
 from shopmind.models.recommend.select import (
@@ -133,7 +133,7 @@ def choose(
     exclude_seen: bool,
     max_cases: int | None,
     neural_seconds: float | None = None,
-) -> tuple[str, dict[str, Any], dict, dict[str, Recommender]]:
+) -> tuple[str, dict[str, Any], dict, Prefitted]:
     """Pick (model, config) on the validation split; ``name=None`` runs model selection.
 
     Also returns the neural models selection trained (adopted later, not refit)."""
@@ -161,15 +161,16 @@ def choose(
     model.progress = log
     model.fit(split.tune_data, cases)
     config = {**overrides, **model.refit_overrides()}
-    return name, config, {"validation_ndcg": model.best_validation_}, {}
+    return name, config, {"validation_ndcg": model.best_validation_}, model.carried()
 
 
 def final_fit(
-    name: str, config: dict[str, Any], data: Sequences, prefitted: dict[str, Recommender], log: Log
+    name: str, config: dict[str, Any], data: Sequences, prefitted: Prefitted, log: Log
 ) -> Recommender:
     """Refit the chosen setting on ``data``; neural models from selection are adopted."""
-    if name in prefitted:
-        return prefitted[name].adopt(data)
+    known = prefitted.get(name)
+    if isinstance(known, Recommender):
+        return known.adopt(data)
     model = build(name, config)
     model.reuse = prefitted
     model.progress = log
