@@ -251,10 +251,10 @@ def _atomic(d: Any) -> list[str]:
 def _ranker_row(d: Any) -> list[str]:
     """The re-ranker against the blend on the same held-out validation cases, when tried."""
     return [
-        f"NDCG@10 {f4(row['validation_ndcg@10'])} against the blend's "
-        f"{f4(row['blend_ndcg@10_same_cases'])}"
+        f"NDCG@10 {f4(row['held_out_ndcg@10'])} against the blend's "
+        f"{f4(row['blend_held_out_ndcg@10'])}"
         for row in d.get("leaderboard", [])
-        if row["model"] == "hybrid+ranker"
+        if row["model"] == "hybrid+ranker" and "held_out_ndcg@10" in row
     ]
 
 

@@ -145,10 +145,24 @@ def train(
             print_table(
                 "validation",
                 ["model", metric, "config"],
-                [[r["model"], round(r[metric], 4), json.dumps(r["config"])[:80]] for r in board],
+                [[r["model"], _board_value(r, k), json.dumps(r["config"])[:80]] for r in board],
             )
 
     emit(summary, as_json, render)
+
+
+def _board_value(row: dict[str, Any], k: int) -> str:
+    """A leaderboard row's validation NDCG@k; the re-ranker's row was measured on its own
+    held-out cases, against the blend there, or skipped."""
+    if f"validation_ndcg@{k}" in row:
+        return f"{row[f'validation_ndcg@{k}']:.4f}"
+    if f"held_out_ndcg@{k}" in row:
+        verdict = "kept" if row.get("kept") else "not kept"
+        return (
+            f"{row[f'held_out_ndcg@{k}']:.4f} vs blend {row[f'blend_held_out_ndcg@{k}']:.4f} "
+            f"on {row['held_out_cases']:,} held-out cases: {verdict}"
+        )
+    return f"skipped: {row.get('skipped', '')}"
 
 
 @app.command()

@@ -10,14 +10,15 @@ from shopmind.models.recommend.select import NEURAL_SESSION_CONFIG, neural_confi
 from shopmind.models.recommend.workflow import final_fit
 
 
-def _chains(n_users: int = 60, n_items: int = 30, seed: int = 0):
-    """Each user walks a fixed cycle from a random start: the next item is predictable."""
+def _chains(n_users: int = 60, n_items: int = 30, seed: int = 0, kind: str = "users"):
+    """Each user (or session) walks a fixed cycle from a random start: the next item is
+    predictable."""
     rng = np.random.default_rng(seed)
     sequences = []
     for _ in range(n_users):
         start = int(rng.integers(n_items))
         sequences.append([f"i{(start + step) % n_items}" for step in range(8)])
-    return from_lists(sequences)
+    return from_lists(sequences, kind=kind)
 
 
 def test_selection_prefers_sequential_models_on_sequential_data() -> None:

@@ -67,54 +67,68 @@ class Hybrid(Recommender):
 
     def _fit(self, data: Sequences, validation: Any) -> None:
         reuse = self.reuse or {}
-        self.components_: list[Recommender] = []
-        for c in self.config.components:
-            known = reuse.get(c.name)
-            fitted = known.adopt(data) if isinstance(known, Recommender) else None
-            self.components_.append(fitted or model_class(c.name)(**c.config).fit(data, validation))
-        self.ranker_: LearnedRanker | None = None
-        if self.config.ranker is not None:
-            self.ranker_ = self._learned_ranker(reuse.get("ranker"), validation)
-
-    def _learned_ranker(self, trained: Any, validation: Any) -> LearnedRanker:
-        """The re-ranker selection trained, or one learned here on the validation cases."""
-        if isinstance(trained, LearnedRanker):
-            return trained
-        if not isinstance(validation, Cases) or len(validation) == 0:
+        trained = reuse.get("ranker")
+        learns_here = self.config.ranker is not None and not isinstance(trained, LearnedRanker)
+        if learns_here and (not isinstance(validation, Cases) or len(validation) == 0):
             raise RecommendError(
                 "A hybrid with a learned re-ranker needs validation cases to learn it from.",
                 hint="Call fit(data, validation_cases), or let `shopmind recommend train` "
                 "choose the model.",
             )
-        config = self.config.ranker or RankerConfig()
-        _, features, labels = build_training(self.parts, validation, self.popularity_, config)
-        return LearnedRanker(config).fit(features, labels)
+        self.components_: list[Recommender] = []
+        for c in self.config.components:
+            known = reuse.get(c.name)
+            fitted = known.adopt(data) if isinstance(known, Recommender) else None
+            if fitted is None:
+                fitted = model_class(c.name)(**c.config).fit(data, validation)
+            self.components_.append(fitted)
+        self.ranker_: LearnedRanker | None = None
+        if self.config.ranker is None:
+            return
+        if isinstance(trained, LearnedRanker):
+            trained.check_inputs(self._weighted())
+            self.ranker_ = trained
+            return
+        config = self.config.ranker
+        if config.exclude_seen is None:  # as the answers will be: users' seen items excluded
+            config = config.model_copy(update={"exclude_seen": data.kind == "users"})
+        _, features, labels = build_training(self.parts_of, validation, self.popularity_, config)
+        self.ranker_ = LearnedRanker(config).fit(features, labels)
+
+    def _weighted(self) -> int:
+        return sum(1 for c in self.config.components if c.weight > 0)
 
     def carried(self) -> Prefitted:
         """The learned re-ranker: it learned on validation cases, a refit keeps it."""
         ranker = getattr(self, "ranker_", None)
         return {"ranker": ranker} if ranker is not None else {}
 
-    def parts(
-        self, histories: Sequence[np.ndarray], keys: np.ndarray
+    def _blend(
+        self, histories: Sequence[np.ndarray], keys: np.ndarray, keep_parts: bool
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The blend's scores and each weighted component's scaled scores."""
         total = np.zeros((len(histories), self.n_items_), dtype=np.float32)
         parts = []
         for component, model in zip(self.config.components, self.components_, strict=True):
             if component.weight > 0:
                 part = scaled(model.score(histories, keys))
                 total += component.weight * part
-                parts.append(part)
+                if keep_parts:
+                    parts.append(part)
         return total, parts
 
+    def parts_of(
+        self, histories: Sequence[np.ndarray], keys: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The blend's scores and each weighted component's scaled scores."""
+        return self._blend(histories, keys, keep_parts=True)
+
     def _score(self, histories: Sequence[np.ndarray], keys: np.ndarray) -> np.ndarray:
-        total, parts = self.parts(histories, keys)
         ranker = getattr(self, "ranker_", None)  # absent in hybrids saved before 0.9.0
+        total, parts = self._blend(histories, keys, keep_parts=ranker is not None)
         if ranker is None:
             return total
         top, features = candidate_features(total, parts, histories, self.popularity_, ranker.config)
-        return reranked_scores(total, ranker.order(top, features))
+        return reranked_scores(total, *ranker.order(top, features))
 
     def reason(self) -> str:
         names = [c.name for c in self.config.components if c.weight > 0]

@@ -7,8 +7,8 @@ searched on the same validation cases (a coarse grid, then single-weight refinem
 winner is the setting with the best validation NDCG@k. Candidates: popularity, trending,
 Markov, item-kNN, session-kNN, SLIST, ALS, BPR, and the content model when the items carry
 text. When the blend wins, a learned re-ranker of its best items (:mod:`stacking`) is
-trained on the older ``1 - RANKER_HOLDOUT`` of the validation cases and kept only when it
-beats the blend on the newer rest; kept, it is retrained on all of them.
+trained on ``1 - RANKER_HOLDOUT`` of the validation cases and kept only when it beats the
+blend on the rest (:func:`held_out_rows`); kept, it is retrained on all of them.
 """
 
 from __future__ import annotations
@@ -113,9 +113,12 @@ REFINE_PASSES = 2
 #: other personalised families may join in the one-weight-at-a-time refinement
 BLEND_SIZE = 4
 #: validation cases the re-ranker learns from (drawn at random beyond that, order kept) and
-#: the newest share of them it is judged on before it is kept
+#: the share of them it is judged on before it is kept (:func:`held_out_rows`)
 RANKER_CASES = 100_000
 RANKER_HOLDOUT = 0.2
+#: scored cells (cases x items) for the re-ranker's cases, at least RANKER_MIN_CASES cases
+RANKER_CELLS = 4e9
+RANKER_MIN_CASES = 10_000
 
 Progress = Callable[[str], None]
 
@@ -329,12 +332,25 @@ def select_model(
         if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
             used = [(m, w) for m, w in zip(models, weights, strict=True) if w > 0]
             ranker, row = learn_ranker(used, split, k, exclude_seen, log, seed)
-            board.extend([row] if row else [])
+            board.append(row)
             if ranker is not None:
                 config = {**config, "ranker": ranker.config.model_dump()}
                 prefitted["ranker"] = ranker
             winner = Selection("hybrid", config, score, board, prefitted=prefitted)
     return winner
+
+
+def held_out_rows(n_cases: int, sessions: bool, seed: int = 0) -> np.ndarray:
+    """Which validation cases judge the re-ranker (bool mask, ``RANKER_HOLDOUT`` of them):
+    for sessions the newest (prefixes come in session start order), for users a random
+    share (their cases come in user order, which may follow anything)."""
+    held = np.zeros(n_cases, dtype=bool)
+    n_held = round(n_cases * RANKER_HOLDOUT)
+    if sessions:
+        held[n_cases - n_held :] = True
+    else:
+        held[np.random.default_rng(seed).choice(n_cases, size=n_held, replace=False)] = True
+    return held
 
 
 def learn_ranker(
@@ -345,15 +361,20 @@ def learn_ranker(
     log: Progress,
     seed: int = 0,
     config: RankerConfig | None = None,
-) -> tuple[LearnedRanker | None, dict[str, Any] | None]:
+) -> tuple[LearnedRanker | None, dict[str, Any]]:
     """A re-ranker of the blend's candidates (``blend``: fitted components and weights),
-    learned on the older validation cases and kept when its NDCG@k on the newest
-    ``RANKER_HOLDOUT`` beats the blend's there (then retrained on all); with its
-    leaderboard row (None when too few cases had a target among the candidates).
-    ``config`` defaults to :class:`RankerConfig`'s, with ``exclude_seen`` and ``seed``."""
+    learned on the validation cases but a held-out ``RANKER_HOLDOUT`` (:func:`held_out_rows`)
+    and kept when its NDCG@k there beats the blend's on the same cases (then retrained on
+    all); with its leaderboard row (``kept``; ``skipped`` says why when too few cases had a
+    target among the candidates). ``config``: the ranker's settings (default
+    :class:`RankerConfig`'s), ``exclude_seen`` and ``seed`` set from the arguments."""
     started = time.perf_counter()
-    cases = subsample(split.validation, RANKER_CASES, seed)
-    config = config or RankerConfig(exclude_seen=exclude_seen, seed=seed)
+    config = (config or RankerConfig()).model_copy(
+        update={"exclude_seen": exclude_seen, "seed": seed}
+    )
+    limit = int(min(RANKER_CASES, max(RANKER_MIN_CASES, RANKER_CELLS / split.fit_data.n_items)))
+    cases = subsample(split.validation, limit, seed)
+    row: dict[str, Any] = {"model": "hybrid+ranker", "config": config.model_dump(), "kept": False}
 
     def score_parts(histories: Any, keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         parts = [scaled(model.score(histories, keys)) for model, _ in blend]
@@ -362,30 +383,34 @@ def learn_ranker(
 
     log(f"re-ranker: scoring the blend's {config.candidates} best items on {len(cases)} cases")
     top, features, labels = build_training(score_parts, cases, popularity(split.tune_data), config)
-    cut = round(len(cases) * (1 - RANKER_HOLDOUT))
-    learnable = int(labels[:cut].any(axis=1).sum())
-    if learnable < config.min_cases or cut == len(cases):
-        log(f"re-ranker: skipped ({learnable} cases with a target among the candidates)")
-        return None, None
-    trial = LearnedRanker(config).fit(features[:cut], labels[:cut])
-    held = cases.targets[cut:]
-    blend_ndcg = float(batch_metrics(top[cut:], held, k)["ndcg"].mean())
-    ranked = trial.order(top[cut:], features[cut:])
-    ranker_ndcg = float(batch_metrics(ranked, held, k)["ndcg"].mean())
+    held = held_out_rows(len(cases), split.name == "sessions", seed)
+    learnable = int(labels[~held].any(axis=1).sum())
+    if learnable < config.min_cases or held.all() or not held.any():
+        row["skipped"] = (
+            f"{learnable} validation cases with a target among the candidates "
+            f"(needs {config.min_cases})"
+        )
+        log(f"re-ranker: skipped ({row['skipped']})")
+        return None, row
+    trial = LearnedRanker(config).fit(features[~held], labels[~held])
+    targets = [cases.targets[i] for i in np.flatnonzero(held)]
+    blend_ndcg = float(batch_metrics(top[held], targets, k)["ndcg"].mean())
+    ranked, _ = trial.order(top[held], features[held])
+    ranker_ndcg = float(batch_metrics(ranked, targets, k)["ndcg"].mean())
     kept = ranker_ndcg > blend_ndcg
     log(
         f"re-ranker: ndcg@{k}={ranker_ndcg:.4f} against the blend's {blend_ndcg:.4f} on "
-        f"{len(held)} held-out cases: {'kept' if kept else 'not kept'}"
+        f"{int(held.sum())} held-out cases: {'kept' if kept else 'not kept'}"
     )
-    row = {
-        "model": "hybrid+ranker",
-        "config": config.model_dump(),
-        f"validation_ndcg@{k}": ranker_ndcg,
-        f"blend_ndcg@{k}_same_cases": blend_ndcg,
-        "held_out_cases": len(held),
-        "kept": kept,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    row.update(
+        {
+            f"held_out_ndcg@{k}": ranker_ndcg,
+            f"blend_held_out_ndcg@{k}": blend_ndcg,
+            "held_out_cases": int(held.sum()),
+            "kept": kept,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
     return (LearnedRanker(config).fit(features, labels) if kept else None), row
 
 

@@ -43,8 +43,10 @@ class RankerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     candidates: int = Field(default=50, ge=2, description="blend items re-ranked per case")
-    exclude_seen: bool = Field(
-        default=True, description="candidates leave out the history's items (as the answers do)"
+    exclude_seen: bool | None = Field(
+        default=None,
+        description="candidates leave out the history's items (as the answers do); None: "
+        "decided when the ranker learns, True for users' histories, False for sessions",
     )
     trees: int = Field(default=300, ge=1)
     learning_rate: float = Field(default=0.05, gt=0)
@@ -94,8 +96,14 @@ def candidate_features(
     """The blend's best ``config.candidates`` items per case and their features:
     ``(cases, candidates)`` item indices and ``(cases, candidates, 1 + len(parts) +
     len(FEATURES))`` float32 (blend score / the case's best, each component's scaled score,
-    then :data:`FEATURES`)."""
+    then :data:`FEATURES`). A candidate left out by ``exclude_seen`` (there are fewer other
+    items than candidates) has a relative blend score of -1 (:func:`usable`)."""
     n_items = blend.shape[1]
+    if config.exclude_seen is None:
+        raise RecommendError(
+            "The re-ranker's exclude_seen is not decided yet.",
+            hint="Set it, or let the ranker learn first (Hybrid.fit or select.learn_ranker).",
+        )
     excluded = list(histories) if config.exclude_seen else None
     top, values = top_k(blend.copy(), config.candidates, exclude=excluded)
     best = np.where(np.isfinite(values[:, :1]) & (values[:, :1] > 0), values[:, :1], 1.0)
@@ -115,6 +123,11 @@ def candidate_features(
     return top, np.stack(columns, axis=-1).astype(np.float32)
 
 
+def usable(features: np.ndarray) -> np.ndarray:
+    """``(cases, candidates)`` bool: a real candidate, not an item ``exclude_seen`` left out."""
+    return np.asarray(features[..., 0] >= 0)
+
+
 def relevant(top: np.ndarray, targets: Sequence[np.ndarray]) -> np.ndarray:
     """``(cases, candidates)`` bool: the candidate is one of the case's targets."""
     return np.stack([np.isin(row, target) for row, target in zip(top, targets, strict=True)])
@@ -131,7 +144,7 @@ def build_training(
         top, x = candidate_features(blend, parts, histories, popularity, config)
         tops.append(top)
         features.append(x)
-        labels.append(relevant(top, cases.targets[start : start + BATCH]))
+        labels.append(relevant(top, cases.targets[start : start + BATCH]) & usable(x))
     return np.concatenate(tops), np.concatenate(features), np.concatenate(labels)
 
 
@@ -172,6 +185,16 @@ class LearnedRanker:
         self.n_features_ = int(x.shape[-1])
         return self
 
+    def check_inputs(self, n_components: int) -> None:
+        """Refuse a blend whose weighted components differ in number from those it learned."""
+        expected = 1 + n_components + len(FEATURES)
+        if getattr(self, "n_features_", expected) != expected:
+            raise RecommendError(
+                f"The re-ranker learned from {self.n_features_ - 1 - len(FEATURES)} weighted "
+                f"components; this blend has {n_components}.",
+                hint="Train the hybrid again so that its re-ranker learns on its components.",
+            )
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """``(cases, candidates)`` ranking scores (higher is better)."""
         if not hasattr(self, "booster_"):
@@ -182,18 +205,25 @@ class LearnedRanker:
         flat = features.reshape(-1, features.shape[-1])
         return np.asarray(self.booster_.predict(flat), dtype=np.float32).reshape(features.shape[:2])
 
-    def order(self, top: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """The candidates ``top`` re-ordered best first by the ranker."""
-        by_ranker = np.argsort(-self.predict(features), axis=1, kind="stable")
-        return np.take_along_axis(top, by_ranker, axis=1)
+    def order(self, top: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates ``top`` re-ordered best first by the ranker, and which of them are
+        usable (left-out items last, marked False)."""
+        scores = np.where(usable(features), self.predict(features), -np.inf)
+        by_ranker = np.argsort(-scores, axis=1, kind="stable")
+        return (
+            np.take_along_axis(top, by_ranker, axis=1),
+            np.take_along_axis(np.isfinite(scores), by_ranker, axis=1),
+        )
 
 
-def reranked_scores(blend: np.ndarray, ordered: np.ndarray) -> np.ndarray:
-    """Full score rows: the ranker's order of the candidates ``ordered`` above everything
-    (scores in (1, 2], best highest), the other items keep the blend's order in [0, 1]."""
+def reranked_scores(blend: np.ndarray, ordered: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Full score rows: the ranker's order of the usable (``ok``) candidates ``ordered``
+    above everything (scores in (1, 2], best highest); the other items keep the blend's
+    order in [0, 1]."""
     best = blend.max(axis=1, keepdims=True)
     out = (blend / np.where(best > 0, best, 1.0)).astype(np.float32)
     n = ordered.shape[1]
     rows = np.arange(len(out))[:, None]
-    out[rows, ordered] = 1.0 + (n - np.arange(n, dtype=np.float32)) / n
+    lifted = np.broadcast_to(1.0 + (n - np.arange(n, dtype=np.float32)) / n, ordered.shape)
+    out[rows, ordered] = np.where(ok, lifted, out[rows, ordered])
     return out

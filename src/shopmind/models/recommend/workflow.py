@@ -136,7 +136,8 @@ def choose(
 ) -> tuple[str, dict[str, Any], dict, Prefitted]:
     """Pick (model, config) on the validation split; ``name=None`` runs model selection.
 
-    Also returns the neural models selection trained (adopted later, not refit)."""
+    Also returns what learned on the validation cases and is adopted later, not refit: the
+    neural models selection trained, a hybrid's re-ranker (``Recommender.carried``)."""
     if name is None:
         selection = select_model(
             split,
@@ -167,7 +168,8 @@ def choose(
 def final_fit(
     name: str, config: dict[str, Any], data: Sequences, prefitted: Prefitted, log: Log
 ) -> Recommender:
-    """Refit the chosen setting on ``data``; neural models from selection are adopted."""
+    """Refit the chosen setting on ``data``; neural models from selection are adopted, and a
+    hybrid adopts the re-ranker selection trained (``prefitted["ranker"]``)."""
     known = prefitted.get(name)
     if isinstance(known, Recommender):
         return known.adopt(data)
