@@ -40,7 +40,9 @@ def test_every_default_family_is_tried_and_timed() -> None:
     # no item text here: the content model is skipped and says why
     assert "content" not in board
     assert any(m.startswith("content: skipped") for m in messages)
-    best = max(row["validation_ndcg@5"] for row in selection.leaderboard)
+    # the re-ranker's row (skipped here: too few cases) is measured on its own held-out cases
+    assert board["hybrid+ranker"]["skipped"] and not board["hybrid+ranker"]["kept"]
+    best = max(r["validation_ndcg@5"] for r in selection.leaderboard if "validation_ndcg@5" in r)
     assert selection.validation_ndcg == best
 
 

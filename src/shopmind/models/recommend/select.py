@@ -391,6 +391,7 @@ def learn_ranker(
             f"(needs {config.min_cases})"
         )
         log(f"re-ranker: skipped ({row['skipped']})")
+        row["seconds"] = round(time.perf_counter() - started, 1)
         return None, row
     trial = LearnedRanker(config).fit(features[~held], labels[~held])
     targets = [cases.targets[i] for i in np.flatnonzero(held)]
