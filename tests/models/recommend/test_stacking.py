@@ -15,9 +15,7 @@ from shopmind.evaluation.splits import loo_split, session_split
 from shopmind.features.sequences import from_lists
 from shopmind.models.recommend.base import Recommender
 from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig
-from shopmind.models.recommend.markov import Markov
 from shopmind.models.recommend.select import held_out_rows, learn_ranker, select_model
-from shopmind.models.recommend.sknn import SessionKNN
 from shopmind.models.recommend.stacking import (
     LearnedRanker,
     RankerConfig,
@@ -81,9 +79,9 @@ def test_the_ranker_learns_what_the_blend_misses_and_is_kept() -> None:
     assert after[metric] > before[metric] + 0.15  # measured on test cases neither saw
 
     # selection: learned on the older validation cases, judged on the newer ones
-    models = [(Markov().fit(split.tune_data), 1.0), (SessionKNN().fit(split.tune_data), 0.5)]
+    blend = _blend(None).fit(split.tune_data)  # Markov + 0.5 x session kNN
     messages: list[str] = []
-    kept, row = learn_ranker(models, split, 10, False, messages.append, config=SMALL)
+    kept, row = learn_ranker(blend, split, 10, False, messages.append, config=SMALL)
     assert row["kept"] and kept is not None
     assert row["held_out_ndcg@10"] > row["blend_held_out_ndcg@10"]
     assert any(m.endswith(": kept") for m in messages)
@@ -104,12 +102,12 @@ def test_on_sessions_the_ranker_keeps_the_sessions_own_items_as_candidates() -> 
 
 def test_a_ranker_that_cannot_beat_the_blend_is_not_kept_and_too_few_cases_skip_it() -> None:
     split = session_split(_chains(600, kind="sessions"))  # Markov alone ranks every next item first
-    models = [(Markov().fit(split.tune_data), 1.0), (SessionKNN().fit(split.tune_data), 0.5)]
-    kept, row = learn_ranker(models, split, 10, False, lambda _: None, config=SMALL)
+    blend = _blend(None).fit(split.tune_data)  # Markov + 0.5 x session kNN
+    kept, row = learn_ranker(blend, split, 10, False, lambda _: None, config=SMALL)
     assert row["blend_held_out_ndcg@10"] == pytest.approx(1.0)
     assert kept is None and row["kept"] is False
     few = SMALL.model_copy(update={"min_cases": 10_000})
-    kept, row = learn_ranker(models, split, 10, False, lambda _: None, config=few)
+    kept, row = learn_ranker(blend, split, 10, False, lambda _: None, config=few)
     assert kept is None and "needs 10000" in row["skipped"]
 
 

@@ -26,7 +26,7 @@ from shopmind.evaluation.ranking import Cases, batch_metrics, evaluate_scores
 from shopmind.evaluation.splits import Split, subsample
 from shopmind.evaluation.topk import top_k
 from shopmind.features.sequences import Sequences
-from shopmind.models.recommend.base import Prefitted, Recommender, popularity
+from shopmind.models.recommend.base import Prefitted, Recommender
 from shopmind.models.recommend.hybrid import Component, Hybrid, HybridConfig, scaled
 from shopmind.models.recommend.registry import model_class
 from shopmind.models.recommend.sequential import SequentialConfig
@@ -330,8 +330,10 @@ def select_model(
         board.append({"model": "hybrid", "config": config, f"validation_ndcg@{k}": score})
         log(f"hybrid weights {weights} ndcg@{k}={score:.4f}")
         if score > winner.validation_ndcg and sum(w > 0 for w in weights) > 1:
-            used = [(m, w) for m, w in zip(models, weights, strict=True) if w > 0]
-            ranker, row = learn_ranker(used, split, k, exclude_seen, log, seed)
+            blend = Hybrid(HybridConfig.model_validate(config))
+            blend.reuse = {t[0]: t[3] for t in blendable}  # the tuned models, not refit
+            blend.fit(split.tune_data)
+            ranker, row = learn_ranker(blend, split, k, exclude_seen, log, seed)
             board.append(row)
             if ranker is not None:
                 config = {**config, "ranker": ranker.config.model_dump()}
@@ -354,7 +356,7 @@ def held_out_rows(n_cases: int, sessions: bool, seed: int = 0) -> np.ndarray:
 
 
 def learn_ranker(
-    blend: list[tuple[Recommender, float]],
+    blend: Hybrid,
     split: Split,
     k: int,
     exclude_seen: bool,
@@ -362,8 +364,8 @@ def learn_ranker(
     seed: int = 0,
     config: RankerConfig | None = None,
 ) -> tuple[LearnedRanker | None, dict[str, Any]]:
-    """A re-ranker of the blend's candidates (``blend``: fitted components and weights),
-    learned on the validation cases but a held-out ``RANKER_HOLDOUT`` (:func:`held_out_rows`)
+    """A re-ranker of the candidates of ``blend`` (a :class:`Hybrid` fitted on the tuning
+    data), learned on the validation cases but a held-out ``RANKER_HOLDOUT`` (:func:`held_out_rows`)
     and kept when its NDCG@k there beats the blend's on the same cases (then retrained on
     all); with its leaderboard row (``kept``; ``skipped`` says why when too few cases had a
     target among the candidates). ``config``: the ranker's settings (default
@@ -375,14 +377,8 @@ def learn_ranker(
     limit = int(min(RANKER_CASES, max(RANKER_MIN_CASES, RANKER_CELLS / split.fit_data.n_items)))
     cases = subsample(split.validation, limit, seed)
     row: dict[str, Any] = {"model": "hybrid+ranker", "config": config.model_dump(), "kept": False}
-
-    def score_parts(histories: Any, keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        parts = [scaled(model.score(histories, keys)) for model, _ in blend]
-        total = sum(w * p for (_, w), p in zip(blend, parts, strict=True))
-        return np.asarray(total, dtype=np.float32), parts
-
     log(f"re-ranker: scoring the blend's {config.candidates} best items on {len(cases)} cases")
-    top, features, labels = build_training(score_parts, cases, popularity(split.tune_data), config)
+    top, features, labels = build_training(blend.parts_of, cases, blend.popularity_, config)
     held = held_out_rows(len(cases), split.name == "sessions", seed)
     learnable = int(labels[~held].any(axis=1).sum())
     if learnable < config.min_cases or held.all() or not held.any():

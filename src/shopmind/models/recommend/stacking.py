@@ -105,7 +105,8 @@ def candidate_features(
             hint="Set it, or let the ranker learn first (Hybrid.fit or select.learn_ranker).",
         )
     excluded = list(histories) if config.exclude_seen else None
-    top, values = top_k(blend.copy(), config.candidates, exclude=excluded)
+    # top_k masks excluded items in place: only then does it need its own copy of the blend
+    top, values = top_k(blend.copy() if excluded else blend, config.candidates, exclude=excluded)
     best = np.where(np.isfinite(values[:, :1]) & (values[:, :1] > 0), values[:, :1], 1.0)
     relative = np.where(np.isfinite(values), values / best, -1.0)
     rows = np.arange(len(top))[:, None]
