@@ -3,6 +3,7 @@ and says how to fix the problem; the CLI prints its message without a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -50,10 +51,21 @@ class MissingColumnError(IngestError):
 
     def __init__(self, *, file: str, column: str, found: list[str], fmt: str) -> None:
         shown = ", ".join(found[:20]) + (" ..." if len(found) > 20 else "")
+        hint = f"Map it with --map {column}=<source column>, or choose another --format."
+        if found and all(re.fullmatch(r"column\d+", name) for name in found):
+            hint = (
+                "The file has no header line, so its columns are numbered from column0: "
+                f"map them, e.g. --map {column}=column0 (one --map per field)."
+            )
+        if column == "event_type":
+            hint += " Without an event-type column, --event-type TYPE (e.g. view) sets it."
+            keys = {re.sub(r"[^a-z0-9]", "", name.lower()) for name in found}
+            if "orderid" in keys and not keys & {"itemid", "productid", "sku"}:
+                hint += " An orders file (one row per order) loads with --table orders."
         super().__init__(
             f"Required column '{column}' missing in {file} for format '{fmt}' (found: {shown}).",
             file=file,
-            hint=f"Map it with --map {column}=<source column>, or choose another --format.",
+            hint=hint,
         )
         self.column = column
         self.found = found

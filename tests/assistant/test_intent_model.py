@@ -145,3 +145,28 @@ def test_grid_is_averaged_into_one_linear_model_or_the_best_setting_kept(
         "order_status",
         "refund_request",
     }
+
+
+def test_a_small_faultless_validation_split_does_not_make_every_answer_certain() -> None:
+    """49 validation rows all answered right: plain NLL would push the temperature to its
+    floor (every probability ~1.0, so a low-confidence handoff never fires); with Platt's
+    smoothed targets the calibrated top probability stays near (n + 1) / (n + 2)."""
+    from shopmind.models.intent import _softmax, _temperature
+
+    rng = np.random.default_rng(0)
+    classes = np.array([f"intent_{i}" for i in range(13)])
+    target = rng.integers(0, 13, 49)
+    logits = rng.normal(0.0, 1.0, (49, 13))
+    logits[np.arange(49), target] += 4.0  # right, with a clear margin
+    t = _temperature(logits, classes, classes[target])
+    top = _softmax(logits / t).max(axis=1)
+    assert t > 0.2
+    assert 0.9 < float(np.mean(top)) < 0.995
+    # many rows and some errors: the smoothing barely moves the classic answer
+    many = rng.integers(0, 13, 5000)
+    z = rng.normal(0.0, 1.0, (5000, 13))
+    z[np.arange(5000), many] += 2.0
+    smoothed = _temperature(z, classes, classes[many])
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 400))
+    nll = [-np.mean(np.log(_softmax(z / g)[np.arange(5000), many])) for g in grid]
+    assert abs(smoothed / grid[int(np.argmin(nll))] - 1.0) < 0.05

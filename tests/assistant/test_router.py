@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -130,3 +131,25 @@ def test_an_agent_sees_only_its_own_conversations(shop: Workspace) -> None:
         assert bob_sees == {"q2"}
         # other roles (admin, service) are not limited
         assert client.get("/v1/assistant/conversations/q1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("intent", "action"),
+    [
+        ("where_are_you_from", "faq"),  # CLINC small talk, not an order question
+        ("payday", "faq"),
+        ("pay_bill", "payment"),
+        ("where_is_my_order", "status"),
+        ("delivery_period", "status"),
+        ("shipping_delay", "status"),
+        ("trackOrder", "status"),
+        ("get_refund", "refund"),
+        ("check_last_orders", "orders"),
+        ("contact_human_agent", "handoff"),
+        ("物流查询", "status"),
+    ],
+)
+def test_intent_names_map_to_actions_by_whole_words(intent: str, action: str) -> None:
+    from shopmind.assistant.engine import action_of
+
+    assert action_of(intent) == action

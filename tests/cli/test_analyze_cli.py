@@ -119,3 +119,25 @@ def test_wide_retention_fits_80_columns_and_says_what_is_left_out(sim_ws: Worksp
     assert "do not fit this terminal's width" in lines[-1] and "..30" in lines[-1]
     wide = run_cli(*args, "--periods", "5", env={"COLUMNS": "80"})
     assert "do not fit" not in wide.stdout and " 5" in wide.stdout.splitlines()[2]
+
+
+def test_session_only_logs_are_counted_per_session(tmp_path: Path) -> None:
+    """A clicks log without user ids (YOOCHOOSE, Diginetica): funnels and sessions count
+    session ids and say so, instead of reporting 0 users."""
+    rows = ["session_id,item_id,event_type,ts"]
+    for s in range(6):
+        rows.append(f"s{s},i{s},view,2024-05-01T10:0{s}:00Z")
+        if s % 2 == 0:
+            rows.append(f"s{s},i{s},purchase,2024-05-01T10:0{s}:30Z")
+    path = tmp_path / "clicks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = str(tmp_path / "ws")
+    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    funnel = run_cli("--workspace", ws, "analyze", "funnel", "--steps", "view,purchase", "--json")
+    assert funnel.returncode == 0, funnel.stderr
+    assert funnel.json()["counted_per"] == "session"
+    assert [s["users"] for s in funnel.json()["steps"]] == [6, 3]
+    sessions = run_cli("--workspace", ws, "analyze", "sessions", "--json").json()
+    assert (sessions["sessions"], sessions["counted_per"]) == (6, "session")
+    text = run_cli("--workspace", ws, "analyze", "funnel", "--steps", "view,purchase")
+    assert "per session id" in text.stdout and "sessions" in text.stdout

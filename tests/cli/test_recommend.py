@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,24 +133,38 @@ def test_bad_requests_fail_clearly(
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("content", "message"), [("a1\n\n", "empty prefix"), ("zz yy\n", "none of the item ids")]
-)
-def test_bad_prefix_files_name_the_line(trained: Path, content: str, message: str) -> None:
-    prefixes = trained / "bad.txt"
+def _next(ws: Path, content: str, *extra: str) -> tuple[Any, Path]:
+    prefixes = ws / "prefixes_in.txt"
     prefixes.write_text(content)
-    result = run_cli(
-        "--workspace",
-        str(trained),
-        "recommend",
-        "next",
-        "--input",
-        str(prefixes),
-        "--out",
-        str(trained / "n.csv"),
-    )
-    assert result.returncode != 0 and message in result.stderr
-    assert "line" in result.stderr
+    out = ws / "n.csv"
+    command = ["--workspace", str(ws), "recommend", "next", "--input", str(prefixes)]
+    return run_cli(*command, "--out", str(out), "--k", "3", *extra), out
+
+
+def test_prefixes_without_known_items_get_popular_items(trained: Path) -> None:
+    """A blank line or a session of unknown items does not fail the batch: its case gets
+    the most popular items, counted in the JSON and said on stderr."""
+    result, out = _next(trained, "a1 a2\n\nzz yy\n", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.json()["prefixes_without_known_items"] == 2
+    assert result.json()["cases"] == 3
+    rows = _rows(out)
+    lists = {c: [r["item_id"] for r in rows if r["case_id"] == c] for c in ("1", "2", "3")}
+    assert lists["2"] == lists["3"] and len(lists["2"]) == 3
+    assert lists["1"] != lists["2"]
+    assert "no known item id" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("zz yy\n", "Use item ids from the training"), ("a1,a2\n", "not commas")],
+)
+def test_prefix_files_without_any_known_item_are_refused(
+    trained: Path, content: str, message: str
+) -> None:
+    result, _ = _next(trained, content)
+    assert result.returncode != 0 and "None of the item ids" in result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_untrained_workspace_says_how_to_train(tmp_path: Path) -> None:

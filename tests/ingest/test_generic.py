@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -179,29 +180,171 @@ def test_items_and_orders_tables(tmp_path: Path) -> None:
             }
         ],
     )
-    orders = _csv(
-        tmp_path / "orders.csv",
-        [
-            {
-                "order_id": "o9",
-                "user_id": "a",
-                "ts": "2024-02-02T10:00:00Z",
-                "amount": "12",
-                "ip_address": "10.0.0.7",
-            }
-        ],
-    )
+    orders_row = {
+        "order_id": "o9",
+        "user_id": "a",
+        "ts": "2024-02-02T10:00:00Z",
+        "amount": "12",
+        "ip_address": "10.0.0.7",
+    }
+    orders = _csv(tmp_path / "orders.csv", [orders_row])
     ingest_file(ws, items, options(table="items"))
     ingest_file(ws, orders, options(table="orders"))
     assert query(ws, "SELECT title_zh, price, attributes->>'color' FROM items") == [
         ("茶", 3.5, "green")
     ]
-    attrs = scalar(ws, "SELECT attributes::VARCHAR FROM orders")
+    assert scalar(ws, "SELECT currency FROM orders") is None  # no column, no --currency
+    ingest_file(
+        ws,
+        _csv(tmp_path / "o2.csv", [orders_row | {"order_id": "o10"}]),
+        options(table="orders", currency="BRL"),
+    )
+    assert scalar(ws, "SELECT currency FROM orders WHERE order_id = 'o10'") == "BRL"
+    attrs = scalar(ws, "SELECT attributes::VARCHAR FROM orders WHERE order_id = 'o9'")
     assert "10.0.0.7" not in attrs and "ip_address_hash" in attrs
     assert scalar(ws, "SELECT user_id FROM orders").startswith("u_")
+
+
+def test_items_cut_from_events_keep_no_raw_person_ids(tmp_path: Path) -> None:
+    """An items file made from an events export (REES46 layout) carries user and session
+    ids: they are hashed, even when they look like small numbers, and product columns
+    stay as they are."""
+    ws = Workspace(tmp_path / "ws")
+    rows = [
+        {
+            "product_id": f"p{i}",
+            "brand": "acme",
+            "price": "9.5",
+            "colour": "red",
+            "user_id": str(100 + i),
+            "user_session": f"9f2c-{i}",
+            "customer_unique_id": f"c{i:04d}",
+        }
+        for i in range(30)
+    ]
+    path = _csv(tmp_path / "rees46.csv", rows)
+    report = ingest_file(ws, path, options(table="items", mapping={"item_id": "product_id"}))
+    assert set(report.pii_columns) >= {"user_id", "user_session", "customer_unique_id"}
+    stored = [json.loads(r[0]) for r in query(ws, "SELECT attributes::VARCHAR FROM items")]
+    raw = {v for row in rows for k, v in row.items() if k not in ("brand", "price", "colour")}
+    assert not raw & {v for attrs in stored for v in attrs.values()}
+    assert all({"user_id_hash", "user_session_hash"} <= set(attrs) for attrs in stored)
+    assert query(ws, "SELECT DISTINCT attributes->>'colour' FROM items") == [("red",)]
 
 
 def test_unknown_table_is_a_clear_error(tmp_path: Path) -> None:
     path = _csv(tmp_path / "x.csv", ROWS)
     with pytest.raises(IngestError, match="--table"):
         ingest_file(Workspace(tmp_path / "ws"), path, options(table="nonsense"))
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "header"),
+    [
+        ("196\t242\t3\t881250949\n186\t302\t3\t891717742\n", "\t", False),  # MovieLens u.data
+        ("1::1193::5::978300760\n1::661::3::978302109\n", "::", False),  # MovieLens-1M
+        ("2,2014-05-25T05:01:26.237Z,214591569,0\n2,2014-05-25T05:08:00.725Z,214,S\n", ",", False),
+        ("user_id,item_id,ts\n1,2,2024-01-01\n3,4,2024-01-02\n", ",", True),
+        ("user,item,view\nu2,i3,view\n", ",", True),  # text only: taken as a header
+        ("2019,2020,name\n1,2,anna\n", ",", False),  # years over numbers: data
+    ],
+)
+def test_header_line_is_sniffed(tmp_path: Path, text: str, delimiter: str, header: bool) -> None:
+    from shopmind.ingest.extract import guess_delimiter, sniff_header
+
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    assert guess_delimiter(path) == delimiter
+    assert sniff_header(path, delimiter) is header
+
+
+def test_headerless_files_load_every_line(tmp_path: Path) -> None:
+    """MovieLens u.data and ratings.dat load without a header line; a headerless clicks log
+    (YOOCHOOSE layout, no event column) loads with --map columnN and --event-type, and
+    without them the error says how."""
+    udata = tmp_path / "u.data"
+    udata.write_text("196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n")
+    dat = tmp_path / "ratings.dat"
+    dat.write_text("1::1193::5::978300760\n1::661::3::978302109\n2::1357::5::978298709\n")
+    for path in (udata, dat):
+        ws = Workspace(tmp_path / f"ws_{path.suffix[1:]}")
+        report = ingest_file(ws, path, options("movielens"))
+        assert (report.rows_in, report.rows_loaded) == (3, 3)
+        assert scalar(ws, "SELECT count(DISTINCT item_id) FROM events") == 3
+    clicks = tmp_path / "yoochoose-clicks.dat"
+    clicks.write_text(
+        "1,2014-04-07T10:51:09.277Z,214536502,0\n1,2014-04-07T10:54:09.868Z,214536500,0\n"
+        "2,2014-04-07T13:56:37.614Z,214662742,S\n"
+    )
+    ws = Workspace(tmp_path / "ws_clicks")
+    with pytest.raises(MissingColumnError) as missing:
+        ingest_file(ws, clicks, options())
+    assert "column0" in missing.value.hint and "--event-type" in missing.value.hint
+    mapping = {"session_id": "column0", "ts": "column1", "item_id": "column2"}
+    report = ingest_file(ws, clicks, options(mapping=mapping, event_type="view"))
+    assert (report.rows_in, report.rows_loaded) == (3, 3)
+    assert "not stored" in report.pii_columns["column3"]  # events keep canonical fields only
+    assert query(ws, "SELECT DISTINCT event_type FROM events") == [("view",)]
+    assert scalar(ws, "SELECT count(DISTINCT session_id) FROM events") == 2
+
+
+@pytest.mark.parametrize("fmt", ["sessions", "sequences"])
+def test_item_lines_refuse_delimited_records(tmp_path: Path, fmt: str) -> None:
+    """A CSV record given to a line format is quarantined with the reason, not loaded as one
+    item named after the whole line; a file of them is refused."""
+    path = tmp_path / "s.txt"
+    path.write_text("u1 a b c\ntimestamp,visitorid,event,itemid\n")
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(ws, path, options(fmt))
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    assert any("delimited record" in reason for reason in report.quarantine_reasons)
+    assert scalar(ws, "SELECT count(*) FROM events WHERE item_id LIKE '%,%'") == 0
+    csv_only = tmp_path / "rr.csv"
+    csv_only.write_text("timestamp,visitorid,event,itemid\n1433221332117,257597,view,355908\n")
+    with pytest.raises(IngestError, match="delimited record"):
+        ingest_file(Workspace(tmp_path / "ws2"), csv_only, options(fmt))
+
+
+def test_rows_differing_only_in_an_unmapped_column_are_two_events(tmp_path: Path) -> None:
+    """Olist lists two units of one product as two order lines (order_item_id 1 and 2):
+    both are loaded and counted in revenue; an exact repeat of a whole row is a duplicate."""
+    line = {
+        "customer_unique_id": "c1",
+        "order_id": "o1",
+        "product_id": "p1",
+        "event_type": "purchase",
+        "order_purchase_timestamp": "2018-01-02 10:00:00",
+        "price": "19.9",
+    }
+    rows = [line | {"order_item_id": "1"}, line | {"order_item_id": "2"}]
+    rows.append(rows[1])  # the same record twice
+    path = _csv(tmp_path / "olist.csv", rows)
+    mapping = {"user_id": "customer_unique_id", "item_id": "product_id"}
+    mapping |= {"ts": "order_purchase_timestamp"}
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(ws, path, options(mapping=mapping, timezone="America/Sao_Paulo"))
+    assert (report.rows_in, report.rows_loaded, report.duplicates_skipped) == (3, 2, 1)
+    assert scalar(ws, "SELECT sum(price) FROM events") == pytest.approx(39.8)
+
+
+def test_a_corrected_map_reloads_a_merged_table_but_never_appends_events_twice(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    items = _csv(
+        tmp_path / "items.csv",
+        [{"product_id": f"p{i}", "category_code": "electronics.phone"} for i in range(3)],
+    )
+    first = ingest_file(ws, items, options(table="items", mapping={"item_id": "product_id"}))
+    assert first.rows_loaded == 3
+    assert scalar(ws, "SELECT count(category) FROM items") == 0
+    fixed = {"item_id": "product_id", "category": "category_code"}
+    again = ingest_file(ws, items, options(table="items", mapping=fixed))
+    assert not again.already_ingested
+    assert scalar(ws, "SELECT count(*) FROM items WHERE category = 'electronics.phone'") == 3
+    assert scalar(ws, "SELECT count(*) FROM items") == 3
+    events = _csv(tmp_path / "events.csv", ROWS)
+    ingest_file(ws, events, options())
+    remapped = ingest_file(ws, events, options(mapping={"source": "order_id"}))
+    assert remapped.already_ingested and "count them twice" in remapped.warnings[0]
+    assert scalar(ws, "SELECT count(*) FROM events") == len(ROWS)

@@ -107,3 +107,18 @@ def test_contract_fit_predict_save_load(tmp_path: Path) -> None:
     second = loaded.predict(6)
     pd.testing.assert_frame_equal(first, second)
     assert (first["clv"] >= 0).all()
+
+
+def test_dates_are_iso_only_and_an_empty_holdout_is_named() -> None:
+    """``01/09/1997`` is refused (9 January or 1 September?), and a calibration end after the
+    last purchase says the holdout would be empty instead of failing inside PyMC-Marketing."""
+    from shopmind.errors import ShopmindError
+
+    with pytest.raises(ShopmindError, match="not an ISO date"):
+        CLVConfig(calibration_end="01/09/1997")
+    assert CLVConfig(calibration_end="1997-09-30").calibration_end == "1997-09-30"
+    tx = _synthetic_transactions()
+    after = (pd.to_datetime(tx["date"]).max() + pd.Timedelta(days=30)).date().isoformat()
+    late = CLVConfig(calibration_end=after, holdout_end="2999-01-01")
+    with pytest.raises(ShopmindError, match="holdout period would be empty"):
+        CLVModel(late).fit(tx)

@@ -263,3 +263,52 @@ def test_shift_report_names_the_features_that_stopped_predicting() -> None:
     warnings = shift_warnings(shift)
     assert len(warnings) == 2 and "visits" in warnings[1] and "0.150 below" in warnings[0]
     assert shift_warnings({**shift, "test_roc_auc": 0.78}) == []  # within 0.05: no warning
+
+
+def _events_ws(tmp_path: Path, rows: list[dict[str, str]]) -> Workspace:
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    ws = Workspace(tmp_path / "ws")
+    path = tmp_path / "events.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    ingest_file(ws, path, options())
+    return ws
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("sessions_only", "no user ids"),
+        ("no_purchases", "no purchase event"),
+        ("no_buyer_in_validation", "Every validation label is negative"),
+    ],
+)
+def test_data_that_cannot_give_a_propensity_is_a_clear_error(
+    tmp_path: Path, case: str, message: str
+) -> None:
+    """Session-only events, no purchase at all, or a label window without buyers: a
+    ShopmindError that says why (not a NumPy error, not a model reported with blank metrics)."""
+    from shopmind.errors import ShopmindError
+    from shopmind.models.propensity import PropensityConfig, PropensityModel
+
+    rows = []
+    for day in range(1, 29):
+        for user in range(20):
+            kind = "purchase" if (user + day) % 7 == 0 else "view"
+            if case == "no_purchases" or (case == "no_buyer_in_validation" and day > 21):
+                kind = "view"
+            row = {
+                "item_id": f"i{user % 5}",
+                "event_type": kind,
+                "ts": f"2024-02-{day:02d}T10:00:00Z",
+            }
+            if case == "sessions_only":
+                row["session_id"] = f"s{user}-{day}"
+            else:
+                row["user_id"] = f"u{user}"
+            rows.append(row)
+    ws = _events_ws(tmp_path, rows)
+    config = PropensityConfig(horizon_seconds=3 * 86_400, cutoff="2024-02-25T00:00:00+00:00")
+    with duckdb_tables(ws) as tables, pytest.raises(ShopmindError, match=message):
+        PropensityModel(config).fit(tables)

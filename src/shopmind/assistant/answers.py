@@ -74,9 +74,9 @@ def _orders(
 def customer_order(con: duckdb.DuckDBPyConnection, user_id: str, order_id: str) -> Order | None:
     """The order when it belongs to ``user_id``; None otherwise (also when it belongs to
     another customer: callers cannot tell the two apart)."""
-    found = _orders(con, user_id, "AND o.order_id = ?", [order_id], 1)
-    if not found and order_id.startswith("#"):
-        found = _orders(con, user_id, "AND o.order_id = ?", [order_id[1:]], 1)
+    # shops write "#1061" (Shopify) or "1061"; customers write either
+    bare = order_id.removeprefix("#")
+    found = _orders(con, user_id, "AND o.order_id IN (?, ?)", [bare, "#" + bare], 1)
     return found[0] if found else None
 
 

@@ -15,6 +15,7 @@ training data (``shopmind assistant export``).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -149,7 +150,10 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-#: Action per intent, by words in the intent name (first match wins).
+#: Action per intent, by words of the intent name (first match wins). An English key
+#: matches whole words of the name, or a word it begins with an ending (``deliver`` in
+#: ``delivery``, ``track`` in ``tracking``; not ``pay`` in ``payday``); a key of several
+#: words (``last_orders``) matches them in a row; Chinese keys match anywhere.
 ACTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("handoff", ("human", "agent", "person", "representative", "转人工", "人工")),
     ("greet", ("greet", "hello", "问候", "打招呼")),
@@ -161,17 +165,68 @@ ACTIONS: list[tuple[str, tuple[str, ...]]] = [
     ("address", ("address", "地址")),
     (
         "status",
-        ("status", "track", "where", "deliver", "ship", "delay", "arriv", "发货", "物流", "到货"),
+        (
+            "status",
+            "track",
+            "where_is",
+            "wismo",
+            "deliver",
+            "ship",
+            "delay",
+            "arriv",
+            "发货",
+            "物流",
+            "到货",
+        ),
     ),
     ("product", ("product", "item", "size", "stock", "商品", "尺码")),
 ]
 ORDER_ACTIONS = {"refund", "cancel", "payment", "address", "status"}
 
 
+_ENDINGS = (
+    "",
+    "s",
+    "es",
+    "ed",
+    "d",
+    "ing",
+    "ping",
+    "ped",
+    "ment",
+    "ments",
+    "y",
+    "ies",
+    "ery",
+    "al",
+    "e",
+    "ion",
+    "ions",
+    "ation",
+    "ations",
+    "er",
+    "ers",
+)
+
+
+def _has_key(words: list[str], key: str) -> bool:
+    if not key.isascii():
+        return key in "".join(words)
+    parts = key.split("_")
+    for i in range(len(words) - len(parts) + 1):
+        head, last = words[i : i + len(parts) - 1], words[i + len(parts) - 1]
+        ends = last.startswith(parts[-1]) and last[len(parts[-1]) :] in _ENDINGS
+        if head == parts[:-1] and ends:
+            return True
+    return False
+
+
 def action_of(intent: str) -> str:
-    name = intent.lower()
-    for action, words in ACTIONS:
-        if any(w in name for w in words):
+    """The assistant's action for an intent name (``faq`` when no key matches)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1_\2", intent)  # camelCase -> camel_case
+    words = [w for w in re.split(r"[^0-9a-z\u4e00-\u9fff]+", spaced.lower()) if w]
+    for action, keys in ACTIONS:
+        if any(_has_key(words, key) for key in keys):
             return action
     return "faq"
 

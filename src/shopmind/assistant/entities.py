@@ -75,7 +75,8 @@ class Entities:
 
 def order_ids(text: str) -> list[str]:
     """Order-id candidates in order of appearance (dates and ISO days are skipped)."""
-    spans = [m.span() for m in _ISO.finditer(text)] + [m.span() for m in _SLASH.finditer(text)]
+    dated = (_ISO, _SLASH, _ZH_DATE, _MONTH_DAY, _DAY_MONTH)
+    spans = [m.span() for pattern in dated for m in pattern.finditer(text)]
     out: list[str] = []
     for match in _ORDER.finditer(text):
         start = match.start(1)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shopmind.cli._output import JsonOption, emit, print_table, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stderr, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 
@@ -63,7 +63,11 @@ def analyze(
                 con, campaign, pre_days=pre_days, arm=arm, control=control, window_days=window_days
             )
         variant_col, control = "variant", past.control
-        revenue_col = revenue_col or "revenue"
+        # a campaign without revenue (no column, no priced purchases) has no revenue test
+        import pandas as pd
+
+        has_revenue = pd.to_numeric(frame["revenue"], errors="coerce").fillna(0).abs().sum() > 0
+        revenue_col = revenue_col or ("revenue" if has_revenue else None)
         if pre_col is None and frame["pre_revenue"].nunique() > 1:
             pre_col = "pre_revenue"
         note = f"campaign {past.campaign_id}: outcomes from {past.outcome_source}"
@@ -93,6 +97,8 @@ def analyze(
             ["arm", "users"],
             [[k, v] for k, v in srm["counts"].items()],
         )
+        if srm.get("note"):
+            stderr.print(f"note: {srm['note']}", highlight=False)
         for name, entry in result["variants"].items():
             rows: list[list[Any]] = []
             for metric in ("conversion", "revenue", "revenue_cuped"):

@@ -28,19 +28,41 @@ app = typer.Typer(
 PerOpt = Annotated[
     str,
     typer.Option(
-        "--per", help="Count user ids (user) or linked persons (person, see `identity link`)."
+        "--per",
+        help="Count user ids (user), linked persons (person, see `identity link`) or "
+        "session ids (session; the default when the events carry no user id).",
     ),
 ]
+SESSION_NOTE = "counted per session id: the events carry no user id (a session-only log)"
 
 
 def _per(tables: Any, per: str) -> Any:
-    """The tables counted per user id, or per person (docs/identity.md)."""
+    """The tables counted per user id, per person (docs/identity.md) or per session id."""
     from shopmind.errors import AnalyticsError
     from shopmind.features.identity import person_tables
+    from shopmind.features.tables import session_tables
 
-    if per not in ("user", "person"):
-        raise AnalyticsError(f"Unknown --per {per}.", hint="Use user or person.")
+    if per not in ("user", "person", "session"):
+        raise AnalyticsError(f"Unknown --per {per}.", hint="Use user, person or session.")
+    if per == "session":
+        return session_tables(tables)
     return person_tables(tables) if per == "person" else tables
+
+
+def _counted(tables: Any, per: str) -> tuple[Any, str]:
+    """``_per`` with the default ``user`` turned into ``session`` on a session-only log,
+    and the unit counted."""
+    from shopmind.features.tables import session_only
+
+    if per == "user" and session_only(tables):
+        per = "session"
+    return _per(tables, per), per
+
+
+def _say_counted(result: dict[str, Any], per: str) -> None:
+    result["counted_per"] = per
+    if per == "session":
+        result["note"] = SESSION_NOTE
 
 
 @app.command()
@@ -73,20 +95,25 @@ def funnel(
         by,
     )
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run_funnel(_per(tables, per), query)
+        counted, per = _counted(tables, per)
+        result = run_funnel(counted, query)
+        _say_counted(result, per)
 
     def render() -> None:
-        _steps_table(f"funnel ({order}, window {window})", result["steps"])
+        if per == "session":
+            typer.echo(f"note: {SESSION_NOTE}")
+        unit = "sessions" if per == "session" else "users"
+        _steps_table(f"funnel ({order}, window {window})", result["steps"], unit)
         for value, rows in result.get("breakdown", {}).items():
-            _steps_table(f"{by} = {value}", rows)
+            _steps_table(f"{by} = {value}", rows, unit)
 
     emit(result, as_json, render)
 
 
-def _steps_table(title: str, steps: list[dict[str, Any]]) -> None:
+def _steps_table(title: str, steps: list[dict[str, Any]], unit: str = "users") -> None:
     print_table(
         title,
-        ["step", "users", "from previous", "from first", "median s from previous"],
+        ["step", unit, "from previous", "from first", "median s from previous"],
         [
             [
                 s["name"],
@@ -366,7 +393,9 @@ def sessions(
     from shopmind.analytics.sessions import session_summary
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = session_summary(tables.events(), gap)
+        counted, per = _counted(tables, "user")
+        result = session_summary(counted.events(), gap)
+        _say_counted(result, per)
     emit(result, as_json, title="sessions")  # text: rounded, with thousands separators
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stderr, stdout
 from shopmind.cli.state import state
 from shopmind.features.tables import duckdb_tables
 from shopmind.marketing.plans import save_plan
@@ -80,6 +80,8 @@ def plan_command(
                 highlight=False,
             )
         print_table("segment mix", ["segment", "users"], list(summary["segment_mix"].items()))
+        for warning in summary.get("warnings", []):
+            stderr.print(f"warning: {warning}", highlight=False)
 
     emit(summary, as_json, render)
 

@@ -58,6 +58,8 @@ def fit(
         "customers": len(fitted.summary_),
         "method": config.method,
         "time_unit": time_unit,
+        "calibration_end": config.calibration_end,
+        "holdout_end": config.holdout_end,
     }
 
     def render() -> None:

@@ -92,7 +92,11 @@ def ingest(
         typer.Option(help="IANA zone for timestamps without offset (e.g. Europe/London)."),
     ] = None,
     event_type: Annotated[
-        str | None, typer.Option(help="sequences/sessions: event type of the items.")
+        str | None,
+        typer.Option(
+            help="sequences/sessions: event type of the items; generic events: the type of "
+            "every row when the file has no event-type column (e.g. view for a clicks log)."
+        ),
     ] = None,
     currency: Annotated[
         str | None,

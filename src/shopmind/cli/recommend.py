@@ -346,31 +346,32 @@ def batch(
     )
 
 
-def read_prefixes(path: Path, known: dict[str, int]) -> tuple[list[list[str]], int]:
-    """Prefix lines -> known item ids; unknown ids dropped (counted), useless lines refused."""
+def read_prefixes(path: Path, known: dict[str, int]) -> tuple[list[list[str]], int, int]:
+    """Prefix lines -> known item ids, the unknown ids dropped (counted) and the lines left
+    with none (empty or only unknown ids: answered with the most popular items, counted).
+    A file without a single known id is refused."""
     if not path.exists():
         raise RecommendError(f"No prefix file at {path}.", hint="Pass an existing --input.")
     prefixes: list[list[str]] = []
-    dropped = 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    dropped = cold = 0
+    commas = False
+    for line in path.read_text(encoding="utf-8").splitlines():
         items = line.split()
-        if not items:
-            raise RecommendError(
-                f"{path}, line {number}: empty prefix.",
-                hint="Each line needs at least one item id, separated by spaces.",
-            )
+        commas = commas or any("," in i for i in items)
         kept = [i for i in items if i in known]
-        if not kept:
-            raise RecommendError(
-                f"{path}, line {number}: none of the item ids ({' '.join(items[:5])}) is known "
-                "to the model.",
-                hint="Use item ids from the training data (as in the ingested file).",
-            )
         dropped += len(items) - len(kept)
+        cold += not kept
         prefixes.append(kept)
     if not prefixes:
         raise RecommendError(f"{path} has no prefixes.", hint="Write one prefix per line.")
-    return prefixes, dropped
+    if cold == len(prefixes):
+        raise RecommendError(
+            f"None of the item ids in {path} is known to the model.",
+            hint="Separate item ids with spaces, not commas."
+            if commas
+            else "Use item ids from the training data (as in the ingested file).",
+        )
+    return prefixes, dropped, cold
 
 
 @app.command(name="next")
@@ -388,9 +389,14 @@ def next_items(
 
     check_k(k)
     recommender = load_model(state(ctx).workspace, model)
-    prefixes, dropped = read_prefixes(input, recommender.item_index_)
+    prefixes, dropped, cold = read_prefixes(input, recommender.item_index_)
     if dropped:
         stderr.print(f"note: {dropped} unknown item ids were left out of the prefixes")
+    if cold:
+        stderr.print(
+            f"note: {cold} prefixes had no known item id (empty, or unknown ids only): "
+            "they get the most popular items"
+        )
 
     def rows() -> Iterator[list[Any]]:
         for start in range(0, len(prefixes), 2048):
@@ -405,6 +411,7 @@ def next_items(
         "cases": len(prefixes),
         "rows": n,
         "unknown_items_dropped": dropped,
+        "prefixes_without_known_items": cold,
         "out": str(out),
     }
     emit(

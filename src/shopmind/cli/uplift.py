@@ -13,6 +13,7 @@ from shopmind.cli._input import read_table
 from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
+from shopmind.marketing.leakage import post_treatment_columns
 from shopmind.marketing.past_campaign import OUTCOME_LIKE  # never features unless named
 
 app = typer.Typer(
@@ -59,6 +60,14 @@ def _campaign_data(
     return found.data, found.features, "arm", found.treatments, control, "converted"
 
 
+def _campaign_excluded(ctx: typer.Context, campaign: str) -> dict[str, str]:
+    """The campaign's columns kept out of the features, with the reason."""
+    from shopmind.marketing.past_campaign import load_campaign
+
+    with state(ctx).workspace.connect(read_only=True) as con:
+        return load_campaign(con, campaign).excluded
+
+
 @app.command()
 def train(
     ctx: typer.Context,
@@ -96,7 +105,7 @@ def train(
         )
         chosen = features or chosen
         _require(frame, chosen, Path(f"campaign {campaign}"))
-        excluded: list[str] = []
+        why = {} if features else _campaign_excluded(ctx, campaign)
     else:
         if data is None or not (treatment_col and treatment and control and outcome):
             raise ShopmindError(
@@ -114,14 +123,15 @@ def train(
                     f"Value '{value}' not in column '{treatment_col}' of {data}.",
                     hint=f"Values present: {', '.join(sorted(arms))}.",
                 )
-        chosen = features or [
-            c
-            for c in frame.columns
-            if c not in {treatment_col, outcome} and not OUTCOME_LIKE.match(c)
-        ]
-        excluded = [
-            c for c in frame.columns if c not in chosen and c not in {treatment_col, outcome}
-        ]
+        why = {}
+        if not features:
+            named = [c for c in frame.columns if c not in {treatment_col, outcome}]
+            why = {c: "named like an outcome" for c in named if OUTCOME_LIKE.match(c)}
+            named = [c for c in named if c not in why]
+            treated = frame[treatment_col].astype(str) != control
+            why |= post_treatment_columns(frame, named, frame[outcome], treated)
+        chosen = features or [c for c in named if c not in why]
+    excluded = list(why)
     if not chosen:
         raise ShopmindError("No feature columns left.", hint="Name them with --features.")
     with stage_progress("uplift train", enabled=not as_json) as progress:
@@ -135,6 +145,7 @@ def train(
         "campaign": campaign,
         "features": chosen,
         "excluded": excluded,
+        "excluded_why": why,
         "validation_qini": model.validation_,
         "rows": len(frame),
     }
@@ -146,10 +157,8 @@ def train(
                 ["learner", "qini"],
                 [[k, v] for k, v in scores.items() if k != "chosen"],
             )
-        if excluded:
-            stdout.print(
-                f"not used as features (outcome-like): {', '.join(excluded)}", highlight=False
-            )
+        for name, reason in why.items():
+            stdout.print(f"not used as a feature: {name} ({reason})", highlight=False)
 
     emit(result, as_json, render)
 

@@ -227,8 +227,12 @@ class TabularRiskFeatures:
                 hint="Score a file with the training file's columns (the label may be absent).",
             )
 
-    def transform(self, frame: pd.DataFrame, training: bool = False) -> pd.DataFrame:
-        """Features of ``frame``; ``training=True`` for the training file itself."""
+    def transform(
+        self, frame: pd.DataFrame, training: bool = False, hidden: np.ndarray | None = None
+    ) -> pd.DataFrame:
+        """Features of ``frame``; ``training=True`` for the training file itself, where
+        ``hidden`` (row positions: the validation rows) keeps those rows' labels out of every
+        ``known_bad`` count, as a new row's label is unknown when it is scored."""
         self.check_columns(frame)
         frame = frame.reset_index(drop=True)
         parts: dict[str, Any] = {}
@@ -261,7 +265,7 @@ class TabularRiskFeatures:
                 key = f"{first}->{second}:seconds"
                 parts[key] = (times[second] - times[first]).astype(float)
                 labels[key] = f"seconds from {first} to {second}"
-        sharing, sharing_labels = self._sharing(frame, training)
+        sharing, sharing_labels = self._sharing(frame, training, hidden)
         parts.update(sharing)
         labels.update(sharing_labels)
         out = pd.DataFrame(parts, index=frame.index)
@@ -269,7 +273,7 @@ class TabularRiskFeatures:
         return out
 
     def _sharing(
-        self, frame: pd.DataFrame, training: bool
+        self, frame: pd.DataFrame, training: bool, hidden: np.ndarray | None = None
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Counts of known rows sharing each id-like value (and point-in-time versions)."""
         ids = self.id_columns
@@ -278,6 +282,9 @@ class TabularRiskFeatures:
         own = self._id_frame(frame)
         if training and self.known_ is not None and len(self.known_) == len(own):
             known = self.known_
+            if hidden is not None and "_bad" in known.columns:
+                known = known.copy()
+                known.loc[np.asarray(hidden, dtype=int), "_bad"] = np.nan
         elif training or self.known_ is None:
             known = own
         else:
@@ -295,7 +302,7 @@ class TabularRiskFeatures:
                 bad = known.groupby(name)["_bad"].agg(["sum", "count"])
                 total = own[name].map(bad["sum"]).fillna(0.0).to_numpy(dtype=float)
                 if training and self.known_ is not None:
-                    total = total - self.known_["_bad"].fillna(0.0).to_numpy()
+                    total = total - known["_bad"].fillna(0.0).to_numpy()
                 # 0 when no other labelled row shares the value: a scoring row whose partners
                 # are all in the scoring file looks like a training row with good partners
                 parts[f"{name}:known_bad"] = total

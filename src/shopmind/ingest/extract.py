@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,7 +210,7 @@ def _stream(
         return Extracted(_columns(con, "_raw"), -1, 0, streamed=True, reader=reader)
     delimiter = spec.delimiter or ("\t" if suffix in {".tsv", ".tab"} else None)
     delimiter = delimiter or guess_delimiter(path)
-    has_header = spec.header is not False
+    has_header = spec.header if spec.header is not None else sniff_header(path, delimiter)
     header_lines = 1 if has_header else 0
     scan = scan or scan_text(path)
     if scan.odd_quote_lines or any(b > header_lines for b in scan.blank_lines):
@@ -305,7 +306,7 @@ def _read_csv(
     are split record by record in Python. Either way DuckDB's line numbers stay physical."""
     delimiter = spec.delimiter or ("\t" if path.suffix.lower() in {".tsv", ".tab"} else None)
     delimiter = delimiter or guess_delimiter(path)
-    has_header = spec.header is not False
+    has_header = spec.header if spec.header is not None else sniff_header(path, delimiter)
     names = list(spec.column_names) or _header_names(path, delimiter)
     if not has_header and not spec.column_names:
         names = [f"column{i}" for i in range(len(names))]
@@ -426,7 +427,7 @@ def _header_names(path: Path, delimiter: str) -> list[str]:
     """Column names from the first line; blanks and repeats made unique."""
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         first = handle.readline()
-    row = next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter), [])
+    row = _split(first.rstrip("\r\n"), delimiter)
     names: list[str] = []
     for i, raw in enumerate(row):
         name = raw.strip() or f"column{i}"
@@ -444,12 +445,56 @@ def _header_names(path: Path, delimiter: str) -> list[str]:
     return names
 
 
+_NUMBER_FIELD = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_TIME_FIELD = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d|$)|^\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+
+
+def _field_kind(value: str) -> str | None:
+    """'number', 'time' or 'text' of one field (None when empty)."""
+    value = value.strip().strip('"')
+    if not value:
+        return None
+    if _NUMBER_FIELD.match(value):
+        return "number"
+    return "time" if _TIME_FIELD.match(value) else "text"
+
+
+def sniff_header(path: Path, delimiter: str, lines: int = 50) -> bool:
+    """Whether the first line names the columns (the idea of ``csv.Sniffer.has_header``):
+    a line with a number or a time in it and no text field over a column of numbers or
+    times below is data, e.g. MovieLens ``u.data`` or YOOCHOOSE clicks. A first line of
+    text only is taken as a header."""
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        head = [line.rstrip("\r\n") for _, line in zip(range(lines), handle, strict=False)]
+    rows = [_split(line, delimiter) for line in head if line.strip()]
+    if len(rows) < 2:
+        return True
+    first = [_field_kind(v) for v in rows[0]]
+    if not any(kind in ("number", "time") for kind in first):
+        return True
+    for col, kind in enumerate(first):
+        seen = [k for k in (_field_kind(r[col]) for r in rows[1:] if col < len(r)) if k]
+        usual = max(sorted(set(seen)), key=seen.count) if seen else None
+        if kind == "text" and usual in ("number", "time"):  # a name over typed values
+            return True
+    return False
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    if len(delimiter) > 1:
+        return line.split(delimiter)
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
 def guess_delimiter(path: Path) -> str:
-    """The most frequent of , TAB ; | in the first line (quoted parts ignored)."""
+    """The most frequent of , TAB ; | in the first line (quoted parts ignored), or ``::``
+    (MovieLens-1M ``ratings.dat``) when the line holds none of them."""
     with path.open("rb") as handle:
         head = handle.read(65536).decode("utf-8", errors="replace")
     first = next((line for line in head.splitlines() if line.strip()), "")
     unquoted = first.split('"')[::2]
+    if "::" in first and not any(d in first for d in (",", "\t", ";", "|")):
+        return "::"
     counts = {d: sum(part.count(d) for part in unquoted) for d in (",", "\t", ";", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","

@@ -35,7 +35,12 @@ from shopmind.ingest.formats.base import Format
 from shopmind.ingest.textscan import TextScan, scan_text
 from shopmind.ingest.vault_fill import fill_vault
 from shopmind.privacy import pii_kind, redact_text_sql
-from shopmind.privacy.pii import looks_non_personal, pii_kind_of_values, register_redactor
+from shopmind.privacy.pii import (
+    looks_non_personal,
+    names_a_person,
+    pii_kind_of_values,
+    register_redactor,
+)
 from shopmind.store import Workspace, migrate
 
 Progress = Callable[[str], None]
@@ -143,15 +148,23 @@ def _ingest(
         register_redactor(con)
         migrate(con)
         previous = con.execute(
-            "SELECT rows_in, ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? "
-            "AND target = ? ORDER BY finished_at LIMIT 1",
+            "SELECT rows_in, ingestion_id, options->>'mapping' FROM ingestions "
+            "WHERE sha256 = ? AND format = ? AND target = ? ORDER BY finished_at DESC LIMIT 1",
             [sha, fmt.name, target],
         ).fetchone()
-        if previous is not None:
+        remapped = previous is not None and _mapping_changed(previous[2], options.mapping)
+        merged = fmt.name == "generic" and target != "events"  # users, items, orders
+        if previous is not None and not (remapped and merged):
             report.already_ingested = True
             report.rows_in = report.duplicates_skipped = int(previous[0])
+            again = (
+                " with other --map options: events are appended, so loading them again would "
+                "count them twice (a users, items or orders file is merged again instead)"
+                if remapped
+                else ""
+            )
             report.warnings.append(
-                f"{path.name} was already loaded (ingestion {previous[1]}); nothing added."
+                f"{path.name} was already loaded (ingestion {previous[1]}){again}; nothing added."
             )
             return _finish(report, t0)
         step("extract")
@@ -183,9 +196,16 @@ def _ingest(
             report.warnings.append(
                 f"--keep-attribute {', '.join(unknown)}: no such column in {path.name}."
             )
+        # generic events keep their canonical fields only: extra columns are never stored
+        kept_nowhere = fmt.name == "generic" and target == "events"
         report.pii_columns.update(
             {
-                c: f"extra column not judged non-personal ({_DONE[p]})"
+                c: "extra column not judged non-personal "
+                + (
+                    "(not stored: events keep canonical fields only)"
+                    if kept_nowhere
+                    else f"({_DONE[p]})"
+                )
                 for c, p in ctx.undeclared.items()
                 if p != "keep"
             }
@@ -221,6 +241,15 @@ def _ingest(
     if not report.reconciles():  # pragma: no cover - guarded by tests; a bug if it fires
         raise IngestError(f"Internal error: row counts do not reconcile for {path}.")
     return _finish(report, t0)
+
+
+def _mapping_changed(stored: str | None, mapping: dict[str, str]) -> bool:
+    """Whether ``--map`` differs from the one a file was loaded with before."""
+    try:
+        before = json.loads(stored) if stored else {}
+    except ValueError:
+        before = {}
+    return dict(before or {}) != dict(mapping)
 
 
 def _resolve_and_stage(
@@ -292,7 +321,10 @@ def _detect_pii(
     known = ctx.user_columns | ctx.id_columns
     known |= {source for name, source in ctx.resolved.items() if pii_kind(name) is None}
     # columns a line reader made up (col1..colN) are positional parts the format knows
-    extra = set(found) - set(ctx.resolved.values()) if judge_extra else set()
+    unused = set(found) - set(ctx.resolved.values())
+    # items describe products: their extra columns are judged only when named after a
+    # person or a visit (an items file cut from an events export carries user ids)
+    extra = unused if judge_extra else {c for c in unused if names_a_person(c)}
     for column in found:
         if column in known:
             continue
@@ -310,7 +342,7 @@ def _detect_pii(
         if kind is not None:
             ctx.pii_columns[column] = kind
         elif column in extra:
-            safe = declared or looks_non_personal(sample or [])
+            safe = declared or (not names_a_person(column) and looks_non_personal(sample or []))
             ctx.undeclared[column] = "keep" if safe else ctx.options.pii_policy
 
 

@@ -142,6 +142,8 @@ def parse_fields(text: str, delimiter: str) -> list[str]:
     """Fields of one record in the CSV dialect of good rows (RFC 4180 quotes, '""')."""
     if delimiter == " ":
         return text.split()
+    if len(delimiter) > 1:  # e.g. MovieLens-1M '::' (no quoting in such files)
+        return text.split(delimiter)
     reader = csv.reader([text], delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
     row = next(reader, [])
     return list(row)

@@ -165,6 +165,12 @@ def analyze(
         "srm": srm_check({str(k): int(v) for k, v in counts.items()}, shares),
         "variants": {},
     }
+    if expected is None and result["srm"]["mismatch"]:
+        seen = ",".join(f"{k}={v / len(frame):.2f}" for k, v in counts.items())
+        result["srm"]["note"] = (
+            "checked against an equal split; if the design was unequal, give it with "
+            f"--expected-split (the observed shares: {seen})"
+        )
     for variant in sorted(set(arms) - {control}):
         t, c = frame[arms == variant], frame[arms == control]
         entry: dict[str, Any] = {"users_treatment": len(t), "users_control": len(c)}

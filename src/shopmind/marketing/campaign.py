@@ -187,7 +187,12 @@ def plan(
         realised["uplift"],
         realised["uplift"] + 1.96 * realised["se"],
     )
-    summary = {
+    profit = {
+        "estimate": n * (mid * value - cost),
+        "low": n * (low * value - cost),
+        "high": n * (high * value - cost),
+    }
+    summary: dict[str, Any] = {
         "campaign_learned_from": past.campaign_id,
         "treatment": treatment,
         "treatment_chosen_by": "--arm" if arm else "only arm, or highest observed conversion",
@@ -206,16 +211,26 @@ def plan(
         "assumptions": origin,
         "predicted_incremental_conversions": float(audience["uplift"].sum()),
         "expected_incremental_conversions": {"estimate": n * mid, "low": n * low, "high": n * high},
-        "expected_incremental_profit": {
-            "estimate": n * (mid * value - cost),
-            "low": n * (low * value - cost),
-            "high": n * (high * value - cost),
-        },
+        "expected_incremental_profit": profit,
         "held_out_check": realised,
         "chosen_learner": model.validation_[treatment]["chosen"],
         "scored_at": now.isoformat(),
     }
+    summary["warnings"] = _loss_warnings(profit, n)
     return audience[["user_id", "uplift", "expected_profit"]], summary
+
+
+def _loss_warnings(profit: dict[str, float], contacts: int) -> list[str]:
+    """Say so when the held-out estimate expects the plan to lose money: the per-user
+    uplifts chose the audience, but the uplift measured on held-out rows pays less."""
+    if not contacts or profit["estimate"] >= 0:
+        return []
+    where = "even at the upper end of its 95% interval" if profit["high"] < 0 else "on average"
+    return [
+        f"On held-out rows this plan loses money {where} (expected profit "
+        f"{profit['estimate']:,.0f}): the per-user uplifts are more optimistic than the uplift "
+        "measured there. Consider a smaller --budget, a cheaper contact (--cost) or no campaign."
+    ]
 
 
 def _held_out_uplift(

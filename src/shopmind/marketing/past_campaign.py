@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from shopmind.errors import ShopmindError
+from shopmind.marketing.leakage import post_treatment_columns
 
 DEFAULT_WINDOW_DAYS = 14
 
@@ -32,7 +33,8 @@ OUTCOME_LIKE = re.compile(
 @dataclass(frozen=True)
 class PastCampaign:
     """One campaign: ``frame`` has user_id, arm, converted (0/1), revenue, cost and the
-    covariate columns; ``covariates`` are those usable as features."""
+    covariate columns; ``covariates`` are those usable as features, ``excluded`` the others
+    with the reason (named like an outcome, or :mod:`shopmind.marketing.leakage`)."""
 
     campaign_id: str
     control: str
@@ -41,6 +43,7 @@ class PastCampaign:
     frame: pd.DataFrame
     covariates: list[str] = field(default_factory=list)
     outcome_source: str = "columns"
+    excluded: dict[str, str] = field(default_factory=dict)
 
     def treatments(self, arm: str | None = None) -> list[str]:
         """The treatment arm(s) to compare with control: ``arm`` (checked) or all others."""
@@ -168,15 +171,21 @@ def load_campaign(
     frame["cost"] = pd.to_numeric(frame.get("cost", pd.Series(index=frame.index, dtype=float)))
     frame[["user_id", "arm"]] = frame[["user_id", "arm"]].astype(str)
     covariates: list[str] = []
+    excluded: dict[str, str] = {}
     if "attributes" in frame.columns:
         extra_frame = _covariates(frame.pop("attributes"))
         extra_frame = extra_frame.drop(
             columns=[c for c in extra_frame.columns if c in frame.columns]
         )
         frame = pd.concat([frame, extra_frame], axis=1)
-        covariates = [c for c in extra_frame.columns if not OUTCOME_LIKE.match(str(c))]
+        named = [c for c in extra_frame.columns if not OUTCOME_LIKE.match(str(c))]
+        excluded = {c: "named like an outcome" for c in extra_frame.columns if c not in named}
+        excluded |= post_treatment_columns(
+            frame, named, frame["converted"], frame["arm"] != control
+        )
+        covariates = [c for c in named if c not in excluded]
     sent = pd.Timestamp(frame["sent_ts"].min()).to_pydatetime()
-    return PastCampaign(campaign_id, control, arms, sent, frame, covariates, source)
+    return PastCampaign(campaign_id, control, arms, sent, frame, covariates, source, excluded)
 
 
 def abtest_frame(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shopmind.errors import NotFittedError, ShopmindError
 from shopmind.models.base import Model, ModelConfig
@@ -38,6 +39,20 @@ class CLVConfig(ModelConfig):
     method: Literal["map", "mcmc"] = "map"
     draws: int = Field(500, ge=10)
     chains: int = Field(2, ge=1)
+
+    @field_validator("calibration_end", "holdout_end")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        """Only ISO dates: ``01/09/1997`` is 9 January in one country and 1 September in
+        another, so it is refused rather than guessed."""
+        if value is None:
+            return None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.]+)?", value.strip()):
+            raise ShopmindError(
+                f"'{value}' is not an ISO date.",
+                hint="Write dates as YYYY-MM-DD, e.g. --calibration-end 1997-09-30.",
+            )
+        return value.strip()
 
 
 class CLVModel(Model):
@@ -67,6 +82,13 @@ class CLVModel(Model):
         if cfg.holdout_end:
             if pd.Timestamp(cfg.holdout_end) <= end:
                 raise ShopmindError("--holdout-end must be after --calibration-end.")
+            if (tx["date"] > end).sum() == 0:
+                first, last = tx["date"].min().date(), tx["date"].max().date()
+                raise ShopmindError(
+                    f"No transactions after the calibration end {end.date()}: the holdout "
+                    f"period would be empty (the data run from {first} to {last}).",
+                    hint="Choose an earlier --calibration-end, or leave out --holdout-end.",
+                )
             summary = rfm_train_test_split(
                 tx,
                 "customer_id",

@@ -556,18 +556,24 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _temperature(logits: np.ndarray, classes: np.ndarray, y: np.ndarray) -> float:
-    """Temperature minimising the validation negative log-likelihood (Guo et al. 2017);
-    rows whose label the head does not know are ignored."""
+    """Temperature minimising the validation negative log-likelihood (Guo et al. 2017)
+    against Platt's smoothed targets: the true class weighs (n + 1) / (n + 2) for n rows,
+    so a small validation split answered without error does not make every answer certain
+    (plain NLL then falls towards a temperature of 0). Rows whose label the head does not
+    know are ignored."""
     index = {k: i for i, k in enumerate(classes)}
     rows = np.array([v in index for v in y])
     if rows.sum() == 0:
         return 1.0
     target = np.array([index[v] for v in y[rows]])
     z = logits[rows]
+    n, k = len(target), z.shape[1]
+    weights = np.full(z.shape, 1.0 / ((n + 2) * max(k - 1, 1)))
+    weights[np.arange(n), target] = (n + 1) / (n + 2)
 
     def nll(t: float) -> float:
         p = _softmax(z / t)
-        return float(-np.mean(np.log(np.maximum(p[np.arange(len(target)), target], 1e-12))))
+        return float(-np.mean((weights * np.log(np.maximum(p, 1e-12))).sum(axis=1)))
 
     grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 60))
     best = min(grid, key=nll)

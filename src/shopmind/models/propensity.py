@@ -159,6 +159,7 @@ class PropensityModel(Model):
                 hint="Use --target purchase or --target churn.",
             )
         events = tables.events()
+        _check_people_and_purchases(events)
         first, last = (
             pd.Timestamp(v).to_pydatetime()
             for v in events.aggregate(a=events.ts.min(), b=events.ts.max()).execute().iloc[0]
@@ -244,11 +245,20 @@ class PropensityModel(Model):
         self.feature_names_ = [c for c in train.columns if c not in drop]
         xs = [part[self.feature_names_].to_numpy(dtype=float) for part in (train, val, test)]
         ys = [part["label"].to_numpy(dtype=int) for part in (train, val, test)]
-        if ys[0].min() == ys[0].max():
-            raise ShopmindError(
-                "Every training label is the same; nothing can be learned.",
-                hint="Use a longer --horizon or another --cutoff.",
-            )
+        for part, y in zip(("training", "validation", "test"), ys, strict=True):
+            if len(y) == 0:
+                raise ShopmindError(
+                    f"No {part} rows: no user has events before that snapshot.",
+                    hint="Choose a later --cutoff or a shorter --horizon.",
+                )
+            if y.min() == y.max():
+                outcome = "positive" if y[0] else "negative"
+                raise ShopmindError(
+                    f"Every {part} label is {outcome} ({len(y)} rows): nothing can be "
+                    f"{'learned' if part == 'training' else 'measured'} there.",
+                    hint="Choose another --cutoff (the label window must hold both buyers "
+                    "and non-buyers) or a longer --horizon.",
+                )
         self.model_, validation, single = choose(
             self.feature_names_, (xs[0], ys[0]), (xs[1], ys[1]), self.config.seed
         )
@@ -393,6 +403,31 @@ def shift_warnings(shift: dict[str, Any]) -> list[str]:
             "users active at the end of the data) makes activity features uninformative"
         )
     return out
+
+
+def _check_people_and_purchases(events: Any) -> None:
+    """A clear error when the events cannot give a propensity: no user ids (session-only
+    data) or no purchase at all."""
+    counts = events.aggregate(
+        rows=events.count(),
+        people=events.user_id.count(),
+        purchases=(events.event_type == "purchase").cast("int64").sum(),
+    ).execute()
+    if int(counts["rows"].iloc[0]) == 0:
+        raise ShopmindError(
+            "No events are loaded: propensity learns from behaviour before each snapshot.",
+            hint="Ingest an events file first (shopmind ingest FILE).",
+        )
+    if int(counts["people"].iloc[0]) == 0:
+        raise ShopmindError(
+            "The events carry no user ids (session-only data): propensity scores people.",
+            hint="Load events with a user id column (e.g. --map user_id=COLUMN).",
+        )
+    if int(counts["purchases"].fillna(0).iloc[0]) == 0:
+        raise ShopmindError(
+            "There is no purchase event: nothing to learn a purchase or churn label from.",
+            hint="Load purchases (event_type purchase, or an orders file with --table orders).",
+        )
 
 
 def _active_share(tables: Any, users: pd.Series, start: datetime, end: datetime) -> float:

@@ -107,6 +107,23 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
 
+#: detector reasons name values at most this share of training rows is as extreme as
+UNUSUAL_SHARE = 0.25
+#: the key of missing values in category frequencies
+MISSING = "\x00missing"
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _missing_share(mapping: dict[Any, float]) -> float:
+    """Training share of missing values (models saved before 0.9.1 keyed it by a NaN)."""
+    if MISSING in mapping:
+        return mapping[MISSING]
+    return next((v for k, v in mapping.items() if isinstance(k, float) and math.isnan(k)), 0.0)
+
+
 class _NumericView:
     """Numbers for detectors and the logistic baseline: categories become their training
     frequency (rare = unusual), missing values the training median."""
@@ -116,7 +133,10 @@ class _NumericView:
         for name in x.columns:
             if isinstance(x[name].dtype, pd.CategoricalDtype):
                 share = x[name].value_counts(normalize=True, dropna=False)
-                self.frequencies[name] = {k: float(v) for k, v in share.items()}
+                # missing under a plain key: a NaN key is not found again after pickling
+                self.frequencies[name] = {
+                    MISSING if _is_missing(k) else k: float(v) for k, v in share.items()
+                }
         raw = self._raw(x)
         medians = np.nanmedian(np.where(np.isfinite(raw), raw, np.nan), axis=0)
         self.medians = np.where(np.isnan(medians), 0.0, medians)
@@ -127,8 +147,12 @@ class _NumericView:
         for name in x.columns:
             if name in self.frequencies:
                 mapping = self.frequencies[name]
+                missing = _missing_share(mapping)
                 columns.append(
-                    x[name].astype(object).map(lambda v, m=mapping: m.get(v, 0.0)).to_numpy(float)
+                    x[name]
+                    .astype(object)
+                    .map(lambda v, m=mapping, na=missing: na if _is_missing(v) else m.get(v, 0.0))
+                    .to_numpy(float)
                 )
             else:
                 columns.append(pd.to_numeric(x[name], errors="coerce").to_numpy(dtype=float))
@@ -322,6 +346,16 @@ class RiskModel(Model):
         self._store_tails(view.transform(x))
         self.report_ = report
         return self
+
+    def validation_rows(self, y: np.ndarray | None, time: np.ndarray | None) -> np.ndarray | None:
+        """Positions of the rows :meth:`fit` validates on (None when it will not: no labels
+        of both classes), so features can keep their labels out."""
+        if y is None or self.config.mode == "unsupervised":
+            return None
+        y = np.asarray(y, dtype=int)
+        if len(y) < 2 or y.min() == y.max() or np.bincount(y).min() < 2:
+            return None
+        return self._split(y, time)[1]
 
     def _split(self, y: np.ndarray, time: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
         from sklearn.model_selection import train_test_split
@@ -544,7 +578,10 @@ class RiskModel(Model):
         n = self.tails_.shape[0]
         below, above = tails if tails is not None else (t[0] for t in self._tails(numeric))
         tail = np.minimum(below, above) / n
-        order = np.argsort(tail)[:top]
+        ranked = np.argsort(tail, kind="stable")[:top]
+        # a value a quarter of the training rows share is not unusual: not a reason, unless
+        # it is the row's most unusual one
+        order = [j for i, j in enumerate(ranked) if i == 0 or tail[j] < UNUSUAL_SHARE]
         out = []
         for j in order:
             name = self.features_[j]

@@ -123,6 +123,19 @@ def protect_pii_sql(
     return pseudonymize_sql(value, key, prefix="h_")
 
 
+_PERSON_WORDS = re.compile(r"(user|customer|visitor|buyer|shopper|subscriber|guest|session|cookie)")
+_PERSON_IDS = re.compile(r"(uid|(member|client|account|device|person)(id|no|num|number|key|code))$")
+
+
+def names_a_person(column: str) -> bool:
+    """Whether a column name refers to a person or a visit (``user_id``,
+    ``customer_unique_id``, ``visitorid``, ``user_session``, ``member_no``, ...): such a
+    column in an items file (e.g. one made from an events export) is personal, not a
+    product attribute."""
+    key = re.sub(r"[^a-z0-9]", "", column.lower())
+    return bool(_PERSON_WORDS.search(key) or _PERSON_IDS.search(key))
+
+
 def pii_kind_of_values(values: list[str]) -> str | None:
     """PII kind when most non-empty sample values are one e-mail, phone number, IP, ID-card or
     bank-card number each (as recognised by the redactor)."""

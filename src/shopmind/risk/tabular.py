@@ -89,9 +89,12 @@ def train_tabular(
         )
     y = labels_of(frame, label)
     features = TabularRiskFeatures(label=label, id_col=id_col).fit(frame)
-    x = features.transform(frame, training=True)
     time = features.decision_times(frame)
-    model = RiskModel(config or RiskConfig()).fit(x, y, time, features.labels_)
+    model = RiskModel(config or RiskConfig())
+    # the validation rows' labels stay out of the "known bad" counts, as a new row's does
+    hidden = model.validation_rows(y, time)
+    x = features.transform(frame, training=True, hidden=hidden)
+    model.fit(x, y, time, features.labels_)
     model.report_["columns"] = {p.name: p.kind for p in features.plans_}
     model.report_["decision_time"] = features.decision_time_
     return TabularRisk(features, model, label, id_col)

@@ -136,7 +136,12 @@ class Generic(Format):
                 f"--table {table} is not loadable.",
                 hint=f"Use one of: {', '.join(TABLE_FIELDS)}.",
             )
-        return tuple(Field(n, _ALIASES.get(n, (n,)), r) for n, r in TABLE_FIELDS[table])
+        # --event-type names the type of every row of an events file without such a column
+        constant = table == "events" and ctx.options.event_type is not None
+        return tuple(
+            Field(n, _ALIASES.get(n, (n,)), r and not (constant and n == "event_type"))
+            for n, r in TABLE_FIELDS[table]
+        )
 
     def disposition(self, ctx: Context) -> WriteDisposition:
         return "append" if ctx.options.table == "events" else "merge"
@@ -177,7 +182,7 @@ def _events_sql(ctx: Context) -> str:
             hint="Map one with --map user_id=<column> or --map session_id=<column>.",
         )
     ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx))
-    key_cols = (
+    key_cols: tuple[str, ...] = (
         "user_id",
         "session_id",
         "item_id",
@@ -188,6 +193,11 @@ def _events_sql(ctx: Context) -> str:
         "order_id",
         "query",
     )
+    # columns no field uses take part in the content key: rows that differ only there (two
+    # units of one product as two order lines, told apart by a line number) are two events
+    rest = _unmapped_columns(ctx)
+    if rest:
+        key_cols += ("_rest",)
     key = "event_id_in" if ctx.has("event_id") else ctx.content_key("ev_", *key_cols)
     problems = first_problem(
         *(
@@ -228,8 +238,8 @@ def _events_sql(ctx: Context) -> str:
                {str(ctx.has("event_id")).upper()} AS has_event_id,
                {text(ctx.col("user_id"))} AS user_id, {text(ctx.col("session_id"))} AS session_id,
                {text(ctx.col("item_id"))} AS item_id,
-               {ctx.col("event_type")} AS event_type_raw,
-               {event_type_value(ctx.col("event_type"))} AS event_type,
+               {_event_type_column(ctx)} AS event_type_raw,
+               {event_type_value(_event_type_column(ctx))} AS event_type,
                {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("quantity")} AS quantity_raw,
                {_num(ctx, "quantity")} AS quantity,
@@ -237,10 +247,35 @@ def _events_sql(ctx: Context) -> str:
                {text(ctx.col("order_id"))} AS order_id,
                {redact_text_sql(text(ctx.col("query")))} AS query,
                {text(ctx.col("source"))} AS source,
-               {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating
+               {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating{rest}
         FROM _raw
     ))
     """
+
+
+def _currency_option(ctx: Context) -> str:
+    """``--currency`` as SQL: the orders' currency where the file has no column for it."""
+    return quote_literal(ctx.options.currency) if ctx.options.currency else "NULL"
+
+
+def _unmapped_columns(ctx: Context) -> str:
+    """``, <the source columns no field uses, as one text> AS _rest``, or '' when none (or
+    when the file's own event ids are the key)."""
+    if ctx.has("event_id"):
+        return ""
+    used = set(ctx.resolved.values())
+    columns = [c for c in ctx.extracted.columns if c not in used and not c.startswith("_")]
+    if not columns:
+        return ""
+    parts = ", ".join(f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '\\N')" for c in columns)
+    return f", concat_ws('|', {parts}) AS _rest"
+
+
+def _event_type_column(ctx: Context) -> str:
+    """The event-type column, or the ``--event-type`` literal when the file has none."""
+    if ctx.has("event_type") or ctx.options.event_type is None:
+        return ctx.col("event_type")
+    return quote_literal(ctx.options.event_type)
 
 
 def _attributes_sql(ctx: Context) -> str:
@@ -304,7 +339,7 @@ def _dimension_sql(ctx: Context, table: str) -> str:
                {text(ctx.col("user_id"))} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("amount")} AS amount_raw, {_num(ctx, "amount")} AS amount,
                coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
-               {text(ctx.col("currency"))} AS currency,
+               coalesce({text(ctx.col("currency"))}, {_currency_option(ctx)}) AS currency,
                {text(ctx.col("parent_order_id"))} AS parent_order_id,
                {text(ctx.col("source"))} AS source"""
         out = "order_id, user_id, ts, amount, status, currency, parent_order_id, source, attributes"

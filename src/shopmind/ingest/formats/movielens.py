@@ -1,5 +1,6 @@
 """MovieLens ratings: RecBole atomic ``.inter`` (``user_id:token item_id:token rating:float
-timestamp:float``) or the classic tab-separated ``u.data`` without header.
+timestamp:float``), the classic tab-separated ``u.data`` without header, or MovieLens-1M
+``ratings.dat`` (``UserID::MovieID::Rating::Timestamp``, no header).
 
 Each rating becomes a ``view`` event carrying ``rating``. Sibling ``<stem>.item`` and
 ``<stem>.user`` files (RecBole) are merged into ``items`` (title, first genre as category)
@@ -28,7 +29,7 @@ from shopmind.ingest.sqlparts import (
 class MovieLens(Format):
     name = "movielens"
     description = "MovieLens ratings (RecBole .inter with siblings .item/.user, or u.data)"
-    reader = ReaderSpec(delimiter="\t")
+    reader = ReaderSpec()  # TAB (.inter, u.data) or "::" (ratings.dat), guessed
     fields = (
         Field("user_id", ("user_id", "userId", "user", "column0"), required=True),
         Field("item_id", ("item_id", "movieId", "movie_id", "item", "column1"), required=True),

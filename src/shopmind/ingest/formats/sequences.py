@@ -36,6 +36,14 @@ def _event_type(ctx: Context, default: str) -> str:
     return chosen
 
 
+#: a line with a comma, semicolon or bar is a delimited record (a CSV export), not items
+#: separated by blanks: quarantined with this reason rather than loaded as one odd item
+DELIMITED_LINE = (
+    "CASE WHEN regexp_matches(line, '[,;|]') THEN 'a delimited record, not item ids "
+    "separated by blanks (for a CSV use --format generic with --map)' END"
+)
+
+
 def _expand(con: duckdb.DuckDBPyConnection, event_type: str, ts_sql: str) -> None:
     """``_events``: one row per item of each fresh line, ``pos`` counting from 1."""
     con.execute(
@@ -65,6 +73,7 @@ class Sequences(Format):
                {
             first_problem(
                 "CASE WHEN line IS NULL OR trim(line) = '' THEN 'empty line' END",
+                DELIMITED_LINE,
                 "CASE WHEN len(items) = 0 THEN 'user ''' || user_id || ''' has no items' END",
                 "CASE WHEN earlier IS NOT NULL THEN 'user ''' || user_id || ''' already "
                 "has a different sequence on line ' || earlier END",
@@ -108,7 +117,11 @@ class Sessions(Format):
         return f"""
         SELECT _row, {session} AS _key, NULL AS user_id, {session} AS session_id,
                {_tokens()} AS items,
-               CASE WHEN line IS NULL OR trim(line) = '' THEN 'empty line' END AS _reason
+               {
+            first_problem(
+                "CASE WHEN line IS NULL OR trim(line) = '' THEN 'empty line' END", DELIMITED_LINE
+            )
+        } AS _reason
         FROM _raw
         """
 

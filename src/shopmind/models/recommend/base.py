@@ -310,12 +310,39 @@ class Recommender(ABC):
         rules: BusinessRules | None = None,
         catalog: ItemCatalog | None = None,
     ) -> list[Recommendation]:
-        """Next items for anonymous sessions given as external item-id prefixes."""
+        """Next items for anonymous sessions given as external item-id prefixes; an empty
+        prefix (a session of unknown items only) gets the most popular items."""
         self._check_fitted()
         check_k(k)
         histories = [self.encode(prefix) for prefix in prefixes]
-        keys = np.full(len(histories), -1, dtype=np.int64)
-        return self._top(histories, keys, k, exclude_seen, rules, catalog, None)
+        known = [i for i, h in enumerate(histories) if len(h)]
+        keys = np.full(len(known), -1, dtype=np.int64)
+        answers = self._top(
+            [histories[i] for i in known], keys, k, exclude_seen, rules, catalog, None
+        )
+        if len(known) == len(histories):
+            return answers
+        empty = np.zeros(0, np.int32)
+        popular = self._popular(k, rules, catalog, empty)
+        out: list[Recommendation] = [popular] * len(histories)
+        for i, answer in zip(known, answers, strict=True):
+            out[i] = answer
+        return out
+
+    def _popular(
+        self,
+        k: int,
+        rules: BusinessRules | None,
+        catalog: ItemCatalog | None,
+        excluded: np.ndarray,
+    ) -> Recommendation:
+        """The ``k`` most popular items (training counts), under the business rules."""
+        scores = np.asarray(self.popularity_, dtype=np.float64)[None, :]
+        if rules is not None:
+            indices, values = apply_rules(scores, k, rules, catalog, [excluded], None)
+        else:
+            indices, values = top_k(scores, k, exclude=[excluded])
+        return self._pack(indices, values)[0]
 
     def similar_items(self, items: Sequence[str], k: int = 10) -> list[Recommendation]:
         """Items most like each given item (the item itself left out)."""
