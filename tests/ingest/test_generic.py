@@ -219,17 +219,22 @@ def test_items_cut_from_events_keep_no_raw_person_ids(tmp_path: Path) -> None:
             "user_id": str(100 + i),
             "user_session": f"9f2c-{i}",
             "customer_unique_id": f"c{i:04d}",
+            "cust_id": str(1000 + i),
+            "customer_rating": str(i % 5),  # a product's rating: an attribute, kept
         }
         for i in range(30)
     ]
     path = _csv(tmp_path / "rees46.csv", rows)
     report = ingest_file(ws, path, options(table="items", mapping={"item_id": "product_id"}))
-    assert set(report.pii_columns) >= {"user_id", "user_session", "customer_unique_id"}
+    assert set(report.pii_columns) >= {"user_id", "user_session", "customer_unique_id", "cust_id"}
+    assert "customer_rating" not in report.pii_columns
     stored = [json.loads(r[0]) for r in query(ws, "SELECT attributes::VARCHAR FROM items")]
-    raw = {v for row in rows for k, v in row.items() if k not in ("brand", "price", "colour")}
+    kept = ("brand", "price", "colour", "customer_rating")
+    raw = {v for row in rows for k, v in row.items() if k not in kept}
     assert not raw & {v for attrs in stored for v in attrs.values()}
     assert all({"user_id_hash", "user_session_hash"} <= set(attrs) for attrs in stored)
     assert query(ws, "SELECT DISTINCT attributes->>'colour' FROM items") == [("red",)]
+    assert scalar(ws, "SELECT count(DISTINCT attributes->>'customer_rating') FROM items") == 5
 
 
 def test_unknown_table_is_a_clear_error(tmp_path: Path) -> None:
@@ -245,8 +250,12 @@ def test_unknown_table_is_a_clear_error(tmp_path: Path) -> None:
         ("1::1193::5::978300760\n1::661::3::978302109\n", "::", False),  # MovieLens-1M
         ("2,2014-05-25T05:01:26.237Z,214591569,0\n2,2014-05-25T05:08:00.725Z,214,S\n", ",", False),
         ("user_id,item_id,ts\n1,2,2024-01-01\n3,4,2024-01-02\n", ",", True),
-        ("user,item,view\nu2,i3,view\n", ",", True),  # text only: taken as a header
-        ("2019,2020,name\n1,2,anna\n", ",", False),  # years over numbers: data
+        ("user,item,view\nu2,i3,view\n", ",", False),  # 'view' recurs below: data
+        ("user,item,event\nu2,i3,view\n", ",", True),  # names that never recur: a header
+        ("sku,2023,2024\nA1,10,20\nA2,11,21\n", ",", True),  # years as column names
+        ("u1,i1,view,2024-01-01\nu1,i2,cart,2024-01-02\n", ",", False),  # 'u1' recurs
+        ("196\t242\t3\t881250949\n", "\t", False),  # one line of numbers: data
+        ("user_id,item_id\n", ",", True),  # a header alone
     ],
 )
 def test_header_line_is_sniffed(tmp_path: Path, text: str, delimiter: str, header: bool) -> None:
@@ -325,6 +334,24 @@ def test_rows_differing_only_in_an_unmapped_column_are_two_events(tmp_path: Path
     report = ingest_file(ws, path, options(mapping=mapping, timezone="America/Sao_Paulo"))
     assert (report.rows_in, report.rows_loaded, report.duplicates_skipped) == (3, 2, 1)
     assert scalar(ws, "SELECT sum(price) FROM events") == pytest.approx(39.8)
+
+
+def test_a_changing_unmapped_column_does_not_defeat_duplicate_detection(tmp_path: Path) -> None:
+    """Overlapping exports with a row number (or an export time) that differs: the shared
+    events are still duplicates; only rows of one content key that differ elsewhere in the
+    same file are told apart."""
+    base = [
+        {"user_id": "a", "event_type": "view", "item_id": "x", "ts": "2024-03-01T10:00:00Z"},
+        {"user_id": "a", "event_type": "view", "item_id": "y", "ts": "2024-03-01T10:01:00Z"},
+        {"user_id": "b", "event_type": "view", "item_id": "z", "ts": "2024-03-01T10:02:00Z"},
+    ]
+    first = _csv(tmp_path / "a.csv", [r | {"row": str(i)} for i, r in enumerate(base[:2])])
+    second = _csv(tmp_path / "b.csv", [r | {"row": str(i + 10)} for i, r in enumerate(base)])
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, first, options())
+    report = ingest_file(ws, second, options())
+    assert (report.rows_loaded, report.duplicates_skipped) == (1, 2)
+    assert scalar(ws, "SELECT count(*) FROM events") == 3
 
 
 def test_a_corrected_map_reloads_a_merged_table_but_never_appends_events_twice(

@@ -65,6 +65,20 @@ def test_validation_labels_stay_out_of_known_bad_counts() -> None:
     assert x["device_id:known_bad"].tolist()[-4:] == [1, 1, 2, 2]
 
 
+def test_validation_rows_follow_the_mode_fit_will_use() -> None:
+    """``auto`` with fewer than 10 bad rows trains unsupervised: nothing is validated, so no
+    label is hidden; with enough bad rows the hidden rows are the validation rows."""
+    from shopmind.models.risk import RiskConfig, RiskModel
+
+    few = np.zeros(100, dtype=int)
+    few[:5] = 1
+    assert RiskModel(RiskConfig()).validation_rows(few, None) is None
+    many = np.zeros(1000, dtype=int)
+    many[::20] = 1
+    rows = RiskModel(RiskConfig()).validation_rows(many, None)
+    assert rows is not None and 0 < len(rows) < 1000 and many[rows].sum() > 0
+
+
 def test_training_hides_the_validation_rows_it_measures_on() -> None:
     """Fraud rings: each card is all-bad or all-good, and the newest rows (the validation
     rows) belong to new rings. Counting every label, a validation row's partners give its

@@ -169,6 +169,7 @@ ACTIONS: list[tuple[str, tuple[str, ...]]] = [
             "status",
             "track",
             "where_is",
+            "where_are_my",
             "wismo",
             "deliver",
             "ship",
@@ -184,29 +185,52 @@ ACTIONS: list[tuple[str, tuple[str, ...]]] = [
 ORDER_ACTIONS = {"refund", "cancel", "payment", "address", "status"}
 
 
-_ENDINGS = (
-    "",
-    "s",
-    "es",
-    "ed",
-    "d",
-    "ing",
-    "ping",
-    "ped",
-    "ment",
-    "ments",
-    "y",
-    "ies",
-    "ery",
-    "al",
-    "e",
-    "ion",
-    "ions",
-    "ation",
-    "ations",
-    "er",
-    "ers",
+#: endings a key may take inside one word of an intent name (deliver-y, cancel-led)
+_ENDINGS = frozenset(
+    {
+        "",
+        "s",
+        "es",
+        "ed",
+        "d",
+        "ing",
+        "ings",
+        "ping",
+        "ped",
+        "led",
+        "ment",
+        "ments",
+        "y",
+        "ies",
+        "ery",
+        "al",
+        "e",
+        "ion",
+        "ions",
+        "ation",
+        "ations",
+        "lation",
+        "lations",
+        "er",
+        "ers",
+        "back",
+    }
 )
+#: words that may follow a key in one word (``trackorder``)
+_JOINED = frozenset(("order", "orders", "item", "items", "package", "parcel"))
+
+
+def _word_has(word: str, key: str) -> bool:
+    """``key`` with an ending, or followed by a joined word, at the start of ``word``; or,
+    for keys of five letters or more, closing a compound (``prepayment``, ``overcharged``,
+    ``restock``, ``redelivery``; not ``relationship`` for ``ship``)."""
+    if word.startswith(key):
+        rest = word[len(key) :]
+        if rest in _ENDINGS or any(rest == j or rest[1:] == j for j in _JOINED):
+            return True
+    if len(key) >= 5:
+        return any(word.endswith(key + ending) for ending in _ENDINGS)
+    return False
 
 
 def _has_key(words: list[str], key: str) -> bool:
@@ -215,8 +239,7 @@ def _has_key(words: list[str], key: str) -> bool:
     parts = key.split("_")
     for i in range(len(words) - len(parts) + 1):
         head, last = words[i : i + len(parts) - 1], words[i + len(parts) - 1]
-        ends = last.startswith(parts[-1]) and last[len(parts[-1]) :] in _ENDINGS
-        if head == parts[:-1] and ends:
+        if head == parts[:-1] and _word_has(last, parts[-1]):
             return True
     return False
 

@@ -460,24 +460,32 @@ def _field_kind(value: str) -> str | None:
 
 
 def sniff_header(path: Path, delimiter: str, lines: int = 50) -> bool:
-    """Whether the first line names the columns (the idea of ``csv.Sniffer.has_header``):
-    a line with a number or a time in it and no text field over a column of numbers or
-    times below is data, e.g. MovieLens ``u.data`` or YOOCHOOSE clicks. A first line of
-    text only is taken as a header."""
+    """Whether the first line names the columns (the idea of ``csv.Sniffer.has_header``).
+
+    A header: a text field over a column of numbers or times below; otherwise a first line
+    of numbers and times only is data (MovieLens ``u.data``, YOOCHOOSE clicks), and one with
+    text fields is data only when one of those values recurs in its column below (a user id
+    or event type, not a column name). A single line is data when it holds no text."""
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
         head = [line.rstrip("\r\n") for _, line in zip(range(lines), handle, strict=False)]
     rows = [_split(line, delimiter) for line in head if line.strip()]
-    if len(rows) < 2:
+    if not rows:
         return True
     first = [_field_kind(v) for v in rows[0]]
-    if not any(kind in ("number", "time") for kind in first):
-        return True
+    if len(rows) < 2:
+        return "text" in first or not any(first)
+    texts = []
     for col, kind in enumerate(first):
         seen = [k for k in (_field_kind(r[col]) for r in rows[1:] if col < len(r)) if k]
         usual = max(sorted(set(seen)), key=seen.count) if seen else None
         if kind == "text" and usual in ("number", "time"):  # a name over typed values
             return True
-    return False
+        if kind == "text":
+            texts.append(col)
+    if not texts:
+        return not any(first)
+    below = [{r[col].strip() for r in rows[1:] if col < len(r)} for col in texts]
+    return not any(rows[0][col].strip() in values for col, values in zip(texts, below, strict=True))
 
 
 def _split(line: str, delimiter: str) -> list[str]:

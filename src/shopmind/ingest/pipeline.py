@@ -398,7 +398,8 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
     target without rows of this format skip them (the common first load)."""
     disposition = fmt.disposition(ctx)
     columns = {r[0] for r in con.execute("DESCRIBE _staged").fetchall()}
-    select, joins, where = ["s.* EXCLUDE (_reason)"], [], ["s._reason IS NULL"]
+    dropped = "_reason, _rest" if "_rest" in columns else "_reason"
+    select, joins, where = [f"s.* EXCLUDE ({dropped})"], [], ["s._reason IS NULL"]
     if ctx.options.pseudonymize and "user_id" in columns:
         con.execute(
             f"""
@@ -408,18 +409,18 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
                   WHERE user_id IS NOT NULL AND _reason IS NULL)
             """
         )
-        select = ["s.* EXCLUDE (_reason) REPLACE (m.pseudo AS user_id)"]
+        select = [f"s.* EXCLUDE ({dropped}) REPLACE (m.pseudo AS user_id)"]
         joins.append("LEFT JOIN _uids m ON s.user_id = m.raw")
     existing = fmt.existing_keys_sql(ctx) if disposition == "append" else None
     if existing and _any_row(con, existing):
         where.append(f"s._key NOT IN ({existing})")
-    repeated = con.execute(
-        "SELECT count(*) - count(DISTINCT _key) FROM _staged WHERE _reason IS NULL"
-    ).fetchone()
+    repeated = _repeated_keys(con)
+    if repeated and "_rest" in columns and _split_repeats(con):
+        repeated = _repeated_keys(con)
     # Without an anti-join against stored keys, ``_fresh`` is a view: the rows are written
     # once, into the canonical tables.
     as_view = len(where) == 1 and not fmt.updates_fresh
-    if repeated and repeated[0]:
+    if repeated:
         # the rows a repeated key drops, found on (key, row) alone: a window over whole rows
         # is planned as an arg_min over a struct of every column, several times slower
         order = "DESC" if disposition == "merge" else "ASC"
@@ -439,6 +440,40 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
         f"{' '.join(joins)} WHERE {' AND '.join(where)}"
     )
     # ``_uids`` stays: the vault fill encrypts the original of each new pseudonym in it
+
+
+def _repeated_keys(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "SELECT count(*) - count(DISTINCT _key) FROM _staged WHERE _reason IS NULL"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _split_repeats(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows of one content key whose other columns differ (``_rest``) become different
+    events: the n-th distinct rest of a key gets ``_n`` on its key (the first keeps the key,
+    so it still matches a load of the same rows before). Returns the rows re-keyed."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _rekey AS
+        SELECT _row, _key || '_' || nth AS key
+        FROM (
+            SELECT _row, _key, dense_rank() OVER (PARTITION BY _key ORDER BY _rest) AS nth
+            FROM _staged
+            WHERE _reason IS NULL AND _key IN (
+                SELECT _key FROM _staged WHERE _reason IS NULL
+                GROUP BY _key HAVING count(DISTINCT _rest) > 1)
+        )
+        WHERE nth > 1
+        """
+    )
+    row = con.execute("SELECT count(*) FROM _rekey").fetchone()
+    if row and row[0]:
+        con.execute(
+            "UPDATE _staged SET _key = r.key, event_id = r.key FROM _rekey r "
+            "WHERE _staged._row = r._row"
+        )
+    return int(row[0]) if row else 0
 
 
 def _any_row(con: duckdb.DuckDBPyConnection, sql: str) -> bool:

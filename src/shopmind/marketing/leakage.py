@@ -37,16 +37,22 @@ def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
     return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def _as_score(values: pd.Series, y: np.ndarray) -> np.ndarray | None:
-    """Numbers as they are; a category of at most 50 values as its outcome rate."""
+def _as_score(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.ndarray | None:
+    """Numbers as they are; a category of at most 50 values as its outcome rate out of fold
+    (each row scored by the rate of its value in the other folds: an in-sample rate of many
+    small levels ranks a noise column's rows well on a rare outcome)."""
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().mean() > 0.95:
         return numeric.fillna(numeric.median()).to_numpy(dtype=float)
-    text = values.astype("string").fillna("(missing)")
-    if text.nunique() > 50:
+    text = values.astype("string").fillna("(missing)").to_numpy(dtype=object)
+    if len(set(text)) > 50:
         return None
-    rates = pd.Series(y, index=text.index).groupby(text).mean()
-    return text.map(rates).to_numpy(dtype=float)
+    fold = np.arange(len(text)) % folds
+    score = np.empty(len(text), dtype=float)
+    for k in range(folds):
+        rest = pd.Series(y[fold != k]).groupby(text[fold != k]).mean()
+        score[fold == k] = pd.Series(text[fold == k]).map(rest).fillna(y.mean()).to_numpy()
+    return score
 
 
 def _identifier(values: pd.Series, name: str) -> bool:

@@ -82,7 +82,8 @@ class CLVModel(Model):
         if cfg.holdout_end:
             if pd.Timestamp(cfg.holdout_end) <= end:
                 raise ShopmindError("--holdout-end must be after --calibration-end.")
-            if (tx["date"] > end).sum() == 0:
+            holdout = (tx["date"] > end) & (tx["date"] <= pd.Timestamp(cfg.holdout_end))
+            if not holdout.any():
                 first, last = tx["date"].min().date(), tx["date"].max().date()
                 raise ShopmindError(
                     f"No transactions after the calibration end {end.date()}: the holdout "

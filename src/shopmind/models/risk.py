@@ -295,16 +295,7 @@ class RiskModel(Model):
             )
         x = x[keep]
         positives = 0 if y is None else int(np.sum(y))
-        mode = cfg.mode
-        if mode == "auto":
-            if y is None or positives == 0:
-                mode = "unsupervised"
-            elif positives >= cfg.min_positives:
-                mode = "supervised"
-            elif positives >= 10:
-                mode = "blend"
-            else:
-                mode = "unsupervised"
+        mode = self._resolved_mode(y)
         if mode != "unsupervised":
             if y is None:
                 raise ShopmindError(
@@ -347,10 +338,24 @@ class RiskModel(Model):
         self.report_ = report
         return self
 
+    def _resolved_mode(self, y: np.ndarray | None) -> str:
+        """The configured mode, or for ``auto`` the one the labels allow: supervised with
+        ``min_positives`` bad rows, blend with 10, else unsupervised."""
+        cfg = self.config
+        if cfg.mode != "auto":
+            return cfg.mode
+        positives = 0 if y is None else int(np.sum(y))
+        if positives == 0:
+            return "unsupervised"
+        if positives >= cfg.min_positives:
+            return "supervised"
+        return "blend" if positives >= 10 else "unsupervised"
+
     def validation_rows(self, y: np.ndarray | None, time: np.ndarray | None) -> np.ndarray | None:
-        """Positions of the rows :meth:`fit` validates on (None when it will not: no labels
-        of both classes), so features can keep their labels out."""
-        if y is None or self.config.mode == "unsupervised":
+        """Positions of the rows :meth:`fit` validates on (None when it will not: an
+        unsupervised fit, or no labels of both classes), so features can keep their labels
+        out."""
+        if y is None or self._resolved_mode(y) == "unsupervised":
             return None
         y = np.asarray(y, dtype=int)
         if len(y) < 2 or y.min() == y.max() or np.bincount(y).min() < 2:

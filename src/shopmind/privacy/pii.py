@@ -123,17 +123,25 @@ def protect_pii_sql(
     return pseudonymize_sql(value, key, prefix="h_")
 
 
-_PERSON_WORDS = re.compile(r"(user|customer|visitor|buyer|shopper|subscriber|guest|session|cookie)")
-_PERSON_IDS = re.compile(r"(uid|(member|client|account|device|person)(id|no|num|number|key|code))$")
+_PERSON = (
+    r"(user|customer|cust|visitor|buyer|shopper|subscriber|guest|member|client|account|"
+    r"person|anonymous|distinct|profile|contact|kunde|kunden)"
+)
+#: a person's or a visit's identifier: the word alone or with an id ending, anywhere last
+_PERSON_ID = re.compile(
+    rf"({_PERSON}(unique)?(id|no|num|number|nr|nummer|key|code|uuid|guid|hash|session)?"
+    r"|(session|cookie)(id|key)?|^uid)$"
+)
 
 
 def names_a_person(column: str) -> bool:
-    """Whether a column name refers to a person or a visit (``user_id``,
-    ``customer_unique_id``, ``visitorid``, ``user_session``, ``member_no``, ...): such a
-    column in an items file (e.g. one made from an events export) is personal, not a
-    product attribute."""
+    """Whether a column name is a person's or a visit's identifier (``user_id``,
+    ``customer_unique_id``, ``visitorid``, ``user_session``, ``Kundennummer``,
+    ``distinct_id``, ...): such a column in an items file (e.g. one made from an events
+    export) is personal, not a product attribute. Attributes of a person (``sessions_30d``,
+    ``customer_segment``, ``customer_rating``) are not identifiers."""
     key = re.sub(r"[^a-z0-9]", "", column.lower())
-    return bool(_PERSON_WORDS.search(key) or _PERSON_IDS.search(key))
+    return bool(_PERSON_ID.search(key))
 
 
 def pii_kind_of_values(values: list[str]) -> str | None:

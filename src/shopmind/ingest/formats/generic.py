@@ -193,11 +193,10 @@ def _events_sql(ctx: Context) -> str:
         "order_id",
         "query",
     )
-    # columns no field uses take part in the content key: rows that differ only there (two
-    # units of one product as two order lines, told apart by a line number) are two events
+    # columns no field uses travel as a digest (``_rest``): rows of one content key that
+    # differ there (two units of one product as two order lines, told apart by a line
+    # number) are told apart at deduplication, while the key itself stays the fields' own
     rest = _unmapped_columns(ctx)
-    if rest:
-        key_cols += ("_rest",)
     key = "event_id_in" if ctx.has("event_id") else ctx.content_key("ev_", *key_cols)
     problems = first_problem(
         *(
@@ -233,6 +232,7 @@ def _events_sql(ctx: Context) -> str:
     SELECT * REPLACE (_key AS event_id) FROM (
     SELECT _row, {key} AS _key, NULL AS event_id, user_id, session_id, item_id, event_type,
            ts, quantity, price, order_id, query, source, rating, {problems} AS _reason
+           {", _rest" if rest else ""}
     FROM (
         SELECT _row, {text(ctx.col("event_id"))} AS event_id_in,
                {str(ctx.has("event_id")).upper()} AS has_event_id,
@@ -259,8 +259,8 @@ def _currency_option(ctx: Context) -> str:
 
 
 def _unmapped_columns(ctx: Context) -> str:
-    """``, <the source columns no field uses, as one text> AS _rest``, or '' when none (or
-    when the file's own event ids are the key)."""
+    """``, <digest of the source columns no field uses> AS _rest``, or '' when none (or when
+    the file's own event ids are the key)."""
     if ctx.has("event_id"):
         return ""
     used = set(ctx.resolved.values())
@@ -268,7 +268,7 @@ def _unmapped_columns(ctx: Context) -> str:
     if not columns:
         return ""
     parts = ", ".join(f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '\\N')" for c in columns)
-    return f", concat_ws('|', {parts}) AS _rest"
+    return f", md5(concat_ws('|', {parts})) AS _rest"
 
 
 def _event_type_column(ctx: Context) -> str:
