@@ -375,3 +375,21 @@ def test_a_corrected_map_reloads_a_merged_table_but_never_appends_events_twice(
     remapped = ingest_file(ws, events, options(mapping={"source": "order_id"}))
     assert remapped.already_ingested and "count them twice" in remapped.warnings[0]
     assert scalar(ws, "SELECT count(*) FROM events") == len(ROWS)
+
+
+def test_offsets_after_a_blank_and_latin1_rows(tmp_path: Path) -> None:
+    """Shopify-style '2024-01-05 14:22:00 +0100' is an instant with its offset; a Latin-1
+    row is quarantined and the report says how to re-encode the file."""
+    path = tmp_path / "shop.csv"
+    path.write_bytes(
+        b"user_id,item_id,event_type,ts\n"
+        b"a,x,view,2024-01-05 14:22:00 +0100\n"
+        b"b,y,view,2024-01-05 14:22:00 -05:00\n"
+        b"c,caf\xe9,view,2024-01-05 14:22:00 +0000\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(ws, path, options())
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
+    hours = query(ws, "SELECT hour(ts AT TIME ZONE 'UTC') FROM events ORDER BY user_id")
+    assert hours == [(13,), (19,)]
+    assert any("iconv" in w for w in report.warnings)

@@ -222,6 +222,16 @@ def _ingest(
         report.rows_quarantined = counts["quarantined"]
         report.duplicates_skipped = counts["duplicates"]
         report.quarantine_reasons = _reasons(con)
+        not_utf8 = sum(
+            n
+            for r, n in report.quarantine_reasons.items()
+            if "encoding" in r or "unicode" in r or "UTF-8" in r
+        )
+        if not_utf8:
+            report.warnings.append(
+                f"{not_utf8} rows are not UTF-8 text and were quarantined: re-encode the file "
+                f"(e.g. iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}) and load it."
+            )
         if (
             report.rows_loaded == 0
             and report.rows_quarantined > 0

@@ -63,7 +63,8 @@ def text(col: str) -> str:
 
 
 def ts_value(col: str, col_type: str, timezone: str | None) -> str:
-    """TIMESTAMPTZ from text (ISO-8601 with or without zone, epoch s/ms), TIMESTAMP or number.
+    """TIMESTAMPTZ from text (ISO-8601 with or without zone, an offset after a blank, epoch
+    s/ms), TIMESTAMP or number.
 
     Values without a zone are read in ``timezone``; with ``timezone=None`` they become NULL.
     """
@@ -86,6 +87,10 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
     utc_suffix = " OR ".join(
         f"suffix({v}, '{s}')" for s in ("Z", "+00", "+00:00", "+0000", "UTC", "-00:00")
     )
+    # an offset after a blank (Shopify exports: '2024-01-05 14:22:00 +0100') is read too
+    spaced = (
+        f"TRY_CAST(regexp_replace({v}, ' ([+-][0-9][0-9]:?[0-9][0-9])$', '\\1') AS TIMESTAMPTZ)"
+    )
     epoch = (
         f"CASE WHEN regexp_matches({v}, '{_EPOCH_S_RE}') THEN to_timestamp(TRY_CAST({v} AS DOUBLE))"
         f" WHEN regexp_matches({v}, '{_EPOCH_MS_RE}')"
@@ -93,7 +98,7 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
     )
     return (
         f"CASE WHEN {utc_suffix} THEN {zoned}"
-        f" WHEN {zoned} IS NULL THEN {epoch}"
+        f" WHEN {zoned} IS NULL THEN coalesce({spaced}, {epoch})"
         f" WHEN {zoned} <> CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMPTZ) THEN {zoned}"
         f" WHEN regexp_matches({v}, '{_ZONE_RE}') THEN {zoned}"
         f" ELSE {naive} END"
