@@ -14,7 +14,6 @@ from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, 
 from shopmind.cli.state import state
 from shopmind.errors import ShopmindError
 from shopmind.marketing.leakage import post_treatment_columns
-from shopmind.marketing.past_campaign import OUTCOME_LIKE  # never features unless named
 
 app = typer.Typer(
     help="Uplift modelling: who responds because of the treatment.", no_args_is_help=True
@@ -49,23 +48,24 @@ def _predict_file(
 
 def _campaign_data(
     ctx: typer.Context, campaign: str, arm: str | None
-) -> tuple[pd.DataFrame, list[str], str, list[str], str, str]:
-    """(rows, features, arm column, treatments, control, outcome) of a workspace campaign."""
+) -> tuple[pd.DataFrame, list[str], str, list[str], str, str, dict[str, str]]:
+    """(rows, features, arm column, treatments, control, outcome, columns kept out of the
+    features with the reason) of a workspace campaign."""
     from shopmind.features.tables import duckdb_tables
     from shopmind.marketing.campaign import campaign_training_data
 
     with duckdb_tables(state(ctx).workspace) as tables:
         found = campaign_training_data(tables, campaign, arm, several=True)
-    control = found.past.control
-    return found.data, found.features, "arm", found.treatments, control, "converted"
-
-
-def _campaign_excluded(ctx: typer.Context, campaign: str) -> dict[str, str]:
-    """The campaign's columns kept out of the features, with the reason."""
-    from shopmind.marketing.past_campaign import load_campaign
-
-    with state(ctx).workspace.connect(read_only=True) as con:
-        return load_campaign(con, campaign).excluded
+    past = found.past
+    return (
+        found.data,
+        found.features,
+        "arm",
+        found.treatments,
+        past.control,
+        "converted",
+        past.excluded,
+    )
 
 
 @app.command()
@@ -100,12 +100,12 @@ def train(
     from shopmind.models.uplift import UpliftModel
 
     if campaign is not None:
-        frame, chosen, treatment_col, treatments, control, outcome = _campaign_data(
+        frame, chosen, treatment_col, treatments, control, outcome, why = _campaign_data(
             ctx, campaign, arm
         )
         chosen = features or chosen
         _require(frame, chosen, Path(f"campaign {campaign}"))
-        why = {} if features else _campaign_excluded(ctx, campaign)
+        why = {} if features else why
     else:
         if data is None or not (treatment_col and treatment and control and outcome):
             raise ShopmindError(
@@ -126,10 +126,8 @@ def train(
         why = {}
         if not features:
             named = [c for c in frame.columns if c not in {treatment_col, outcome}]
-            why = {c: "named like an outcome" for c in named if OUTCOME_LIKE.match(c)}
-            named = [c for c in named if c not in why]
             treated = frame[treatment_col].astype(str) != control
-            why |= post_treatment_columns(frame, named, frame[outcome], treated)
+            why = post_treatment_columns(frame, named, frame[outcome], treated)
         chosen = features or [c for c in named if c not in why]
     excluded = list(why)
     if not chosen:

@@ -1,7 +1,8 @@
 """Columns of a campaign file that must not be uplift features, found from the data.
 
-A feature must be known before sending. Names alone miss most leaks (``Kauf``,
-``Umsatz_EUR``, ``exposure``), so each candidate column is also checked by its values:
+A feature must be known before sending. Outcome-like names (``OUTCOME_LIKE``: visit,
+conversion, spend, ...) are never features, but names alone miss most leaks (``Kauf``,
+``Umsatz_EUR``, ``exposure``), so each other column is also checked by its values:
 
 * an **identifier**: a text value per row, or whole numbers all distinct under an id-like name
   (customer numbers, hashed e-mails) - it describes nobody's behaviour;
@@ -20,21 +21,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from shopmind.models.propensity_candidates import auc
+
+#: Columns that look like outcomes; never features, since post-treatment values leak them.
+OUTCOME_LIKE = re.compile(
+    r"^(visit(s|ed)?|conver(sion|sions|ted)|spend|revenue|purchased?|orders?|y|outcome|"
+    r"label|target|response|responded|churn(ed)?|clicks?|clicked)$",
+    re.IGNORECASE,
+)
 #: ROC-AUC against the outcome from which a column counts as the outcome itself
 OUTCOME_AUC = 0.95
 #: control rows expected to hold a treated-only value before its absence counts
 EXPECTED_IN_CONTROL = 10.0
 _ID_NAME = re.compile(r"(id|nr|no|num|nummer|number|key|code|hash)$", re.IGNORECASE)
-
-
-def _auc(score: np.ndarray, y: np.ndarray) -> float | None:
-    """ROC-AUC of ``score`` for 0/1 ``y`` with average ranks for ties (None: one class)."""
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return None
-    ranks = pd.Series(score).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def _as_score(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.ndarray | None:
@@ -87,6 +86,9 @@ def post_treatment_columns(
     arm = treated.to_numpy(dtype=bool)
     found: dict[str, str] = {}
     for name in columns:
+        if OUTCOME_LIKE.match(str(name)):
+            found[name] = "named like an outcome"
+            continue
         values = frame[name]
         if values.nunique(dropna=True) <= 1:
             continue
@@ -94,13 +96,13 @@ def post_treatment_columns(
             found[name] = "an identifier (a different value on almost every row)"
             continue
         score = _as_score(values, y)
-        auc = _auc(score, y) if score is not None else None
-        if auc is not None and max(auc, 1.0 - auc) >= OUTCOME_AUC:
-            found[name] = f"ranks the outcome almost exactly (ROC-AUC {auc:.3f}): known only after"
+        area = auc(y, score) if score is not None else float("nan")
+        if max(area, 1.0 - area) >= OUTCOME_AUC:  # False for NaN (one class)
+            found[name] = f"ranks the outcome almost exactly (ROC-AUC {area:.3f}): known only after"
             continue
         if arm.any() and (~arm).any() and _treated_only(values, arm):
             found[name] = "varies only in treated rows: set by the campaign"
     return found
 
 
-__all__ = ["OUTCOME_AUC", "post_treatment_columns"]
+__all__ = ["OUTCOME_AUC", "OUTCOME_LIKE", "post_treatment_columns"]

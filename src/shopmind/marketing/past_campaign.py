@@ -10,7 +10,6 @@ names (visit, conversion, spend, ...) are kept for analysis but never used as fe
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,16 +17,9 @@ import duckdb
 import pandas as pd
 
 from shopmind.errors import ShopmindError
-from shopmind.marketing.leakage import post_treatment_columns
+from shopmind.marketing.leakage import OUTCOME_LIKE, post_treatment_columns
 
 DEFAULT_WINDOW_DAYS = 14
-
-#: Columns that look like outcomes; never features, since post-treatment values leak them.
-OUTCOME_LIKE = re.compile(
-    r"^(visit(s|ed)?|conver(sion|sions|ted)|spend|revenue|purchased?|orders?|y|outcome|"
-    r"label|target|response|responded|churn(ed)?|clicks?|clicked)$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -178,12 +170,10 @@ def load_campaign(
             columns=[c for c in extra_frame.columns if c in frame.columns]
         )
         frame = pd.concat([frame, extra_frame], axis=1)
-        named = [c for c in extra_frame.columns if not OUTCOME_LIKE.match(str(c))]
-        excluded = {c: "named like an outcome" for c in extra_frame.columns if c not in named}
-        excluded |= post_treatment_columns(
-            frame, named, frame["converted"], frame["arm"] != control
+        excluded = post_treatment_columns(
+            frame, list(extra_frame.columns), frame["converted"], frame["arm"] != control
         )
-        covariates = [c for c in named if c not in excluded]
+        covariates = [c for c in extra_frame.columns if c not in excluded]
     sent = pd.Timestamp(frame["sent_ts"].min()).to_pydatetime()
     return PastCampaign(campaign_id, control, arms, sent, frame, covariates, source, excluded)
 

@@ -158,12 +158,7 @@ class PropensityModel(Model):
                 f"Unknown target '{self.config.target}'.",
                 hint="Use --target purchase or --target churn.",
             )
-        events = tables.events()
-        _check_people_and_purchases(events)
-        first, last = (
-            pd.Timestamp(v).to_pydatetime()
-            for v in events.aggregate(a=events.ts.min(), b=events.ts.max()).execute().iloc[0]
-        )
+        first, last = _event_span(tables.events())
         cutoff, self.cutoff_note_ = resolve_cutoff(
             self.config.cutoff, last, timedelta(seconds=self.config.horizon_seconds)
         )
@@ -405,13 +400,16 @@ def shift_warnings(shift: dict[str, Any]) -> list[str]:
     return out
 
 
-def _check_people_and_purchases(events: Any) -> None:
-    """A clear error when the events cannot give a propensity: no user ids (session-only
-    data) or no purchase at all."""
+def _event_span(events: Any) -> tuple[datetime, datetime]:
+    """The first and last event times, in one scan with the checks that the events can
+    give a propensity (clear errors for no events, no user ids: session-only data, or no
+    purchase at all)."""
     counts = events.aggregate(
         rows=events.count(),
         people=events.user_id.count(),
         purchases=(events.event_type == "purchase").cast("int64").sum(),
+        first=events.ts.min(),
+        last=events.ts.max(),
     ).execute()
     if int(counts["rows"].iloc[0]) == 0:
         raise ShopmindError(
@@ -428,6 +426,8 @@ def _check_people_and_purchases(events: Any) -> None:
             "There is no purchase event: nothing to learn a purchase or churn label from.",
             hint="Load purchases (event_type purchase, or an orders file with --table orders).",
         )
+    first, last = (pd.Timestamp(counts[c].iloc[0]).to_pydatetime() for c in ("first", "last"))
+    return first, last
 
 
 def _active_share(tables: Any, users: pd.Series, start: datetime, end: datetime) -> float:

@@ -322,27 +322,13 @@ class Recommender(ABC):
         )
         if len(known) == len(histories):
             return answers
-        empty = np.zeros(0, np.int32)
-        popular = self._popular(k, rules, catalog, empty)
+        popularity = np.asarray(self.popularity_, dtype=np.float64)[None, :]
+        empty = [np.zeros(0, np.int32)]
+        popular = self._select(popularity, k, empty, rules, catalog, None)[0]
         out: list[Recommendation] = [popular] * len(histories)
         for i, answer in zip(known, answers, strict=True):
             out[i] = answer
         return out
-
-    def _popular(
-        self,
-        k: int,
-        rules: BusinessRules | None,
-        catalog: ItemCatalog | None,
-        excluded: np.ndarray,
-    ) -> Recommendation:
-        """The ``k`` most popular items (training counts), under the business rules."""
-        scores = np.asarray(self.popularity_, dtype=np.float64)[None, :]
-        if rules is not None:
-            indices, values = apply_rules(scores, k, rules, catalog, [excluded], None)
-        else:
-            indices, values = top_k(scores, k, exclude=[excluded])
-        return self._pack(indices, values)[0]
 
     def similar_items(self, items: Sequence[str], k: int = 10) -> list[Recommendation]:
         """Items most like each given item (the item itself left out)."""
@@ -386,13 +372,25 @@ class Recommender(ABC):
             part = histories[start : start + 1024]
             scores = self.score(part, keys[start : start + 1024])
             excluded = list(part) if exclude_seen else [np.zeros(0, np.int32)] * len(part)
-            if rules is not None:
-                bought = purchased[start : start + 1024] if purchased is not None else None
-                indices, values = apply_rules(scores, k, rules, catalog, excluded, bought)
-            else:
-                indices, values = top_k(scores, k, exclude=excluded)
-            out.extend(self._pack(indices, values))
+            bought = purchased[start : start + 1024] if purchased is not None else None
+            out.extend(self._select(scores, k, excluded, rules, catalog, bought))
         return out
+
+    def _select(
+        self,
+        scores: np.ndarray,
+        k: int,
+        excluded: list[np.ndarray],
+        rules: BusinessRules | None,
+        catalog: ItemCatalog | None,
+        bought: list[np.ndarray] | None,
+    ) -> list[Recommendation]:
+        """The best ``k`` items of each score row, under the business rules when given."""
+        if rules is not None:
+            indices, values = apply_rules(scores, k, rules, catalog, excluded, bought)
+        else:
+            indices, values = top_k(scores, k, exclude=excluded)
+        return self._pack(indices, values)
 
     def _pack(self, indices: np.ndarray, values: np.ndarray) -> list[Recommendation]:
         ids = self.item_ids_
