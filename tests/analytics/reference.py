@@ -112,5 +112,8 @@ def rfm_scores(frame: pd.DataFrame, reference: pd.Timestamp) -> pd.DataFrame:
 
     per["r"] = score(per["recency"], ascending=False)
     per["f"] = score(per["frequency"], ascending=True)
-    per["m"] = score(per["monetary"], ascending=True)
+    if (frame.loc[frame["event_type"] == "purchase", "price"] > 0).any():
+        per["m"] = score(per["monetary"], ascending=True)
+    else:  # no prices (a click log): no monetary value, no M score
+        per["monetary"], per["m"] = np.nan, np.nan
     return per

@@ -137,3 +137,56 @@ def test_ask_and_agent_reply_from_the_command_line(shop_ws: Path, tmp_path: Path
     assert (
         pairs.loc[0, "text"] == "I want to talk to a human" and pairs.loc[0, "intent"] == "greeting"
     )
+
+
+def test_clinc_layout_trains_without_its_test_splits(tmp_path: Path) -> None:
+    """CLINC150's ``data_full.json`` (an object of splits of ``[text, intent]`` pairs) is read
+    as is; training leaves its test splits out and says so, and classify carries the split
+    so the test rows can be scored."""
+    import json
+
+    frame = labelled(with_oos=True, languages=("en",))
+    in_scope, oos = frame[frame["intent"] != "oos"], frame[frame["intent"] == "oos"]
+    test_rows = in_scope.iloc[::4]
+    document = {
+        "train": in_scope.drop(test_rows.index).values.tolist(),
+        "oos_train": oos.iloc[:6].values.tolist(),
+        "test": test_rows.values.tolist(),
+        "oos_test": oos.iloc[6:].values.tolist(),
+    }
+    data = tmp_path / "data_full.json"
+    data.write_text(json.dumps(document))
+    ws = tmp_path / "ws"
+    result = _cli(
+        ws, "train", "--data", str(data), "--oos-label", "oos", "--encoder", "none", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json()
+    assert report["held_out_splits"] == ["oos_test", "test"]
+    assert report["rows"] == len(document["train"]) + len(document["oos_train"])
+    out = tmp_path / "preds.csv"
+    result = _cli(ws, "classify", "--data", str(data), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    preds = pd.read_csv(out)
+    assert len(preds) == len(frame) and set(preds["split"]) == set(document)
+
+
+def test_semicolon_file_is_read_by_its_header(tmp_path: Path) -> None:
+    """HWU64 ships ';'-separated: the delimiter comes from the header line."""
+    frame = labelled(languages=("en",)).rename(columns={"text": "answer"})
+    frame.insert(0, "userid", range(len(frame)))
+    data = tmp_path / "hwu64_train.csv"
+    frame.to_csv(data, sep=";", index=False)
+    result = _cli(
+        tmp_path / "ws",
+        "train",
+        "--data",
+        str(data),
+        "--text-col",
+        "answer",
+        "--encoder",
+        "none",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.json()["rows"] == len(frame)

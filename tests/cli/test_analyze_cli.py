@@ -141,3 +141,55 @@ def test_session_only_logs_are_counted_per_session(tmp_path: Path) -> None:
     assert (sessions["sessions"], sessions["counted_per"]) == (6, "session")
     text = run_cli("--workspace", ws, "analyze", "funnel", "--steps", "view,purchase")
     assert "per session id" in text.stdout and "sessions" in text.stdout
+
+
+def test_rfm_without_prices_scores_recency_and_orders(tmp_path: Path) -> None:
+    """A click log with purchases but no prices (Taobao, RetailRocket): spend is unknown, not
+    0.00, and FM is F, so frequent recent buyers are Champions (a constant M had halved every
+    FM and left Champions and Loyal empty)."""
+    rows = ["user_id,item_id,event_type,ts"]
+    for u in range(40):
+        for k in range(1 + u % 8):  # 1..8 purchases, the last ones recent for most
+            rows.append(f"u{u},i{k},purchase,2024-05-{1 + (u * 3 + k) % 27:02d}T10:00:00Z")
+    path = tmp_path / "clicks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = str(tmp_path / "ws")
+    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    result = run_cli("--workspace", ws, "analyze", "rfm", "--json").json()
+    assert result["has_prices"] is False
+    assert all(s["mean_monetary"] is None for s in result["segments"])
+    names = {s["name"] for s in result["segments"]}
+    assert "Champions" in names
+    text = run_cli("--workspace", ws, "analyze", "rfm", env={"COLUMNS": "120"}).stdout
+    assert "no purchase has a price" in text and "0.00" not in text
+
+
+def test_per_session_without_session_ids_splits_by_inactivity(tmp_path: Path) -> None:
+    """Events with user ids but no session ids: --per session counts each user's visits
+    (a new one after 30 minutes without events), not zero, and says how."""
+    rows = ["user_id,item_id,event_type,ts"]
+    for u in range(4):
+        rows += [
+            f"u{u},i{u},view,2024-05-01T10:00:00Z",
+            f"u{u},i{u},purchase,2024-05-01T10:10:00Z",
+            f"u{u},i9,view,2024-05-01T15:00:00Z",  # a second visit
+        ]
+    path = tmp_path / "shop.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = str(tmp_path / "ws")
+    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    funnel = run_cli(
+        "--workspace",
+        ws,
+        "analyze",
+        "funnel",
+        "--steps",
+        "view,purchase",
+        "--per",
+        "session",
+        "--json",
+    ).json()
+    assert [s["users"] for s in funnel["steps"]] == [8, 4]
+    assert "30 minutes" in funnel["note"] and "no user id" not in funnel["note"]
+    summary = run_cli("--workspace", ws, "analyze", "summary", "--per", "session", "--json")
+    assert summary.json()["active_users"] == 8

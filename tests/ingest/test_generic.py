@@ -378,8 +378,8 @@ def test_a_corrected_map_reloads_a_merged_table_but_never_appends_events_twice(
 
 
 def test_offsets_after_a_blank_and_latin1_rows(tmp_path: Path) -> None:
-    """Shopify-style '2024-01-05 14:22:00 +0100' is an instant with its offset; a Latin-1
-    row is quarantined and the report says how to re-encode the file."""
+    """Shopify-style '2024-01-05 14:22:00 +0100' is an instant with its offset; a file whose
+    only non-ASCII byte is a Windows-1252 'é' is read in that encoding, and said so."""
     path = tmp_path / "shop.csv"
     path.write_bytes(
         b"user_id,item_id,event_type,ts\n"
@@ -389,7 +389,8 @@ def test_offsets_after_a_blank_and_latin1_rows(tmp_path: Path) -> None:
     )
     ws = Workspace(tmp_path / "ws")
     report = ingest_file(ws, path, options())
-    assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
-    hours = query(ws, "SELECT hour(ts AT TIME ZONE 'UTC') FROM events ORDER BY user_id")
-    assert hours == [(13,), (19,)]
-    assert any("iconv" in w for w in report.warnings)
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 0)
+    hours = query(ws, "SELECT hour(ts AT TIME ZONE 'UTC') AS h FROM events ORDER BY h")
+    assert hours == [(13,), (14,), (19,)]
+    assert query(ws, "SELECT item_id FROM events WHERE item_id LIKE 'caf%'") == [("café",)]
+    assert any("read as cp1252" in w for w in report.warnings)

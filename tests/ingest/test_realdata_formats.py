@@ -44,7 +44,7 @@ def test_online_retail(workspace: Workspace) -> None:
     con = duckdb.connect()
     rows_in = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]  # type: ignore[index]
     bad = """(Quantity < 0 AND InvoiceNo NOT LIKE 'C%') OR UnitPrice < 0
-             OR (UnitPrice = 0 AND CustomerID IS NULL)"""
+             OR (UnitPrice = 0 AND CustomerID IS NULL) OR InvoiceNo LIKE 'A%'"""
     quarantined = con.execute(f"SELECT count(*) FROM {raw} WHERE {bad}").fetchone()[0]  # type: ignore[index]
     good = con.execute(
         f"SELECT count(*), count(DISTINCT {ROW}) FROM {raw} WHERE NOT ({bad})"
@@ -218,3 +218,39 @@ def test_fraud_data(workspace: Workspace) -> None:
         == 0
     )
     assert scalar(workspace, "SELECT count(*) FROM users WHERE signup_ts IS NOT NULL") == len(lines)
+
+
+def test_online_retail_in_the_kaggle_layout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The widely shared CSV copy of the same data (``12/1/2010 8:26`` month-first dates
+    without seconds, Windows-1252 text, ids written as floats) loads to the same tables:
+    every summary figure equals the Parquet load's, and the date order and encoding are
+    reported."""
+    from shopmind.analytics.metrics import summary
+    from shopmind.features.tables import duckdb_tables
+
+    path = data_file("online_retail/online_retail.parquet")
+    csv = tmp_path / "data.csv"
+    frame = duckdb.connect().execute(f"SELECT * FROM read_parquet('{path}')").df()
+    when = frame["InvoiceDate"]
+    frame["InvoiceDate"] = (
+        when.dt.month.astype(str)
+        + "/"
+        + when.dt.day.astype(str)
+        + "/"
+        + when.dt.year.astype(str)
+        + " "
+        + when.dt.hour.astype(str)
+        + when.dt.strftime(":%M")
+    )
+    frame.to_csv(csv, index=False, encoding="cp1252", errors="replace")
+    assert not csv.read_bytes().isascii()  # a few descriptions hold non-ASCII letters
+
+    kaggle, parquet = Workspace(tmp_path / "csv"), Workspace(tmp_path / "parquet")
+    report = ingest_file(kaggle, csv, options("online_retail"))
+    reference = ingest_file(parquet, path, options("online_retail"))
+    counts = ("rows_in", "rows_loaded", "rows_quarantined", "duplicates_skipped")
+    assert [getattr(report, c) for c in counts] == [getattr(reference, c) for c in counts]
+    notes = " ".join(report.warnings)
+    assert "read as cp1252" in notes and "month/day/year" in notes
+    with duckdb_tables(kaggle) as a, duckdb_tables(parquet) as b:
+        assert summary(a) == summary(b)

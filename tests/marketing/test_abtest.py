@@ -62,8 +62,14 @@ def test_unknown_columns_and_control_are_clear_errors() -> None:
     with pytest.raises(Exception, match="not in the data"):
         analyze(frame, "arm", "a", "converted")
     money = pd.DataFrame({"variant": ["a", "b", "a"], "spend": [0.0, 29.99, 0.0]})
-    with pytest.raises(Exception, match=r"not a 0/1 conversion.*29\.99"):
+    with pytest.raises(Exception, match=r"not a yes/no outcome.*29\.99.*--revenue-col"):
         analyze(money, "variant", "a", "spend")
+    # yes/no reads like 1/0; a missing conversion is an error, never a 0
+    words = pd.DataFrame({"variant": ["a", "b"] * 20, "buy": ["No", "Yes", "yes", "no"] * 10})
+    numbers = words.assign(buy=(words["buy"].str.lower() == "yes").astype(int))
+    assert analyze(words, "variant", "a", "buy") == analyze(numbers, "variant", "a", "buy")
+    with pytest.raises(Exception, match="1 of 40 rows have no value in 'buy'"):
+        analyze(words.assign(buy=words["buy"].where(words.index != 3)), "variant", "a", "buy")
 
 
 def test_simulated_campaign_effect_is_found(sim_ws: Workspace) -> None:

@@ -122,3 +122,11 @@ def test_dates_are_iso_only_and_an_empty_holdout_is_named() -> None:
     late = CLVConfig(calibration_end=after, holdout_end="2999-01-01")
     with pytest.raises(ShopmindError, match="holdout period would be empty"):
         CLVModel(late).fit(tx)
+    # a holdout far past the data counts the empty days as days without purchases
+    last = pd.to_datetime(tx["date"]).max()
+    middle = (last - pd.Timedelta(days=60)).date().isoformat()
+    beyond = (last + pd.Timedelta(days=400)).date().isoformat()
+    with pytest.raises(ShopmindError, match="long after the last transaction"):
+        CLVModel(CLVConfig(calibration_end=middle, holdout_end=beyond)).fit(tx)
+    with pytest.raises(ShopmindError, match="needs --calibration-end"):
+        CLVModel(CLVConfig(holdout_end=last.date().isoformat())).fit(tx)

@@ -197,7 +197,7 @@ def test_bad_inputs(sim_ws: Workspace, tmp_path: Path) -> None:
         "--label",
         "y",
     )
-    assert flat.returncode == 2 and "constant" in flat.stderr
+    assert flat.returncode == 2 and "nothing to predict" in flat.stderr
     for result in (after, naive, garbled, flat):
         assert "Traceback" not in result.stderr
 
@@ -312,3 +312,77 @@ def test_data_that_cannot_give_a_propensity_is_a_clear_error(
     config = PropensityConfig(horizon_seconds=3 * 86_400, cutoff="2024-02-25T00:00:00+00:00")
     with duckdb_tables(ws) as tables, pytest.raises(ShopmindError, match=message):
         PropensityModel(config).fit(tables)
+
+
+def _tabular(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pages = rng.poisson(4, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(pages - 5) / 2))).astype(int)
+    return pd.DataFrame(
+        {
+            "client_id": [f"c{i}" for i in range(n)],  # one per row: an identifier
+            "pages": pages,
+            "region": rng.choice(["north", "south"], n),
+            "refund_amount": y * rng.uniform(5, 50, n),  # known only after a purchase
+            "bought": np.where(y == 1, "yes", "no"),
+        }
+    )
+
+
+def test_tabular_labels_and_leaks() -> None:
+    """Labels read as every command reads yes/no outcomes (1.0/0.0, Y/N too); a missing
+    label is an error, never a 0; identifiers and columns that give the label away are left
+    out, so the model learns from ``pages`` and not from the refund."""
+    from shopmind.errors import ShopmindError
+    from shopmind.models.propensity import PropensityConfig, PropensityModel
+
+    frame = _tabular()
+    model = PropensityModel(PropensityConfig()).fit_frame(frame, "bought")
+    excluded = model.report_["excluded_columns"]
+    assert set(excluded) == {"client_id", "refund_amount"}, excluded
+    assert "refund_amount" not in " ".join(model.feature_names_)
+    assert "left out as features" in model.report_["shift"]["warnings"][0]
+    assert 0.6 < model.report_["chosen_model"]["roc_auc"] < 0.95  # pages, not the leak
+    for spelling in ({"yes": "1.0", "no": "0.0"}, {"yes": "Y", "no": "N"}):
+        again = PropensityModel(PropensityConfig()).fit_frame(
+            frame.assign(bought=frame["bought"].map(spelling)), "bought"
+        )
+        assert again.report_["chosen_model"] == model.report_["chosen_model"]
+    with pytest.raises(ShopmindError, match="3 of 600 rows have no value in 'bought'"):
+        PropensityModel(PropensityConfig()).fit_frame(
+            frame.assign(bought=frame["bought"].where(frame.index >= 3)), "bought"
+        )
+
+
+def test_a_file_model_scores_a_file(tmp_path: Path) -> None:
+    """`propensity score --data` scores the rows of a file with the model trained on one;
+    identifiers left out of the features come back first, to join the scores."""
+    frame = _tabular()
+    train, later = tmp_path / "train.csv", tmp_path / "later.csv"
+    frame.iloc[:500].to_csv(train, index=False)
+    frame.iloc[500:].drop(columns=["bought"]).to_csv(later, index=False)
+    ws = str(tmp_path / "ws")
+    trained = run_cli(
+        "--workspace", ws, "propensity", "train", "--data", str(train), "--label", "bought"
+    )
+    assert trained.returncode == 0, trained.stderr
+    out = tmp_path / "scores.csv"
+    result = run_cli(
+        "--workspace", ws, "propensity", "score", "--data", str(later), "--out", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    scores = pd.read_csv(out)
+    assert list(scores.columns[:3]) == ["client_id", "row", "score"]
+    assert scores["client_id"].tolist() == frame["client_id"].iloc[500:].tolist()
+    assert scores["score"].between(0, 1).all() and scores["top_reasons"].notna().all()
+    # more pages, higher propensity: the planted signal comes through on unseen rows
+    assert scores["score"].corr(frame["pages"].iloc[500:].reset_index(drop=True)) > 0.5
+    # a file without a column the model learnt from is refused, not scored as zeros
+    thin = tmp_path / "thin.csv"
+    frame.iloc[500:].drop(columns=["bought", "pages"]).to_csv(thin, index=False)
+    refused = run_cli(
+        "--workspace", ws, "propensity", "score", "--data", str(thin), "--out", str(out)
+    )
+    assert refused.returncode == 2 and "lacks column(s) the model learnt from: pages" in (
+        refused.stderr
+    )

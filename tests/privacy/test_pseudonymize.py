@@ -32,7 +32,24 @@ def test_pii_column_names() -> None:
     assert pii_kind("ip_address") == "ip"
     assert pii_kind("shipping_address") == "address"
     assert pii_kind("last_name") == "name"
-    for harmless in ("item_id", "price", "category", "zip_code", "product_name", "description"):
+    # export layouts name whose detail it is first (Shopify, WooCommerce)
+    for column, kind in [
+        ("Billing First Name", "name"),
+        ("Shipping Address1", "address"),
+        ("Billing Street", "address"),
+        ("Date of Birth", "birth_date"),
+    ]:
+        assert pii_kind(column) == kind, column
+    for harmless in (
+        "item_id",
+        "price",
+        "category",
+        "zip_code",
+        "Billing Zip",
+        "product_name",
+        "Lineitem name",
+        "description",
+    ):
         assert pii_kind(harmless) is None, harmless
 
 

@@ -130,7 +130,8 @@ def test_train_and_score_in_input_order(fraud_frame: pd.DataFrame) -> None:
 def test_anonymised_numeric_file_trains_and_scores(anonymised_frame: pd.DataFrame) -> None:
     risk = train_tabular(anonymised_frame.iloc[:2000], "Class")
     kinds = {p.name: p.kind for p in risk.features.plans_}
-    assert kinds["Time"] == "numeric" and kinds["V1"] == "numeric"
+    # Time counts seconds through the file: when, not how risky (is_time_index)
+    assert kinds["Time"] == "time_index" and kinds["V1"] == "numeric"
     out = score_tabular(risk, anonymised_frame.iloc[2000:])
     y = anonymised_frame["Class"].iloc[2000:].to_numpy()
     assert risk_metrics(y, out["risk_score"].to_numpy())["roc_auc"] > 0.85
@@ -239,3 +240,42 @@ def test_missing_categories_score_the_same_after_save_and_load(tmp_path: Path) -
     assert flagged < 0.15
     missing_rows = after[frame["R_emaildomain"].isna()]
     assert not missing_rows["reasons"].str.contains("R_emaildomain = missing is rare").any()
+
+
+def _paysim(n: int, start_step: int, seed: int) -> pd.DataFrame:
+    """PaySim's layout: ``step`` counts hours through the file; fraud empties the account."""
+    rng = np.random.default_rng(seed)
+    fraud = rng.random(n) < 0.05
+    amount = np.where(fraud, rng.uniform(2_000, 60_000, n), rng.lognormal(8, 1, n))
+    # fraud empties the account, and so do many honest payments
+    old = np.where(fraud | (rng.random(n) < 0.4), amount, amount + rng.lognormal(9, 1, n))
+    return pd.DataFrame(
+        {
+            "step": np.sort(rng.integers(start_step, start_step + 50, n)),
+            "type": rng.choice(["PAYMENT", "TRANSFER", "CASH_OUT"], n),
+            "amount": amount.round(2),
+            "oldbalanceOrg": old.round(2),
+            "newbalanceOrig": (old - amount).round(2),
+            "chargeback_amount": np.where(fraud, amount, 0.0).round(2),  # known after the fact
+            "isFraud": fraud.astype(int),
+        }
+    )
+
+
+def test_time_index_and_label_leaks_are_no_features() -> None:
+    """``step`` rises through the file: as a feature every later (held-out) row looked
+    unusual, and an unsupervised model sent three times too many to review. A column that
+    ranks the label exactly (a chargeback amount) is known only after the fact."""
+    train, later = _paysim(3000, 1, 0), _paysim(1500, 300, 1)
+    risk = train_tabular(train, "isFraud", config=None)
+    excluded = risk.model.report_["excluded_columns"]
+    assert set(excluded) == {"step", "chargeback_amount"}
+    assert "time index" in excluded["step"] and "ROC-AUC 1.000" in excluded["chargeback_amount"]
+    assert not any(name.startswith(("step", "chargeback")) for name in risk.model.features_)
+    # the same later rows, with step moved back into the training range, score the same
+    scored = score_tabular(risk, later)
+    shifted = score_tabular(risk, later.assign(step=later["step"] - 299))
+    assert scored["risk_score"].tolist() == shifted["risk_score"].tolist()
+    # a file to score has no chargeback yet (nor needs a time index)
+    bare = score_tabular(risk, later.drop(columns=["chargeback_amount", "isFraud", "step"]))
+    assert bare["risk_score"].tolist() == scored["risk_score"].tolist()

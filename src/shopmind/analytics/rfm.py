@@ -3,7 +3,9 @@
 * recency: days from the customer's last purchase to the reference time (the day after the
   last event in the data, or ``as_of``);
 * frequency: distinct orders (purchase events without an order id count one each);
-* monetary: sum of quantity x price over purchases (gross, before refunds).
+* monetary: sum of quantity x price over purchases (gross, before refunds); NULL for every
+  customer when no purchase has a price (click logs such as Taobao's), and then FM = F: a
+  constant M would halve every FM and leave the top segments empty.
 
 Scores 1..5 come from the percent rank (ties share a score): ``1 + floor(5 * percent_rank)``,
 capped at 5; recency is ranked descending so that recent buyers score 5. ``FM`` is the
@@ -57,11 +59,12 @@ def rfm_table(tables: Tables, as_of: datetime | None = None) -> Table:
         reference = ibis.literal(last).truncate("D") + ibis.interval(days=1)
     else:
         reference = ibis.literal(as_of)
+    priced = has_prices(tables)
     amount = ibis.coalesce(buys.quantity, 1) * ibis.coalesce(buys.price, 0)
     per = buys.group_by("user_id").aggregate(
         last_ts=buys.ts.max(),
         frequency=ibis.coalesce(buys.order_id, buys.event_id).nunique(),
-        monetary=amount.sum(),
+        monetary=amount.sum() if priced else ibis.null("float64"),
     )
     per = per.mutate(
         recency_days=(reference.epoch_seconds() - per.last_ts.epoch_seconds()) / 86_400.0
@@ -71,7 +74,10 @@ def rfm_table(tables: Tables, as_of: datetime | None = None) -> Table:
         f=_score(ibis.percent_rank().over(order_by=per.frequency)),
         m=_score(ibis.percent_rank().over(order_by=per.monetary)),
     )
-    per = per.mutate(fm=((per.f + per.m + 1) / 2).floor().cast("int64"))
+    if priced:
+        per = per.mutate(fm=((per.f + per.m + 1) / 2).floor().cast("int64"))
+    else:
+        per = per.mutate(m=ibis.null("int64"), fm=per.f)
     cases = [
         ((per.r >= r0) & (per.r <= r1) & (per.fm >= f0) & (per.fm <= f1), name)
         for name, (r0, r1), (f0, f1) in SEGMENT_RULES
@@ -82,9 +88,18 @@ def rfm_table(tables: Tables, as_of: datetime | None = None) -> Table:
     )
 
 
+def has_prices(tables: Tables) -> bool:
+    """Whether any purchase event has a positive price (else there is no monetary value)."""
+    events = tables.events()
+    priced = events.filter((events.event_type == "purchase") & (events.price > 0))
+    return bool(priced.limit(1).count().execute())
+
+
 def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
-    """Segment sizes and means (the per-customer table is ``rfm_table``)."""
+    """Segment sizes and means (the per-customer table is ``rfm_table``); ``has_prices``
+    False means M was left out (``mean_monetary`` None)."""
     table = rfm_table(tables, as_of)
+    priced = has_prices(tables)
     summary = (
         table.group_by("segment")
         .aggregate(
@@ -107,11 +122,12 @@ def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
                 "share": round(int(row.customers) / total, 6),
                 "mean_recency_days": round(float(row.recency_days), 3),
                 "mean_frequency": round(float(row.frequency), 3),
-                "mean_monetary": round(float(row.monetary), 2),
+                "mean_monetary": round(float(row.monetary), 2) if priced else None,
             }
             for row in summary.itertuples()
         ],
         "rules": [{"name": n, "r": list(r), "fm": list(f)} for n, r, f in SEGMENT_RULES],
+        "has_prices": priced,
     }
 
 

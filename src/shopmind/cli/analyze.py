@@ -34,13 +34,17 @@ PerOpt = Annotated[
     ),
 ]
 SESSION_NOTE = "counted per session id: the events carry no user id (a session-only log)"
+GAP_NOTE = (
+    "counted per session: the log's session ids, else each user's events split after "
+    "30 minutes without one"
+)
 
 
 def _per(tables: Any, per: str) -> Any:
     """The tables counted per user id, per person (docs/identity.md) or per session id."""
     from shopmind.errors import AnalyticsError
     from shopmind.features.identity import person_tables
-    from shopmind.features.tables import session_tables
+    from shopmind.features.sessions import session_tables
 
     if per not in ("user", "person", "session"):
         raise AnalyticsError(f"Unknown --per {per}.", hint="Use user, person or session.")
@@ -49,20 +53,22 @@ def _per(tables: Any, per: str) -> Any:
     return person_tables(tables) if per == "person" else tables
 
 
-def _counted(tables: Any, per: str) -> tuple[Any, str]:
-    """``_per`` with the default ``user`` turned into ``session`` on a session-only log,
-    and the unit counted."""
+def _counted(tables: Any, per: str) -> tuple[Any, str, str | None]:
+    """``_per`` with the default ``user`` turned into ``session`` on a session-only log; the
+    unit counted, and the note that says how sessions were found (None per user)."""
     from shopmind.features.tables import session_only
 
     if per == "user" and session_only(tables):
-        per = "session"
-    return _per(tables, per), per
+        from shopmind.features.sessions import session_tables
+
+        return session_tables(tables, ids_only=True), "session", SESSION_NOTE
+    return _per(tables, per), per, GAP_NOTE if per == "session" else None
 
 
-def _say_counted(result: dict[str, Any], per: str) -> None:
+def _say_counted(result: dict[str, Any], per: str, note: str | None) -> None:
     result["counted_per"] = per
-    if per == "session":
-        result["note"] = SESSION_NOTE
+    if note:
+        result["note"] = note
 
 
 @app.command()
@@ -95,13 +101,13 @@ def funnel(
         by,
     )
     with duckdb_tables(state(ctx).workspace) as tables:
-        counted, per = _counted(tables, per)
+        counted, per, note = _counted(tables, per)
         result = run_funnel(counted, query)
-        _say_counted(result, per)
+        _say_counted(result, per, note)
 
     def render() -> None:
-        if per == "session":
-            typer.echo(f"note: {SESSION_NOTE}")
+        if note:
+            typer.echo(f"note: {note}")
         unit = "sessions" if per == "session" else "users"
         _steps_table(f"funnel ({order}, window {window})", result["steps"], unit)
         for value, rows in result.get("breakdown", {}).items():
@@ -316,6 +322,10 @@ def human(value: float | int | None, metric: str) -> str:
     return f"{value:,.0f}"
 
 
+def _spend(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
 @app.command()
 def rfm(
     ctx: typer.Context,
@@ -370,11 +380,16 @@ def rfm(
                     _pct(s["share"]),
                     f"{s['mean_recency_days']:,.0f}",
                     f"{s['mean_frequency']:,.1f}",
-                    f"{s['mean_monetary']:,.2f}",
+                    _spend(s["mean_monetary"]),
                 ]
                 for s in result["segments"]
             ],
         )
+        if not result["has_prices"]:
+            stdout.print(
+                "  note: no purchase has a price: segments use recency and orders only (FM = F).",
+                highlight=False,
+            )
         if out is not None:
             stdout.print(
                 f"wrote {result['exported']['rows']:,} customers to {out}", highlight=False
@@ -393,9 +408,9 @@ def sessions(
     from shopmind.analytics.sessions import session_summary
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        counted, per = _counted(tables, "user")
+        counted, per, note = _counted(tables, "user")
         result = session_summary(counted.events(), gap)
-        _say_counted(result, per)
+        _say_counted(result, per, note)
     emit(result, as_json, title="sessions")  # text: rounded, with thousands separators
 
 

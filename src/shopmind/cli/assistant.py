@@ -12,8 +12,7 @@ from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, 
 from shopmind.cli.state import state
 
 if TYPE_CHECKING:
-    from shopmind.config import Settings
-    from shopmind.store import Workspace
+    from shopmind.cli.state import State
 
 app = typer.Typer(
     help="Customer-service assistant: intents (English and Chinese), answers from the shop's "
@@ -25,9 +24,10 @@ app.add_typer(faq_app, name="faq")
 
 
 def read_table(path: Path) -> Any:
-    """A message file as strings: CSV (comma), TSV/TAB, JSON lines (.json/.jsonl) or Parquet.
-    The delimiter is not sniffed (free text fools sniffers) and no text becomes missing
-    ("NA", "null" and "None" are messages too)."""
+    """A message file as strings: CSV, TSV/TAB, JSON lines (.json/.jsonl), CLINC150's object
+    of splits (.json, with a ``split`` column) or Parquet. The delimiter of a CSV (``,``
+    ``;`` ``|`` TAB: HWU64 uses ``;``) comes from its header line alone (free text fools
+    sniffers), and no text becomes missing ("NA", "null" and "None" are messages too)."""
     import pandas as pd
 
     from shopmind.errors import ShopmindError
@@ -38,15 +38,55 @@ def read_table(path: Path) -> Any:
     try:
         if suffix in {".parquet", ".pq"}:
             return pd.read_parquet(path)
+        if suffix == ".json" and (pairs := _split_pairs(path)) is not None:
+            return pairs
         if suffix in {".json", ".jsonl", ".ndjson"}:
             return pd.read_json(path, lines=True, dtype=False)
-        sep = "\t" if suffix in {".tsv", ".tab"} else ","
+        from shopmind.ingest.extract import guess_delimiter
+
+        # the delimiter from the header line only (column names, not free text): HWU64 is ';'
+        sep = "\t" if suffix in {".tsv", ".tab"} else guess_delimiter(path)
         return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except Exception as exc:
         raise ShopmindError(
             f"Cannot read {path}: {exc}.",
             hint="Use a CSV with a header (comma-separated), TSV, JSON lines or Parquet.",
         ) from exc
+
+
+def _split_pairs(path: Path) -> Any:
+    """CLINC150's layout (``data_full.json``): one object of splits, each a list of
+    ``[text, intent]`` pairs, as columns ``text, intent, split``; None for other JSON."""
+    import json
+
+    import pandas as pd
+
+    with path.open("rb") as handle:
+        if not handle.read(1024).lstrip().startswith(b"{"):
+            return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None  # JSON lines: one object per line
+    if not isinstance(document, dict) or not document:
+        return None
+    rows = []
+    for split, pairs in document.items():
+        if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 for p in pairs
+        ):
+            return None
+        rows += [(str(text), str(intent), split) for text, intent in pairs]
+    return pd.DataFrame(rows, columns=["text", "intent", "split"])
+
+
+def _without_test_splits(frame: Any) -> tuple[Any, list[str]]:
+    """Rows of splits not named as test ones (``test``, ``oos_test``), and those names:
+    a model is never trained on its own test set."""
+    if "split" not in frame.columns:
+        return frame, []
+    held = sorted({s for s in frame["split"].astype(str).unique() if "test" in s.lower()})
+    return frame[~frame["split"].astype(str).isin(held)], held
 
 
 @app.command()
@@ -83,8 +123,9 @@ def train(
     from shopmind.models.intent import IntentConfig
 
     ws = state(ctx).workspace
+    held: list[str] = []
     if data is not None:
-        frame = read_table(data)
+        frame, held = _without_test_splits(read_table(data))
         source = str(data)
     else:
         frame = training.workspace_training_data(ws)
@@ -100,6 +141,8 @@ def train(
     with stage_progress("assistant train", enabled=not as_json) as progress:
         model, path = training.train(ws, frame, text_col, label_col, source, config, progress)
     result = training.summary(model, path)
+    if held:
+        result["held_out_splits"] = held
 
     def render() -> None:
         print_table(
@@ -133,6 +176,8 @@ def train(
                 f"({oos['method']})",
                 highlight=False,
             )
+        if held:
+            stdout.print(f"not trained on the file's {', '.join(held)} rows", highlight=False)
 
     emit(result, as_json, render)
 
@@ -150,6 +195,8 @@ def classify(
 
     frame = read_table(data)
     result = training.classify(state(ctx).workspace, frame, text_col, str(data))
+    if "split" in frame.columns and "split" not in result.columns:
+        result["split"] = frame["split"].to_numpy()  # to score a split (e.g. CLINC's test)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.to_csv(out, index=False)
     summary: dict[str, Any] = {
@@ -180,7 +227,7 @@ def ask(
     from shopmind.assistant.engine import Assistant
 
     st = state(ctx)
-    stored = None if user is None else _stored_user(st.workspace, user, st.settings)
+    stored = None if user is None else _stored_user(st, user)
     with Assistant.open(st.workspace) as assistant:
         reply = assistant.ask(conversation, text, stored)
 
@@ -374,14 +421,23 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="assistant")
 
 
-def _stored_user(workspace: Workspace, user: str, settings: Settings) -> str:
+def _stored_user(st: State, user: str) -> str:
     """The customer's id as the workspace stores them (``store.erasure.stored_id_for``, the
-    rule the API uses too); before any workspace exists, their pseudonym when a key is set."""
+    rule the API uses too); before any workspace exists, their pseudonym when a key is set.
+    A workspace that has loaded no data yet (only an intent model) gets its own key, as its
+    first ingest would, so a conversation can start there without a raw id being stored."""
+    from shopmind.cli.ingest import workspace_key
     from shopmind.privacy import pseudonymize
-    from shopmind.store.erasure import stored_id_for
+    from shopmind.store.erasure import ids_are_pseudonyms, stored_id_for
 
+    workspace, settings = st.workspace, st.settings
     key = settings.optional_key(workspace.root)
     if not workspace.exists():
         return pseudonymize(user, key) if key else user
+    if key is None:
+        with workspace.connect(read_only=True) as con:
+            unloaded = ids_are_pseudonyms(con) is None
+        if unloaded:
+            key = workspace_key(st, required=False)
     with workspace.connect(read_only=True) as con:
         return stored_id_for(con, user, key)

@@ -75,7 +75,9 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
 
 def ingest(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="CSV/TSV, Parquet or JSON-lines file.")],
+    path: Annotated[
+        Path, typer.Argument(help="CSV/TSV, Parquet, JSON-lines or spreadsheet (.xlsx) file.")
+    ],
     format: Annotated[
         str,
         typer.Option("--format", "-f", help=f"Source format: {', '.join(FORMATS)}."),
@@ -101,6 +103,24 @@ def ingest(
     currency: Annotated[
         str | None,
         typer.Option(help="ISO 4217 code of prices and amounts (e.g. EUR); default: the format's."),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            help="Order of dates such as 03/04/2024: dmy or mdy, or a strptime pattern "
+            "('%d.%m.%Y %H:%M'); default: guessed per column, and the guess is reported."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of a file not in UTF-8 (e.g. latin-1, cp1252, gbk)."),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            help="Spreadsheets (.xlsx/.xls/.ods): the sheet to read (default: every sheet "
+            "with the columns most rows share)."
+        ),
     ] = None,
     pseudonymize: Annotated[
         OnOff, typer.Option(help="Keyed pseudonyms for user ids; 'off' only for public data.")
@@ -143,6 +163,12 @@ def ingest(
         from shopmind.ingest.pipeline import check_timezone
 
         check_timezone(timezone)  # before a workspace or a key is created
+    from shopmind.ingest.dates import check_date_format
+    from shopmind.ingest.pipeline import check_encoding
+
+    check_date_format(date_format)  # before a workspace or a key is created
+    if encoding is not None:
+        check_encoding(encoding)
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
         raise IngestError(
             f"--currency {currency!r} is not an ISO 4217 code.",
@@ -170,6 +196,9 @@ def ingest(
         currency=currency.upper() if currency else None,
         keep_attributes=tuple(keep_attribute or ()),
         decimal=decimal,
+        date_format=None if date_format in (None, "auto") else date_format,
+        encoding=encoding,
+        sheet=sheet,
         vault_key=settings.vault_key.get_secret_value() if settings.vault_key else None,
         format_options={
             k: v

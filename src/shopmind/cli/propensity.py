@@ -103,11 +103,30 @@ def score(
     cutoff: Annotated[
         str | None, typer.Option(help="Score at this time (default: the training cutoff).")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tabular mode: score this file's rows with the model of `propensity train "
+            "--data` (CSV: identifier columns, row, score, top_reasons)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Calibrated propensity for every user with events before the cutoff, with reasons."""
+    """Calibrated propensity for every user with events before the cutoff, with reasons
+    (or, with --data, for every row of a file)."""
     from shopmind.marketing import propensity_scores as scoring
 
+    if data is not None:
+        from shopmind.cli._input import read_table
+
+        scored = scoring.score_file(
+            scoring.load_tabular_model(state(ctx).workspace), read_table(data)
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        scored.to_csv(out, index=False)
+        rows = {"out": str(out), "rows": len(scored), "mean_score": float(scored["score"].mean())}
+        emit(rows, as_json, lambda: stdout.print(f"wrote {out}: {len(scored):,} rows"))
+        return
     model = scoring.load_model(state(ctx).workspace)
     with duckdb_tables(state(ctx).workspace) as tables:
         frame = scoring.score_users(model, tables, cutoff, reasons=True)

@@ -38,7 +38,22 @@ _ID_NAME = re.compile(
     r"(^id$|_id$|^id_|uuid|guid|device|fingerprint|token|hash$|^ip|_ip$|email)", re.I
 )
 _TIME_NAME = re.compile(r"(time|date|_at$|^ts$|_ts$|timestamp)", re.I)
-_SECONDS_NAME = re.compile(r"(^time$|^step$|^seconds?$)", re.I)
+_SECONDS_NAME = re.compile(r"(^time$|^step$|^seconds?$|dt$|elapsed)", re.I)
+
+
+def is_time_index(values: pd.Series, name: str) -> bool:
+    """A number that counts time through the file (PaySim ``step``, the credit-card ``Time``,
+    IEEE-CIS ``TransactionDT``): rising in file order, with a time-like name or a value on
+    most rows. As a feature it only says when a row came, and every later row looks unusual
+    (held-out and new rows come after the training ones), so it is not one."""
+    numeric = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    if len(numeric) < 20 or len(numeric) < 0.95 * len(values):
+        return False
+    distinct = len(np.unique(numeric))
+    if distinct < 20 or float((np.diff(numeric) >= 0).mean()) < 0.99:
+        return False
+    named = bool(_TIME_NAME.search(str(name)) or _SECONDS_NAME.search(str(name)))
+    return named or distinct > 0.5 * len(numeric)
 
 
 class RiskDataError(ShopmindError):
@@ -50,7 +65,7 @@ class ColumnPlan:
     """How one input column becomes features."""
 
     name: str
-    kind: str  # numeric | category | timestamp | id
+    kind: str  # numeric | category | timestamp | id | time_index (no feature) | leak (none)
     categories: list[str] = field(default_factory=list)  # category: kept values
     frequencies: dict[str, float] = field(default_factory=dict)  # category: share of rows
     time_format: str | None = None  # timestamp: strptime format or None (inferred)
@@ -122,6 +137,9 @@ def plan_columns(frame: pd.DataFrame, exclude: set[str]) -> list[ColumnPlan]:
         distinct = int(values.nunique(dropna=True))
         if distinct <= 1:
             continue  # constant: carries nothing
+        if pd.api.types.is_numeric_dtype(values) and is_time_index(values, str(name)):
+            plans.append(ColumnPlan(str(name), "time_index"))  # no feature (see is_time_index)
+            continue
         if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
             integer = pd.api.types.is_integer_dtype(values) or bool(
                 (values.dropna() % 1 == 0).all()
@@ -168,6 +186,8 @@ class TabularRiskFeatures:
 
     label: str | None = None
     id_col: str | None = None
+    #: columns that give the label away (name -> why): never features
+    leaks: dict[str, str] = field(default_factory=dict)
     plans_: list[ColumnPlan] = field(default_factory=list)
     decision_time_: str | None = None
     known_: pd.DataFrame | None = None  # id values + decision time of the training rows
@@ -175,15 +195,19 @@ class TabularRiskFeatures:
     columns_: list[str] = field(default_factory=list)  # input columns the plan needs
 
     def fit(self, frame: pd.DataFrame) -> TabularRiskFeatures:
-        exclude = {c for c in (self.label, self.id_col) if c}
+        exclude = {c for c in (self.label, self.id_col) if c} | set(self.leaks)
         self.plans_ = plan_columns(frame, exclude)
+        self.plans_ += [ColumnPlan(name, "leak") for name in self.leaks if name in frame.columns]
+        if all(p.kind in ("leak", "time_index") for p in self.plans_):
+            self.plans_ = []  # nothing left to learn from: the error below says so
         if not self.plans_:
             raise RiskDataError(
                 "No usable feature column: every column other than the label is constant or "
                 "excluded.",
                 hint="Score a file with at least one varying column besides --label.",
             )
-        self.columns_ = [p.name for p in self.plans_]
+        # a scoring file needs the feature columns only (not a leak known after the fact)
+        self.columns_ = [p.name for p in self.plans_ if p.kind not in ("leak", "time_index")]
         times = [p for p in self.plans_ if p.kind == "timestamp"]
         self.decision_time_ = None
         if times:
@@ -239,6 +263,8 @@ class TabularRiskFeatures:
         labels: dict[str, str] = {}
         times: dict[str, pd.Series] = {}
         for plan in self.plans_:
+            if plan.name not in self.columns_:
+                continue  # a leak or a time index: not read, not needed to score
             values = frame[plan.name]
             if plan.kind == "numeric":
                 parts[plan.name] = pd.to_numeric(values, errors="coerce").astype(float)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ibis
 from ibis.expr.types import Table
 
-from shopmind.features.tables import epoch_us
+from shopmind.features.tables import Tables, epoch_us
 
 DEFAULT_GAP_MINUTES = 30
 
@@ -81,3 +81,21 @@ def sessions_per_user(events: Table, gap_minutes: float = DEFAULT_GAP_MINUTES) -
     e = e.mutate(_prev=e._us.lag().over(ibis.window(group_by=e.user_id, order_by=e._us)))
     starts = e._prev.isnull() | (e._us - e._prev > _gap_us(gap_minutes))
     return e.group_by("user_id").aggregate(sessions=ibis.ifelse(starts, 1, 0).sum())
+
+
+def session_tables(
+    tables: Tables, gap_minutes: float = DEFAULT_GAP_MINUTES, *, ids_only: bool = False
+) -> Tables:
+    """The same tables with the events' ``user_id`` replaced by a session key, so every
+    per-user analysis counts sessions: the log's session id where there is one, else the
+    user's events split by the inactivity gap (``<user>#<n>``, see :func:`sessionize`).
+    Events with neither a user nor a session id drop out. ``ids_only`` (a session-only log:
+    no user ids at all) takes the session ids as they are, without the window."""
+    swapped = dict(tables.tables)
+    events = tables.tables["events"]
+    if ids_only:
+        swapped["events"] = events.mutate(user_id=events.session_id).select(*events.columns)
+        return Tables(tables.backend, swapped)
+    keyed = sessionize(events, gap_minutes)
+    swapped["events"] = keyed.mutate(user_id=keyed.session_key).select(*events.columns)
+    return Tables(tables.backend, swapped)

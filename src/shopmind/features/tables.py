@@ -78,15 +78,6 @@ def session_only(tables: Tables) -> bool:
     return int(row["users"].iloc[0]) == 0 and int(row["sessions"].iloc[0]) > 0
 
 
-def session_tables(tables: Tables) -> Tables:
-    """The same tables with the events' ``user_id`` replaced by their ``session_id``, so
-    every per-user analysis counts sessions (events without a session id drop out)."""
-    swapped = dict(tables.tables)
-    events = tables.tables["events"]
-    swapped["events"] = events.mutate(user_id=events.session_id).select(*events.columns)
-    return Tables(tables.backend, swapped)
-
-
 ANALYTIC_TABLES = ("events", "users", "items", "orders")
 
 

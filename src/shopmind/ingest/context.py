@@ -26,6 +26,9 @@ class IngestOptions:
     event_type: str | None = None
     keep_attributes: tuple[str, ...] = ()  # extra columns declared non-personal
     decimal: str = "."  # decimal separator of numbers written as text
+    date_format: str | None = None  # dmy | mdy | a strptime pattern (None: guessed per column)
+    encoding: str | None = None  # text files not in UTF-8 (e.g. latin-1, cp1252, gbk)
+    sheet: str | None = None  # spreadsheets: the one sheet to read (default: see spreadsheet.py)
     vault_key: str | None = None  # SHOPMIND_VAULT_KEY (else derived from ``key``)
     format_options: dict[str, str] = field(default_factory=dict)  # e.g. campaign: --sent-at
 
@@ -80,6 +83,13 @@ class Context:
     pii_columns: dict[str, str] = field(default_factory=dict)  # source column -> kind
     # extra (not canonical) columns -> "keep" (declared or judged non-personal), "hash", "drop"
     undeclared: dict[str, str] = field(default_factory=dict)
+    #: canonical timestamp field -> strptime patterns of its day/month dates (see dates.py)
+    date_formats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # guesses the report states (date orders)
+    #: ISO 4217 code of this load's money (``--currency``, else the format's)
+    currency: str | None = None
+    #: earlier loads of the same file whose quarantined lines this one reads again
+    replaces_quarantine_of: list[str] = field(default_factory=list)
     #: the file's (size, mtime ns, inode) before it was first read; checked before commit
     stamp: tuple[int, int, int] | None = None
 
@@ -94,6 +104,10 @@ class Context:
     def col_type(self, canonical: str) -> str:
         source = self.resolved.get(canonical)
         return self.extracted.columns.get(source, "VARCHAR") if source else "VARCHAR"
+
+    def formats_of(self, canonical: str) -> tuple[str, ...]:
+        """strptime patterns for a timestamp field's day/month dates (empty: ISO only)."""
+        return self.date_formats.get(canonical, ())
 
     def user_id(self, expression: str) -> str:
         """A user id as stored: keyed pseudonym when pseudonymisation is on."""

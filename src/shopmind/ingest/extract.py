@@ -213,7 +213,9 @@ def _stream(
     has_header = spec.header if spec.header is not None else sniff_header(path, delimiter)
     header_lines = 1 if has_header else 0
     scan = scan or scan_text(path)
-    if scan.odd_quote_lines or any(b > header_lines for b in scan.blank_lines):
+    # invalid UTF-8 in more than one field of a line can crash DuckDB's strict reader (a
+    # fatal error that invalidates the connection): such files take the exact path
+    if scan.odd_quote_lines or scan.not_utf8 or any(b > header_lines for b in scan.blank_lines):
         return None
     names = list(spec.column_names) or _header_names(path, delimiter)
     if not has_header and not spec.column_names:

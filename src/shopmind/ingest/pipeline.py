@@ -8,6 +8,8 @@ adds nothing; rows whose primary key is already stored are counted as duplicates
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -22,7 +24,9 @@ import duckdb
 
 from shopmind.errors import IngestError, MissingColumnError
 from shopmind.ingest.context import Context, IngestOptions, IngestReport
+from shopmind.ingest.dates import check_date_format, date_reading
 from shopmind.ingest.extract import (
+    Extracted,
     extract,
     number_rows,
     quote_ident,
@@ -32,7 +36,14 @@ from shopmind.ingest.extract import (
 )
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
-from shopmind.ingest.textscan import TextScan, scan_text
+from shopmind.ingest.spreadsheet import SPREADSHEET_SUFFIXES, spreadsheet_to_csv
+from shopmind.ingest.textscan import (
+    TextScan,
+    has_utf8_text,
+    scan_text,
+    single_byte_encoding,
+    transcode,
+)
 from shopmind.ingest.vault_fill import fill_vault
 from shopmind.privacy import pii_kind, redact_text_sql
 from shopmind.privacy.pii import (
@@ -73,6 +84,25 @@ def check_timezone(name: str) -> None:
     )
 
 
+def check_encoding(encoding: str) -> None:
+    """Refuse an ``--encoding`` that is no text encoding Python knows (``hex`` and ``rot13``
+    are codecs, but not of text files)."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise IngestError(
+            f"--encoding {encoding!r} is not a known text encoding.",
+            hint="Pass a codec name, e.g. latin-1, cp1252, gbk, shift_jis or utf-16.",
+        )
+
+
+def _codec(encoding: str) -> str:
+    """The codec's own name (``latin1`` and ``ISO-8859-1`` are ``iso8859-1``)."""
+    return codecs.lookup(encoding).name
+
+
 def file_stamp(path: Path) -> tuple[int, int, int]:
     """(size in bytes, modification time in ns, inode): changes when the file is rewritten."""
     st = path.stat()
@@ -96,6 +126,9 @@ def ingest_file(
             f"--decimal {options.decimal!r} is not a decimal separator.",
             hint="Use --decimal . (default) or --decimal , (numbers such as 1,5).",
         )
+    check_date_format(options.date_format)
+    if options.encoding:
+        check_encoding(options.encoding)
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     if options.timezone is not None:
@@ -148,13 +181,20 @@ def _ingest(
         register_redactor(con)
         migrate(con)
         previous = con.execute(
-            "SELECT rows_in, ingestion_id, options->>'mapping' FROM ingestions "
+            "SELECT rows_in, ingestion_id, options->>'mapping', options->>'encoding' "
+            "FROM ingestions "
             "WHERE sha256 = ? AND format = ? AND target = ? ORDER BY finished_at DESC LIMIT 1",
             [sha, fmt.name, target],
         ).fetchone()
         remapped = previous is not None and _mapping_changed(previous[2], options.mapping)
         merged = fmt.name == "generic" and target != "events"  # users, items, orders
-        if previous is not None and not (remapped and merged):
+        # read again in another --encoding: lines it quarantined as unreadable can load now
+        recoded = (
+            previous is not None
+            and options.encoding is not None
+            and _codec(options.encoding) != _codec(previous[3] or "utf-8")
+        )
+        if previous is not None and not (remapped and merged) and not recoded:
             report.already_ingested = True
             report.rows_in = report.duplicates_skipped = int(previous[0])
             again = (
@@ -167,30 +207,66 @@ def _ingest(
                 f"{path.name} was already loaded (ingestion {previous[1]}){again}; nothing added."
             )
             return _finish(report, t0)
-        step("extract")
-        extracted = extract(con, path, fmt.reader, workdir, scan, stream=True)
-        try:
-            ctx = _resolve_and_stage(
-                con,
-                fmt,
-                Context(path, options, extracted, sha, report.ingestion_id, stamp=stamp),
-                step,
+        read_path, scan = _readable_copy(path, options, fmt, workdir, scan, report, step)
+
+        # a load that reads the file again in another encoding replaces the quarantine of
+        # the earlier loads of it: this load's quarantine is what is still not loaded
+        replaced = _same_file_loads(con, sha, fmt.name, target) if recoded else []
+
+        def context(extracted: Extracted, options: IngestOptions) -> Context:
+            return Context(
+                path,
+                options,
+                extracted,
+                sha,
+                report.ingestion_id,
+                stamp=stamp,
+                currency=options.currency or fmt.currency,
+                replaces_quarantine_of=replaced,
             )
-        except duckdb.Error:
-            if not extracted.streamed:
-                raise
-            # a record the strict streaming reader refuses: extract the exact way (physical
-            # line numbers, unreadable lines quarantined) and validate again
-            extracted = extract(con, path, fmt.reader, workdir, scan)
-            ctx = _resolve_and_stage(
-                con,
-                fmt,
-                Context(path, options, extracted, sha, report.ingestion_id, stamp=stamp),
-                step,
+
+        guessed = False
+        if scan is not None and scan.not_utf8 and not options.encoding:
+            guess = single_byte_encoding(path)
+            if guess is not None:  # Windows-1252 text: read through a UTF-8 copy from the start
+                step("re-encode")
+                read_path = transcode(path, guess, workdir)
+                scan = scan_text(read_path)
+                options = dataclasses.replace(options, encoding=guess)
+                guessed = True
+        while True:  # at most twice: a second time in Windows-1252 (see single_byte_encoding)
+            step("extract")
+            extracted = extract(con, read_path, fmt.reader, workdir, scan, stream=True)
+            try:
+                ctx = _resolve_and_stage(con, fmt, context(extracted, options), step)
+            except duckdb.Error:
+                if not extracted.streamed:
+                    raise
+                # a record the strict streaming reader refuses: extract the exact way
+                # (physical line numbers, unreadable lines quarantined), validate again
+                extracted = extract(con, read_path, fmt.reader, workdir, scan)
+                ctx = _resolve_and_stage(con, fmt, context(extracted, options), step)
+            refused = not options.encoding and _refused_as_not_utf8(con)
+            guess = single_byte_encoding(path) if refused else None
+            if guess is None:
+                break
+            # no line is UTF-8 beyond ASCII and the other bytes read as Windows-1252 text
+            step("re-encode")
+            read_path = transcode(path, guess, workdir)
+            scan = scan_text(read_path)
+            options = dataclasses.replace(options, encoding=guess)
+            guessed = True
+        if guessed:
+            ctx.notes.insert(
+                0,
+                f"{path.name} is not UTF-8: read as {options.encoding} (Western European "
+                "Windows text, byte 0xA3 is '£'); pass --encoding if it is another one "
+                "(e.g. gbk).",
             )
         report.pii_columns = {
             c: f"{k} ({_DONE[options.pii_policy]})" for c, k in ctx.pii_columns.items()
         }
+        report.warnings.extend(ctx.notes)
         unknown = [c for c in options.keep_attributes if c not in extracted.columns]
         if unknown:
             report.warnings.append(
@@ -222,15 +298,21 @@ def _ingest(
         report.rows_quarantined = counts["quarantined"]
         report.duplicates_skipped = counts["duplicates"]
         report.quarantine_reasons = _reasons(con)
-        not_utf8 = sum(
+        unreadable = sum(
             n
             for r, n in report.quarantine_reasons.items()
             if "encoding" in r or "unicode" in r or "UTF-8" in r
         )
-        if not_utf8:
+        if unreadable and has_utf8_text(path):  # a UTF-8 file with broken lines
             report.warnings.append(
-                f"{not_utf8} rows are not UTF-8 text and were quarantined: re-encode the file "
-                f"(e.g. iconv -f latin1 -t utf-8 {path.name} > utf8_{path.name}) and load it."
+                f"{unreadable} rows are not valid UTF-8 and were quarantined; the rest of the "
+                "file is UTF-8, so those lines are broken: fix them at the source (reading the "
+                "whole file in another encoding would garble its other lines)."
+            )
+        elif unreadable:
+            report.warnings.append(
+                f"{unreadable} rows are not UTF-8 text and were quarantined: load the file again "
+                "with its encoding (e.g. --encoding gbk, big5, shift_jis or latin-1)."
             )
         if (
             report.rows_loaded == 0
@@ -245,12 +327,71 @@ def _ingest(
                 hint="Fix the file or the options (--format, --map, --timezone) and rerun.",
             )
         step("load")
+        noted = len(ctx.notes)
         report.tables = _load(con, fmt, ctx, report, started)
+        report.warnings.extend(ctx.notes[noted:])  # what the load itself found (order lines)
         step("committed")  # the marker a kill test uses: the transaction is durable now
         report.events_loaded = report.tables.get("events", 0)
     if not report.reconciles():  # pragma: no cover - guarded by tests; a bug if it fires
         raise IngestError(f"Internal error: row counts do not reconcile for {path}.")
     return _finish(report, t0)
+
+
+def _readable_copy(
+    path: Path,
+    options: IngestOptions,
+    fmt: Format,
+    workdir: Path,
+    scan: TextScan | None,
+    report: IngestReport,
+    step: Progress,
+) -> tuple[Path, TextScan | None]:
+    """The file to read and its line scan: ``path`` itself, or a UTF-8 CSV copy in the
+    private ``workdir`` of a spreadsheet (sheets named in the report) or of text in the
+    ``--encoding`` given."""
+    read_path = path
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        step("read sheets")
+        sheets = spreadsheet_to_csv(path, workdir, options.sheet)
+        read_path, scan = sheets.path, scan_text(sheets.path)
+        report.warnings += sheets.notes()
+    elif options.sheet is not None:
+        raise IngestError(
+            f"--sheet {options.sheet!r}: {path.name} is not a spreadsheet.",
+            file=str(path),
+            hint="Leave out --sheet for CSV, Parquet and JSON files.",
+        )
+    if options.encoding and not reads_text(path, fmt):
+        raise IngestError(
+            f"--encoding {options.encoding}: {path.name} is not a text file.",
+            file=str(path),
+            hint="Leave out --encoding for Parquet files and spreadsheets.",
+        )
+    if options.encoding and codecs.lookup(options.encoding).name != "utf-8":
+        step("re-encode")
+        read_path = transcode(path, options.encoding, workdir)
+        scan = scan_text(read_path) if scan is not None else None
+    return read_path, scan
+
+
+def reads_text(path: Path, fmt: Format) -> bool:
+    """Whether the file is read as text (so an encoding applies to it)."""
+    suffix = path.suffix.lower()
+    return fmt.reader.kind != "table" or suffix not in {".parquet", ".pq", *SPREADSHEET_SUFFIXES}
+
+
+def _refused_as_not_utf8(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the reader quarantined lines as invalid UTF-8 (``_rejects``)."""
+    row = con.execute("SELECT count(*) FROM _rejects WHERE reason LIKE '%encoding%'").fetchone()
+    return bool(row and row[0])
+
+
+def _same_file_loads(con: duckdb.DuckDBPyConnection, sha: str, fmt: str, target: str) -> list[str]:
+    rows = con.execute(
+        "SELECT ingestion_id FROM ingestions WHERE sha256 = ? AND format = ? AND target = ?",
+        [sha, fmt, target],
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _mapping_changed(stored: str | None, mapping: dict[str, str]) -> bool:
@@ -311,9 +452,28 @@ def _resolve_columns(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) 
     for name in fmt.identifier_fields:
         if name in ctx.resolved:
             ctx.id_columns.add(ctx.resolved[name])
+    _read_dates(con, ctx)
     # items describe products, not people: their extra columns are only redacted
     target = ctx.options.table if fmt.name == "generic" else fmt.target
     _detect_pii(con, ctx, found, judge_extra=fmt.reader.kind == "table" and target != "items")
+
+
+#: canonical fields that hold timestamps (their day/month order is read per file)
+_TIMESTAMP_FIELDS = ("ts", "signup_ts", "sent_ts")
+
+
+def _read_dates(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """strptime patterns for text timestamps written day- or month-first (``12/1/2010``)."""
+    relation = ctx.extracted.reader if ctx.extracted.streamed else "_raw"
+    for name in _TIMESTAMP_FIELDS:
+        source = ctx.resolved.get(name)
+        if source is None or ctx.extracted.columns.get(source, "").upper() != "VARCHAR":
+            continue
+        reading = date_reading(con, relation, source, ctx.options.date_format)
+        if reading.formats:
+            ctx.date_formats[name] = reading.formats
+        if reading.note:
+            ctx.notes.append(reading.note)
 
 
 def _column_key(name: str) -> str:
@@ -392,11 +552,13 @@ def _stage(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> None:
         )
         """
     )
-    # A record an earlier load of this format already quarantined is a duplicate now.
+    # A record an earlier load of this format already quarantined is a duplicate now (not
+    # one of the loads this one replaces: their quarantine rows give way to this one's).
     con.execute(
         "DELETE FROM _quarantine WHERE EXISTS (SELECT 1 FROM quarantine q WHERE q.format = ? "
-        "AND q.raw = _quarantine.raw AND q.reason = _quarantine.reason)",
-        [fmt.name],
+        "AND q.raw = _quarantine.raw AND q.reason = _quarantine.reason "
+        "AND NOT list_contains(?, q.ingestion_id))",
+        [fmt.name, ctx.replaces_quarantine_of],
     )
 
 
@@ -433,7 +595,7 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
     if repeated:
         # the rows a repeated key drops, found on (key, row) alone: a window over whole rows
         # is planned as an arg_min over a struct of every column, several times slower
-        order = "DESC" if disposition == "merge" else "ASC"
+        order = "DESC" if disposition == "merge" and not fmt.first_row_wins(ctx) else "ASC"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _repeats AS
@@ -541,6 +703,11 @@ def _load(
         tables = fmt.load(con, ctx)
         if vaulted := fill_vault(con, ctx):  # original ids and contacts, encrypted
             tables["vault"] = vaulted
+        if ctx.replaces_quarantine_of:  # read again: this load's quarantine is what is left
+            con.execute(
+                "DELETE FROM quarantine WHERE list_contains(?, ingestion_id)",
+                [ctx.replaces_quarantine_of],
+            )
         con.execute(
             "INSERT INTO quarantine SELECT ?, _row, raw, reason, now(), ?, ? FROM _quarantine",
             [str(ctx.path), fmt.name, ctx.ingestion_id],
@@ -551,6 +718,8 @@ def _load(
             "timezone": ctx.options.timezone or fmt.timezone,
             "currency": ctx.options.currency or fmt.currency,
             "pii_policy": ctx.options.pii_policy,
+            "date_formats": {k: v[0] for k, v in ctx.date_formats.items()},
+            "encoding": ctx.options.encoding,
             "pii_columns": report.pii_columns,
         }
         con.execute(

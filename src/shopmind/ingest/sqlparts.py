@@ -13,11 +13,21 @@ EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", 
 
 #: Source spellings accepted for each canonical event type (lower-cased, trimmed).
 EVENT_TYPE_ALIASES = {
-    "view": ("view", "pv", "page_view", "pageview", "detail", "product_view", "click", "visit"),
+    "view": (
+        "view",
+        "pv",
+        "page_view",
+        "pageview",
+        "detail",
+        "product_view",
+        "view_item",
+        "click",
+        "visit",
+    ),
     "cart": ("cart", "add_to_cart", "addtocart", "add-to-cart", "basket", "add"),
     "remove_cart": ("remove_cart", "remove_from_cart", "removefromcart", "remove"),
     "favorite": ("favorite", "favourite", "fav", "wishlist", "like", "add_to_wishlist"),
-    "purchase": ("purchase", "buy", "order", "transaction", "checkout", "sale"),
+    "purchase": ("purchase", "buy", "order", "transaction", "sale", "completed_order"),
     "search": ("search", "query"),
     "refund": ("refund", "return", "cancel", "cancellation"),
 }
@@ -31,9 +41,12 @@ MAX_PRICE = 1e9
 _ZONE_RE = r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
 _EPOCH_S_RE = r"^\d{9,10}(\.\d+)?$"
 _EPOCH_MS_RE = r"^\d{12,13}$"
+_EPOCH_US_RE = r"^\d{15,16}$"  # microseconds (GA4 ``event_timestamp``)
+_YYYYMMDD_RE = r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$"  # GA4 ``event_date``
 
 
 _NULL_SPELLINGS = ("", "nan", "null", "none", "na", "n/a")
+_NUMBER_TYPES = {"BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT", "DECIMAL"}
 
 
 # Membership tests are written ``list_contains([...], x)``, not ``x IN (...)``: DuckDB plans
@@ -62,21 +75,45 @@ def text(col: str) -> str:
     )
 
 
-def ts_value(col: str, col_type: str, timezone: str | None) -> str:
+def _zoned(formats: tuple[str, ...]) -> bool:
+    return any("%z" in f or "%Z" in f for f in formats)
+
+
+def _strptime(v: str, formats: tuple[str, ...]) -> str:
+    listed = ", ".join(quote_literal(f) for f in formats)
+    return f"try_strptime({v}, [{listed}])"
+
+
+def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, ...] = ()) -> str:
     """TIMESTAMPTZ from text (ISO-8601 with or without zone, an offset after a blank, epoch
-    s/ms), TIMESTAMP or number.
+    s/ms, and with ``formats`` the day- or month-first dates of :mod:`shopmind.ingest.dates`),
+    TIMESTAMP or number.
 
     Values without a zone are read in ``timezone``; with ``timezone=None`` they become NULL.
     """
     t = col_type.upper()
+    if formats and not t.startswith(("TIMESTAMP", "DATE")) and t not in _NUMBER_TYPES:
+        other = ts_value(col, col_type, timezone)
+        parsed = _strptime(trimmed(col), formats)
+        if _zoned(formats):  # the pattern reads the offset: the instant is the value's own
+            return f"CASE WHEN {parsed} IS NULL THEN {other} ELSE CAST({parsed} AS TIMESTAMPTZ) END"
+        if not timezone:  # a date without a zone: NULL, and ts_problem says why
+            return other
+        local = f"timezone({quote_literal(timezone)}, {parsed})"
+        return f"CASE WHEN {parsed} IS NULL THEN {other} ELSE {local} END"
     tz = quote_literal(timezone) if timezone else None
     if "WITH TIME ZONE" in t or t.startswith("TIMESTAMPTZ"):
         return f"CAST({col} AS TIMESTAMPTZ)"
     if t.startswith("TIMESTAMP") or t == "DATE":
         return f"timezone({tz}, CAST({col} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
-    if t in {"BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT", "DECIMAL"}:
+    if t in _NUMBER_TYPES:
         return (
-            f"CASE WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "
+            f"CASE WHEN {col} BETWEEN 19000101 AND 21001231 "  # YYYYMMDD as a number
+            f"AND try_strptime(CAST(CAST({col} AS BIGINT) AS VARCHAR), '%Y%m%d') IS NOT NULL "
+            f"THEN timezone({tz or 'NULL'}, "
+            f"try_strptime(CAST(CAST({col} AS BIGINT) AS VARCHAR), '%Y%m%d')) "
+            f"WHEN {col} > 1e14 THEN to_timestamp({col} / 1000000.0) "
+            f"WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "
             f"ELSE to_timestamp(CAST({col} AS DOUBLE)) END"
         )
     v = trimmed(col)
@@ -94,10 +131,14 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
     epoch = (
         f"CASE WHEN regexp_matches({v}, '{_EPOCH_S_RE}') THEN to_timestamp(TRY_CAST({v} AS DOUBLE))"
         f" WHEN regexp_matches({v}, '{_EPOCH_MS_RE}')"
-        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000.0) END"
+        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000.0)"
+        f" WHEN regexp_matches({v}, '{_EPOCH_US_RE}')"
+        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000000.0)"
+        f" WHEN regexp_matches({v}, '{_YYYYMMDD_RE}') AND {tz or 'NULL'} IS NOT NULL"
+        f" THEN timezone({tz or 'NULL'}, try_strptime({v}, '%Y%m%d')) END"
     )
     return (
-        f"CASE WHEN {utc_suffix} THEN {zoned}"
+        f"CASE WHEN {utc_suffix} THEN coalesce({zoned}, {spaced})"
         f" WHEN {zoned} IS NULL THEN coalesce({spaced}, {epoch})"
         f" WHEN {zoned} <> CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMPTZ) THEN {zoned}"
         f" WHEN regexp_matches({v}, '{_ZONE_RE}') THEN {zoned}"
@@ -105,11 +146,23 @@ def ts_value(col: str, col_type: str, timezone: str | None) -> str:
     )
 
 
-def ts_problem(col: str, parsed: str, name: str, col_type: str, timezone: str | None) -> str:
+def ts_problem(
+    col: str,
+    parsed: str,
+    name: str,
+    col_type: str,
+    timezone: str | None,
+    formats: tuple[str, ...] = (),
+) -> str:
     """Why a timestamp is unusable (missing, unparseable, no zone, out of range), else NULL."""
     v = trimmed(col)
+    # a value read as a local time: the zone is missing when no --timezone is given
+    yyyymmdd = f"CASE WHEN strlen({v}) = 8 THEN try_strptime({v}, '%Y%m%d') END"
+    naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {yyyymmdd})"
+    if formats and not _zoned(formats):
+        naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {_strptime(v, formats)})"
     no_zone = (
-        f"WHEN {parsed} IS NULL AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL "
+        f"WHEN {parsed} IS NULL AND {naive} IS NOT NULL "
         f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
         "pass --timezone Europe/London)' "
         if timezone is None

@@ -23,6 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
+from shopmind.errors import IngestError
+
 _CHUNK = 1 << 22
 #: bytes.translate table that deletes everything but quotes and newlines
 _NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
@@ -37,6 +39,7 @@ class TextScan:
     lines: int = 0  # physical lines (a last line without a newline counts)
     blank_lines: list[int] = field(default_factory=list)  # 1-based numbers of empty lines
     odd_quote_lines: bool = False  # some line has an odd number of '"'
+    not_utf8: bool = False  # some byte sequence is not UTF-8 (DuckDB's strict reader fails)
 
 
 class _Digest(Protocol):
@@ -85,6 +88,11 @@ def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
     if blank.any():
         scan.blank_lines.extend((np.flatnonzero(blank) + base + 1).tolist())
     scan.lines += len(ends)
+    if not scan.not_utf8 and not region.isascii():  # regions end at a newline: whole chars
+        try:
+            region.decode("utf-8")
+        except UnicodeDecodeError:
+            scan.not_utf8 = True
     if quotes and not scan.odd_quote_lines and b'"' in region:
         # keep only quotes and newlines: each line's quotes are then one run; removing pairs
         # leaves a quote exactly where a line had an odd number of them
@@ -267,3 +275,90 @@ def clean_copy(path: Path, out: Path, delimiter: str, width: int, skip_lines: in
         k += 2
     out.write_bytes(b"\n".join(lines) + b"\n")
     return cleaned
+
+
+def transcode(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of ``path`` (text in ``encoding``: latin-1, cp1252, gbk, utf-16...) in the
+    private ``workdir``, written in 4 MiB blocks; the lines stay the same lines. A byte the
+    encoding does not define is an error naming its position (nothing is guessed)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    out = workdir / ("utf8" + "".join(c for c in path.suffix if c.isalnum() or c == "."))
+    offset = 0
+    with path.open("rb") as source, out.open("wb") as sink:
+        while True:
+            block = source.read(_CHUNK)
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                raise IngestError(
+                    f"{path.name} is not {encoding} text: byte {offset + exc.start} "
+                    f"({block[exc.start : exc.start + 1]!r}) is undefined there.",
+                    file=str(path),
+                    hint="Check the file's encoding (e.g. `file -i`); latin-1 reads any byte.",
+                ) from exc
+            except UnicodeError as exc:  # e.g. utf-16 without a byte-order mark
+                raise IngestError(
+                    f"{path.name} cannot be read as {encoding}: {exc}.",
+                    file=str(path),
+                    hint="Name the byte order (utf-16-le or utf-16-be) or check the encoding.",
+                ) from exc
+            sink.write((text.removeprefix("\ufeff") if offset == 0 else text).encode("utf-8"))
+            offset += len(block)
+            if not block:
+                break
+    return out
+
+
+#: a valid UTF-8 sequence beyond ASCII (its presence means the file is UTF-8, some lines bad)
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+#: bytes Windows-1252 leaves undefined, and 0xFF ('ÿ'), which is far likelier a broken byte
+_NOT_CP1252_TEXT = frozenset(b"\x81\x8d\x8f\x90\x9d\xff")
+
+
+def single_byte_encoding(path: Path) -> str | None:
+    """``'cp1252'`` when ``path`` is Western European Windows text rather than UTF-8 with
+    broken lines: no valid multi-byte UTF-8 sequence anywhere, only bytes Windows-1252
+    defines, and the bytes above 127 mostly alone between ASCII characters ('café',
+    '£12.50'), as accented letters and symbols are. Double-byte Chinese (GBK) fails the
+    last test: its bytes come in pairs."""
+    runs: list[int] = []
+    with path.open("rb") as handle:
+        carry = b""
+        while True:
+            block = handle.read(_CHUNK)
+            data = carry + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            region, carry = data[:cut], data[cut:]
+            if region and not region.isascii():
+                if _UTF8_MULTIBYTE.search(region):
+                    return None
+                for m in _HIGH_RUN.finditer(region):
+                    if _NOT_CP1252_TEXT.intersection(m.group()):
+                        return None
+                    runs.append(len(m.group()))
+            if not block:
+                break
+    if not runs or max(runs) > 3 or sum(r == 1 for r in runs) < len(runs) / 2:
+        return None
+    return "cp1252"
+
+
+def has_utf8_text(path: Path) -> bool:
+    """Whether some line of ``path`` beyond ASCII is valid UTF-8 as a whole (then lines that
+    are not are broken lines of a UTF-8 file; double-byte text such as GBK forms a valid
+    UTF-8 pair now and then, but seldom a whole line of them)."""
+    with path.open("rb") as handle:
+        for line in handle:
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False

@@ -143,14 +143,15 @@ def analyze(
                 "--revenue-col, --pre-col.",
             )
     if conversion_col:
-        values = pd.to_numeric(frame[conversion_col], errors="coerce")
-        if values.isna().any() or not values.isin([0, 1]).all():
-            odd = frame.loc[values.isna() | ~values.isin([0, 1]), conversion_col].head(3)
+        from shopmind.features.outcomes import binary_outcome
+
+        try:  # 1/0, yes/no, true/false; a missing value is an error, not a 0
+            converted = binary_outcome(frame[conversion_col], conversion_col, "--conversion-col")
+        except ShopmindError as exc:
             raise ShopmindError(
-                f"Column '{conversion_col}' is not a 0/1 conversion (e.g. "
-                f"{', '.join(repr(v) for v in odd.tolist())}).",
-                hint="Pass a 0/1 column as --conversion-col; money per user goes in --revenue-col.",
-            )
+                str(exc.args[0]), hint=f"{exc.hint} Money per user goes in --revenue-col."
+            ) from exc
+        frame = frame.assign(**{conversion_col: converted})
     arms = frame[variant_col].astype(str)
     if control not in set(arms):
         raise ShopmindError(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from shopmind.models.propensity_candidates import auc
+from shopmind.features.leakage import OUTCOME_AUC, leak_reason
 
 #: Columns that look like outcomes; never features, since post-treatment values leak them.
 OUTCOME_LIKE = re.compile(
@@ -29,40 +29,8 @@ OUTCOME_LIKE = re.compile(
     r"label|target|response|responded|churn(ed)?|clicks?|clicked)$",
     re.IGNORECASE,
 )
-#: ROC-AUC against the outcome from which a column counts as the outcome itself
-OUTCOME_AUC = 0.95
 #: control rows expected to hold a treated-only value before its absence counts
 EXPECTED_IN_CONTROL = 10.0
-_ID_NAME = re.compile(r"(id|nr|no|num|nummer|number|key|code|hash)$", re.IGNORECASE)
-
-
-def _as_score(values: pd.Series, y: np.ndarray, folds: int = 5) -> np.ndarray | None:
-    """Numbers as they are; a category of at most 50 values as its outcome rate out of fold
-    (each row scored by the rate of its value in the other folds: an in-sample rate of many
-    small levels ranks a noise column's rows well on a rare outcome)."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.notna().mean() > 0.95:
-        return numeric.fillna(numeric.median()).to_numpy(dtype=float)
-    text = values.astype("string").fillna("(missing)").to_numpy(dtype=object)
-    if len(set(text)) > 50:
-        return None
-    fold = np.arange(len(text)) % folds
-    score = np.empty(len(text), dtype=float)
-    for k in range(folds):
-        rest = pd.Series(y[fold != k]).groupby(text[fold != k]).mean()
-        score[fold == k] = pd.Series(text[fold == k]).map(rest).fillna(y.mean()).to_numpy()
-    return score
-
-
-def _identifier(values: pd.Series, name: str) -> bool:
-    present = values.dropna()
-    if len(present) < 20 or present.nunique() < 0.95 * len(present):
-        return False
-    numeric = pd.to_numeric(present, errors="coerce")
-    if numeric.notna().all():
-        whole = bool((numeric % 1 == 0).all())
-        return whole and bool(_ID_NAME.search(re.sub(r"[^A-Za-z0-9]", "", name)))
-    return True
 
 
 def _treated_only(values: pd.Series, treated: np.ndarray) -> bool:
@@ -92,13 +60,9 @@ def post_treatment_columns(
         values = frame[name]
         if values.nunique(dropna=True) <= 1:
             continue
-        if _identifier(values, str(name)):
-            found[name] = "an identifier (a different value on almost every row)"
-            continue
-        score = _as_score(values, y)
-        area = auc(y, score) if score is not None else float("nan")
-        if max(area, 1.0 - area) >= OUTCOME_AUC:  # False for NaN (one class)
-            found[name] = f"ranks the outcome almost exactly (ROC-AUC {area:.3f}): known only after"
+        reason = leak_reason(values, str(name), y)
+        if reason is not None:
+            found[name] = reason.replace("the label", "the outcome")
             continue
         if arm.any() and (~arm).any() and _treated_only(values, arm):
             found[name] = "varies only in treated rows: set by the campaign"

@@ -54,3 +54,43 @@ def score_users(
     if reasons:
         frame["top_reasons"] = ["; ".join(r["text"] for r in rs) for rs in model.reasons(features)]
     return frame
+
+
+def load_tabular_model(workspace: Any) -> PropensityModel:
+    """The file-mode model (``propensity train --data``)."""
+    return PropensityModel.load(model_path(workspace, tabular=True))
+
+
+def score_file(model: PropensityModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """``row, score, top_reasons`` for every row of a file laid out like the training file
+    (its label column may be absent), in input order; identifier columns left out of the
+    features (``excluded_columns``) come first, to join the scores back."""
+    if model.cutoff_ is not None or not model.feature_names_:
+        raise ShopmindError(
+            "This propensity model was trained on the workspace's events, not on a file.",
+            hint="Score it with `shopmind propensity score --out F` (no --data), or train "
+            "one on a file with `propensity train --data F --label COL`.",
+        )
+    excluded = model.report_.get("excluded_columns", {})
+    needed = getattr(model, "input_columns_", None) or []
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ShopmindError(
+            f"The file lacks column(s) the model learnt from: {', '.join(missing)}.",
+            hint="Score a file with the training file's columns (the label may be absent).",
+        )
+    label = getattr(model, "label_", None)
+    drop = [c for c in frame.columns if c == label or c in excluded]
+    features = pd.get_dummies(frame.drop(columns=drop), dtype=float).fillna(0.0)
+    known = [c for c in model.feature_names_ if c in features.columns]
+    if not known:
+        raise ShopmindError(
+            "None of the model's feature columns is in this file.",
+            hint="Score a file with the training file's columns.",
+        )
+    ids = [c for c in frame.columns if c in excluded and "identifier" in excluded[c]]
+    out = frame[ids].reset_index(drop=True).copy()
+    out["row"] = range(len(frame))
+    out["score"] = model.predict(features)
+    out["top_reasons"] = ["; ".join(r["text"] for r in rs) for rs in model.reasons(features)]
+    return out

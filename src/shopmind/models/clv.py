@@ -80,8 +80,17 @@ class CLVModel(Model):
                 hint="Choose a later --calibration-end.",
             )
         if cfg.holdout_end:
+            last_day = tx["date"].max()
+            if not cfg.calibration_end:
+                raise ShopmindError(
+                    "--holdout-end needs --calibration-end: the holdout runs from the day "
+                    "after the calibration end to the holdout end.",
+                    hint=f"Add --calibration-end before {cfg.holdout_end} (the data end on "
+                    f"{last_day.date()}).",
+                )
             if pd.Timestamp(cfg.holdout_end) <= end:
                 raise ShopmindError("--holdout-end must be after --calibration-end.")
+
             holdout = (tx["date"] > end) & (tx["date"] <= pd.Timestamp(cfg.holdout_end))
             if not holdout.any():
                 first, last = tx["date"].min().date(), tx["date"].max().date()
@@ -89,6 +98,16 @@ class CLVModel(Model):
                     f"No transactions after the calibration end {end.date()}: the holdout "
                     f"period would be empty (the data run from {first} to {last}).",
                     hint="Choose an earlier --calibration-end, or leave out --holdout-end.",
+                )
+            stop = pd.Timestamp(cfg.holdout_end)
+            slack = max(pd.Timedelta(days=7), (stop - end) / 10)
+            if stop > last_day + slack:
+                # days without data would be scored as days without purchases
+                raise ShopmindError(
+                    f"--holdout-end {cfg.holdout_end} is long after the last transaction "
+                    f"({last_day.date()}): the days without data would count as days "
+                    "without purchases, and the holdout error would be wrong.",
+                    hint=f"Use --holdout-end {last_day.date()} (or a few days after).",
                 )
             summary = rfm_train_test_split(
                 tx,

@@ -128,6 +128,8 @@ class PropensityModel(Model):
     train_command = "shopmind propensity train --target purchase --horizon 7d"
     config: PropensityConfig
     cutoff_: datetime | None
+    label_: str | None = None  # file mode: the label column (absent from files to score)
+    input_columns_: list[str] | None = None  # file mode: the columns a file to score needs
 
     # -- workspace (temporal) mode --------------------------------------------------------
     def snapshot(self, tables: Any, cutoff: datetime, labelled: bool = True) -> pd.DataFrame:
@@ -206,19 +208,41 @@ class PropensityModel(Model):
             raise ShopmindError(
                 f"Label column '{label}' not in the data (found: {', '.join(frame.columns)})."
             )
-        y = frame[label]
-        y = (y.astype(str).str.lower().isin(["1", "true", "yes"])).astype(int)
+        from shopmind.features.leakage import leak_reason
+        from shopmind.features.outcomes import binary_outcome
+
+        y = binary_outcome(frame[label], label, "--label")
         if y.min() == y.max():
-            raise ShopmindError("The label is constant: there is nothing to predict.")
-        x = pd.get_dummies(frame.drop(columns=[label]), dtype=float).fillna(0.0)
-        data = x.assign(label=y.to_numpy())
-        train, rest = train_test_split(
-            data, test_size=0.3, random_state=self.config.seed, stratify=data["label"]
+            raise ShopmindError(
+                f"Every '{label}' value is {'yes' if y[0] else 'no'}: there is nothing to predict."
+            )
+        features = frame.drop(columns=[label])
+        train_rows, rest = train_test_split(
+            np.arange(len(frame)), test_size=0.3, random_state=self.config.seed, stratify=y
         )
-        val, test = train_test_split(
-            rest, test_size=0.5, random_state=self.config.seed, stratify=rest["label"]
+        val_rows, test_rows = train_test_split(
+            rest, test_size=0.5, random_state=self.config.seed, stratify=y[rest]
         )
+        # identifiers and columns that give the label away are no features (judged on the
+        # training rows only)
+        excluded = {
+            str(c): why
+            for c in features.columns
+            if (why := leak_reason(features[c].iloc[train_rows], str(c), y[train_rows]))
+        }
+        features = features.drop(columns=list(excluded))
+        self.input_columns_ = [str(c) for c in features.columns]
+        x = pd.get_dummies(features, dtype=float).fillna(0.0)
+        data = x.assign(label=y)
+        train, val, test = (data.iloc[rows] for rows in (train_rows, val_rows, test_rows))
         self._fit_arrays(train, val, test, id_column=None)
+        self.report_["excluded_columns"] = excluded
+        self.label_ = label
+        if excluded:
+            self.report_.setdefault("shift", {}).setdefault("warnings", []).insert(
+                0,
+                "left out as features: " + "; ".join(f"{c} ({why})" for c, why in excluded.items()),
+            )
         self.cutoff_ = None  # no time axis in a tabular file
         return self
 

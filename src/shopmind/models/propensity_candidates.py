@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.features.leakage import roc_auc
 from shopmind.models.shared import lightgbm
 
 
@@ -129,9 +130,8 @@ class Candidate:
 
 
 def auc(y: np.ndarray, score: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, score)) if y.min() != y.max() else float("nan")
+    """ROC-AUC, NaN when ``y`` has one class (:func:`shopmind.features.leakage.roc_auc`)."""
+    return roc_auc(y, score)
 
 
 def choose(

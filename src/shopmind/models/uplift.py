@@ -181,13 +181,15 @@ def _encode(features: pd.DataFrame, columns: list[str] | None = None) -> pd.Data
 
 
 def _binary_outcome(outcome: pd.Series) -> np.ndarray:
+    """1 when the outcome happened: a positive number (a spend counts as converted) or a
+    yes/true/y (:func:`~shopmind.features.outcomes.binary_outcome`); missing is an error."""
+    from shopmind.features.outcomes import binary_outcome
+
     values = pd.to_numeric(outcome, errors="coerce")
-    if values.isna().any():
-        raise ShopmindError(
-            "The outcome column has missing or non-numeric values.",
-            hint="Use a 0/1 outcome (e.g. visit, conversion).",
-        )
-    y = (values.to_numpy(dtype=float) > 0).astype(int)
+    if values.notna().all():
+        y = (values.to_numpy(dtype=float) > 0).astype(int)
+    else:
+        y = binary_outcome(outcome, str(outcome.name), "--outcome")
     if y.min() == y.max():
         raise ShopmindError(
             "The outcome is constant: there is nothing to model.",

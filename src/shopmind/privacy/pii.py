@@ -18,19 +18,30 @@ import duckdb
 from shopmind.privacy.pseudonymize import pseudonymize_sql
 from shopmind.privacy.redact import CANDIDATE_RE, find_pii, redact_text
 
+#: "dob" as a word of the name (not inside "adobe")
+_DOB = re.compile(r"(^|[^a-z])dob([^a-z]|$)")
+#: Whose contact detail a column holds, when its name says so first.
+_PARTY = (
+    r"(billing|shipping|delivery|customer|contact|recipient|buyer|account|invoice|home|user"
+    r"|member|payer|sender)?"
+)
+
 # Column-name patterns, matched on the lower-cased name with separators removed.
 _PII_NAME_PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(r"^(e?mail|emailaddress|email\w*|\w*email)$"),
     "phone": re.compile(r"^(phone\w*|\w*phone|mobile\w*|tel|telephone|cell\w*)$"),
+    # a person's party (billing, shipping, ...) may come first: "Billing First Name"
     "name": re.compile(
-        r"^(name|fullname|firstname|lastname|surname|givenname|familyname|customername"
-        r"|username|contactname|recipientname|billingname|shippingname|nick|nickname\w*"
-        r"|realname|displayname|receiver\w*|consignee\w*)$"
+        rf"^{_PARTY}(name|fullname|firstname|lastname|surname|givenname|familyname"
+        r"|username|nick|nickname\w*|realname|displayname|receiver\w*|consignee\w*)\d*$"
     ),
+    # street and numbered address lines ("Shipping Address1", "Billing Street"); a postcode
+    # alone (thousands of households) stays an attribute, like the city
     "address": re.compile(
-        r"^(\w*address|street\w*|addressline\w*|billingaddress|shippingaddress|addr"
-        r"|home|homeaddr)$"
+        rf"^({_PARTY}(\w*address\w*|street\w*|addr\d*|housenumber)|addressline\w*|home"
+        r"|homeaddr)$"
     ),
+    "birth_date": re.compile(r"^(\w*birth\w*|\w*bday\w*|\w*geburt\w*)$"),
     "ip": re.compile(r"^(ip|ipaddress|ipaddr|clientip|remoteaddr|ipv4|ipv6)$"),
     "contact": re.compile(r"^(contact\w*|wechat\w*|weixin\w*|wx|qq\w*|whatsapp|telegram)$"),
     "id_card": re.compile(
@@ -49,6 +60,8 @@ def pii_kind(column: str) -> str | None:
     key = re.sub(r"[^a-z0-9]", "", column.lower())
     if key.endswith("ipaddress") or key in {"ip", "ipaddr"}:
         return "ip"
+    if _DOB.search(column.lower()):  # "customer_dob", "DOB (MM/DD/YYYY)"
+        return "birth_date"
     for kind, pattern in _PII_NAME_PATTERNS.items():
         if pattern.match(key):
             return kind
@@ -162,6 +175,15 @@ def pii_kind_of_values(values: list[str]) -> str | None:
 
 
 _NUMBER = re.compile(r"^[+-]?(\d{1,5}(\.\d+)?|\.\d+)$")
+#: money with cents and thousands separators ("1,234.50", "123456.70"): an amount, not an id
+_MONEY = re.compile(r"^[+-]?\d{1,3}(,\d{3})*\.\d{2}$|^[+-]?\d{1,9}\.\d{2}$")
+#: a date or a time stamp (ISO, day/month or month/day): when something happened, not who
+#: (birth dates are recognised by the column's name)
+_WHEN = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s?[AP]M)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
 _BOOLEAN = {"true", "false", "yes", "no", "y", "n", "t", "f", "0", "1"}
 
 
@@ -169,15 +191,18 @@ def looks_non_personal(values: list[str]) -> bool:
     """Whether an undeclared column's sample values look safe to store as they are.
 
     Safe: yes/no flags, small numbers (at most 5 integer digits: scores, counts, ages, not
-    account numbers), and categories (every value repeated: at most one distinct value per
-    three rows, 50 at most), with no personal value found by the redactor. Anything else
+    account numbers), amounts with cents, dates and time stamps, and categories (every value
+    repeated: at most one distinct value per three rows, 50 at most), with no personal value
+    found by the redactor. Anything else
     (names, handles, addresses, long numbers) counts as personal."""
     present = [v.strip() for v in values if v is not None and v.strip()]
     if not present:
         return True
     if any(find_pii(v) for v in present):
         return False
-    if all(v.lower() in _BOOLEAN for v in present) or all(_NUMBER.match(v) for v in present):
+    if all(v.lower() in _BOOLEAN for v in present) or all(
+        _NUMBER.match(v) or _MONEY.match(v) or _WHEN.match(v) for v in present
+    ):
         return True
     distinct = len(set(present))
     return distinct <= 50 and distinct * 3 <= len(present)

@@ -77,6 +77,21 @@ def labels_of(frame: pd.DataFrame, label: str) -> np.ndarray:
     return y
 
 
+def _leaks(frame: pd.DataFrame, y: np.ndarray, skip: set[str | None]) -> dict[str, str]:
+    """Columns that rank the label all but exactly (ROC-AUC >= 0.99: a chargeback amount, a
+    second fraud flag): known only after the fact. Identifiers stay (sharing counts)."""
+    from shopmind.features.leakage import leak_reason
+
+    found = {}
+    for name in frame.columns:
+        if name in skip:
+            continue
+        why = leak_reason(frame[name], str(name), y, identifiers=False, threshold=0.99)
+        if why is not None:
+            found[str(name)] = why
+    return found
+
+
 def train_tabular(
     frame: pd.DataFrame, label: str, id_col: str | None = None, config: RiskConfig | None = None
 ) -> TabularRisk:
@@ -88,7 +103,8 @@ def train_tabular(
             hint="Name an existing column, or leave --id-col out.",
         )
     y = labels_of(frame, label)
-    features = TabularRiskFeatures(label=label, id_col=id_col).fit(frame)
+    leaks = _leaks(frame, y, {label, id_col})
+    features = TabularRiskFeatures(label=label, id_col=id_col, leaks=leaks).fit(frame)
     time = features.decision_times(frame)
     model = RiskModel(config or RiskConfig())
     # the validation rows' labels stay out of the "known bad" counts, as a new row's does;
@@ -98,6 +114,14 @@ def train_tabular(
     x = features.transform(frame, training=True, hidden=hidden)
     model.fit(x, y, time, features.labels_)
     model.report_["columns"] = {p.name: p.kind for p in features.plans_}
+    model.report_["excluded_columns"] = {
+        **leaks,
+        **{
+            p.name: "a time index (it rises through the file): it says when, not how risky"
+            for p in features.plans_
+            if p.kind == "time_index"
+        },
+    }
     model.report_["decision_time"] = features.decision_time_
     return TabularRisk(features, model, label, id_col)
 

@@ -56,6 +56,10 @@ class Format(ABC):
         """Write disposition for this load (generic files choose by target table)."""
         return self.write_disposition
 
+    def first_row_wins(self, ctx: Context) -> bool:
+        """Merge loads: the first row of a repeated key is kept (else the last)."""
+        return False
+
     def fields_for(self, ctx: Context) -> tuple[Field, ...]:
         """Fields to resolve; formats whose fields depend on options override this."""
         return self.fields

@@ -98,8 +98,10 @@ class Campaign(Format):
         zone = ctx.options.timezone or self.timezone
         if ctx.has("sent_ts"):
             col, kind = ctx.col("sent_ts"), ctx.col_type("sent_ts")
-            problem = ts_problem("sent_raw", "sent_ts", "sent_ts", kind, zone)
-            return ts_value(col, kind, zone), problem
+            problem = ts_problem(
+                "sent_raw", "sent_ts", "sent_ts", kind, zone, ctx.formats_of("sent_ts")
+            )
+            return ts_value(col, kind, zone, ctx.formats_of("sent_ts")), problem
         given = ctx.options.format_options.get("sent_at")
         if given is None:
             raise IngestError(

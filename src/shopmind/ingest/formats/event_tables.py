@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from shopmind.ingest.context import Context
+from shopmind.ingest.extract import quote_literal
 
 EVENT_COLUMNS = (
     "event_id",
@@ -143,6 +144,7 @@ def add_orders_from_purchases(
         f"'{ctx.ingestion_id}' FROM _lines"
     )
     before = _count(con, "SELECT count(*) FROM orders")
+    currency = quote_literal(ctx.currency) if ctx.currency else "NULL"
     con.execute(
         """
         UPDATE orders SET amount = coalesce(orders.amount, 0) + n.amount
@@ -153,7 +155,7 @@ def add_orders_from_purchases(
     con.execute(
         f"""
         INSERT INTO orders
-        SELECT order_id, any_value(user_id), min(ts), sum(amount), 'completed', NULL, NULL,
+        SELECT order_id, any_value(user_id), min(ts), sum(amount), 'completed', {currency}, NULL,
                any_value(source), NULL, '{ctx.ingestion_id}'
         FROM _lines l
         WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = l.order_id)

@@ -33,7 +33,8 @@ from shopmind.ingest.sqlparts import (
 from shopmind.privacy import protect_pii_sql, redact_text_sql
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "event_id": ("event_id", "eventid", "id"),
+    # not a bare "id": in order exports it is the order's id (filled on the first line only)
+    "event_id": ("event_id", "eventid"),
     "user_id": (
         "user_id",
         "userid",
@@ -46,14 +47,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "visitor_id",
     ),
     "session_id": ("session_id", "sessionid", "session"),
+    # a SKU before a bare "item": WooCommerce's "Item #" is the line number, SKU the product
     "item_id": (
         "item_id",
         "itemid",
+        "sku",
         "item",
         "product_id",
         "productid",
         "product",
-        "sku",
         "stockcode",
         "asin",
     ),
@@ -85,13 +87,15 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "brand": ("brand", "brand_name"),
     "in_stock": ("in_stock", "instock", "available"),
     "amount": ("amount", "total", "order_total", "revenue"),
+    "line_total": ("line_total", "linetotal", "line_amount", "lineitem_total"),
     "status": ("status", "order_status"),
     "currency": ("currency",),
     "parent_order_id": ("parent_order_id", "original_order_id"),
 }
 
 TABLE_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "events": tuple((c, c in {"event_type", "ts"}) for c in EVENT_COLUMNS),
+    # line_total: a line's amount (quantity x price), for exports without a unit price
+    "events": (*((c, c in {"event_type", "ts"}) for c in EVENT_COLUMNS), ("line_total", False)),
     "users": (
         ("user_id", True),
         ("signup_ts", False),
@@ -146,6 +150,11 @@ class Generic(Format):
     def disposition(self, ctx: Context) -> WriteDisposition:
         return "append" if ctx.options.table == "events" else "merge"
 
+    def first_row_wins(self, ctx: Context) -> bool:
+        # an order export with one row per line (Shopify, WooCommerce, Superstore) fills the
+        # order's fields on its first line; the amount is combined over the lines
+        return ctx.options.table == "orders"
+
     def staged_sql(self, ctx: Context) -> str:
         table = ctx.options.table
         if table == "events":
@@ -181,7 +190,7 @@ def _events_sql(ctx: Context) -> str:
             file=str(ctx.path),
             hint="Map one with --map user_id=<column> or --map session_id=<column>.",
         )
-    ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx))
+    ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts"))
     key_cols: tuple[str, ...] = (
         "user_id",
         "session_id",
@@ -215,7 +224,7 @@ def _events_sql(ctx: Context) -> str:
         "CASE WHEN item_id IS NULL AND event_type NOT IN ('search') THEN 'item_id is missing' END",
         "CASE WHEN event_type = 'search' AND item_id IS NULL AND query IS NULL THEN "
         "'search event has neither query nor item_id' END",
-        ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx)),
+        ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts")),
         number_problem(
             "quantity_raw",
             "quantity",
@@ -224,6 +233,7 @@ def _events_sql(ctx: Context) -> str:
             high=MAX_ABS_QUANTITY,
         ),
         number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE),
+        number_problem("line_total_raw", "line_total", low=-MAX_PRICE, high=MAX_PRICE),
         number_problem("rating_raw", "rating", parsed="rating", low=-1e6, high=1e6),
         "CASE WHEN event_id_in IS NULL AND has_event_id THEN 'event_id is missing' END",
     )
@@ -243,7 +253,8 @@ def _events_sql(ctx: Context) -> str:
                {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("quantity")} AS quantity_raw,
                {_num(ctx, "quantity")} AS quantity,
-               {ctx.col("price")} AS price_raw, {_num(ctx, "price")} AS price,
+               {ctx.col("price")} AS price_raw, {_event_price(ctx)} AS price,
+               {ctx.col("line_total")} AS line_total_raw,
                {text(ctx.col("order_id"))} AS order_id,
                {redact_text_sql(text(ctx.col("query")))} AS query,
                {text(ctx.col("source"))} AS source,
@@ -251,6 +262,15 @@ def _events_sql(ctx: Context) -> str:
         FROM _raw
     ))
     """
+
+
+def _event_price(ctx: Context) -> str:
+    """The unit price: the price column, else a line total over the quantity (Superstore
+    ``Sales`` is quantity x price: mapped as price it multiplied revenue by the quantity)."""
+    if ctx.has("price") or not ctx.has("line_total"):
+        return _num(ctx, "price")
+    quantity = f"coalesce({_num(ctx, 'quantity')}, 1)"
+    return f"{_num(ctx, 'line_total')} / nullif({quantity}, 0)"
 
 
 def _currency_option(ctx: Context) -> str:
@@ -306,11 +326,18 @@ def _dimension_sql(ctx: Context, table: str) -> str:
     key = KEYS[table]
     problems = [nested_id_problem(key, key), required_text_problem(key, key)]
     if table == "users":
-        ts = ts_value(ctx.col("signup_ts"), ctx.col_type("signup_ts"), _tz(ctx))
+        ts = ts_value(
+            ctx.col("signup_ts"), ctx.col_type("signup_ts"), _tz(ctx), ctx.formats_of("signup_ts")
+        )
         problems += [
             "CASE WHEN signup_raw IS NOT NULL THEN "
             + ts_problem(
-                "signup_raw", "signup_ts", "signup_ts", ctx.col_type("signup_ts"), _tz(ctx)
+                "signup_raw",
+                "signup_ts",
+                "signup_ts",
+                ctx.col_type("signup_ts"),
+                _tz(ctx),
+                ctx.formats_of("signup_ts"),
             )
             + " END",
             number_problem("age_raw", "age", parsed="age", low=0, high=130),
@@ -330,19 +357,23 @@ def _dimension_sql(ctx: Context, table: str) -> str:
                TRY_CAST({text(ctx.col("in_stock"))} AS BOOLEAN) AS in_stock"""
         out = "item_id, title, title_zh, description, category, brand, price, in_stock, attributes"
     else:
-        ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx))
+        ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts"))
         problems += [
-            ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx)),
+            ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts")),
             number_problem("amount_raw", "amount", parsed="amount", low=-MAX_PRICE, high=MAX_PRICE),
         ]
         select = f"""{text(ctx.col("order_id"))} AS order_id,
                {text(ctx.col("user_id"))} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("amount")} AS amount_raw, {_num(ctx, "amount")} AS amount,
                coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
+               lower({text(ctx.col("status"))}) AS status_given,
                coalesce({text(ctx.col("currency"))}, {_currency_option(ctx)}) AS currency,
                {text(ctx.col("parent_order_id"))} AS parent_order_id,
                {text(ctx.col("source"))} AS source"""
-        out = "order_id, user_id, ts, amount, status, currency, parent_order_id, source, attributes"
+        out = (
+            "order_id, user_id, ts, amount, status, status_given, currency, parent_order_id, "
+            "source, attributes"
+        )
     return f"""
     SELECT _row, {key} AS _key, {out}, {first_problem(*problems)} AS _reason
     FROM (SELECT _row, {select}, {_attributes_sql(ctx)} AS attributes FROM _raw)
@@ -374,15 +405,65 @@ _MERGE_COLUMNS = {
 }
 
 
+def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
+    """``_order_amounts``: one amount per order of a file with one row per order line.
+
+    When some order's lines carry different amounts, they are line amounts and are summed
+    (Superstore ``Sales``); when every order's lines repeat one value, it is the order total
+    written on each line (WooCommerce ``Order Total``) and is taken once; an amount on the
+    first line only (Shopify ``Total``) is taken as it is. The status is the last one the
+    lines give (a file of status changes ends with the current one). Says which in the
+    report; False when no order has more than one line."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _order_amounts AS
+        SELECT order_id, count(*) AS lines, count(DISTINCT amount) AS amounts,
+               sum(amount) AS total,
+               first(amount ORDER BY _row) FILTER (WHERE amount IS NOT NULL) AS first_amount,
+               last(status_given ORDER BY _row) FILTER (WHERE status_given IS NOT NULL)
+                   AS status
+        FROM _staged WHERE _reason IS NULL GROUP BY order_id HAVING count(*) > 1
+        """
+    )
+    row = con.execute(
+        "SELECT count(*), sum(lines), max(amounts) > 1 FROM _order_amounts"
+    ).fetchone()
+    if not row or not row[0]:
+        return False
+    orders, lines, line_level = int(row[0]), int(row[1]), bool(row[2])
+    con.execute(
+        "ALTER TABLE _order_amounts ADD COLUMN amount DOUBLE; "
+        f"UPDATE _order_amounts SET amount = {'total' if line_level else 'first_amount'}"
+    )
+    rule = (
+        "their amounts differ, so they are line amounts and were summed"
+        if line_level
+        else "each order has one amount (its total, on one line or repeated on each), taken once"
+    )
+    ctx.notes.append(
+        f"{lines:,} rows are lines of {orders:,} order{'s' if orders != 1 else ''} with more "
+        "than one line: each order "
+        f"is stored once, with the fields of its first line; {rule}. The other lines are "
+        "counted as duplicates."
+    )
+    return True
+
+
 def _merge(con: duckdb.DuckDBPyConnection, ctx: Context, table: str) -> int:
     """Merge ``_fresh`` into ``table`` on its key; returns the rows written."""
     key = KEYS[table]
     merged = ", ".join(f"coalesce(n.{c}, o.{c}) AS {c}" for c in _MERGE_COLUMNS[table])
+    join = ""
+    if table == "orders" and _order_line_amounts(con, ctx):
+        merged = merged.replace(
+            "coalesce(n.amount, o.amount)", "coalesce(a.amount, n.amount, o.amount)"
+        ).replace("coalesce(n.status, o.status)", "coalesce(a.status, n.status, o.status)")
+        join = "LEFT JOIN _order_amounts a USING (order_id)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _merged AS
         SELECT n.{key}, {merged}, '{ctx.ingestion_id}' AS ingestion_id
-        FROM _fresh n LEFT JOIN {table} o USING ({key})
+        FROM _fresh n LEFT JOIN {table} o USING ({key}) {join}
         """
     )
     con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM _fresh)")

@@ -11,7 +11,8 @@ Real dirt, handled as a shop would want it:
 * lines without CustomerID are kept as anonymous purchases (``user_id`` NULL);
 * exact duplicate lines are counted as duplicates, not loaded twice;
 * stock adjustments (negative quantity on a normal invoice, zero-price lines without a
-  customer) and bad-debt adjustments (negative price) are not sales: quarantined with reasons;
+  customer) and accounting adjustments (InvoiceNo ``A...``, "Adjust bad debt", of either
+  sign; a negative price elsewhere) are not sales: quarantined with reasons;
 * non-product lines (postage, carriage, fees, manual adjustments, discounts, samples, bank
   charges, gift vouchers: ``NON_PRODUCT_CODES``) stay in the sales figures but are marked
   not eligible in ``item_eligibility`` (never recommended, not best-selling products).
@@ -49,6 +50,7 @@ NON_PRODUCT_CODES = (
     ("AMAZONFEE", "marketplace fee"),
     ("CRUK", "charity commission"),
     ("PADS", "placeholder line"),
+    ("TEST%", "test line"),
     ("gift\\_0001\\_%", "gift voucher"),
 )
 
@@ -74,12 +76,12 @@ class OnlineRetail(Format):
 
     def staged_sql(self, ctx: Context) -> str:
         tz = ctx.options.timezone or self.timezone
-        ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), tz)
+        ts = ts_value(ctx.col("ts"), ctx.col_type("ts"), tz, ctx.formats_of("ts"))
         customer = f"regexp_replace({text(ctx.col('user_id'))}, '\\.0+$', '')"
         problems = first_problem(
             required_text_problem("invoice", "InvoiceNo"),
             required_text_problem("item_id", "StockCode"),
-            ts_problem("ts_raw", "ts", "InvoiceDate", ctx.col_type("ts"), tz),
+            ts_problem("ts_raw", "ts", "InvoiceDate", ctx.col_type("ts"), tz, ctx.formats_of("ts")),
             number_problem(
                 "qty_raw",
                 "Quantity",
@@ -100,6 +102,9 @@ class OnlineRetail(Format):
             "on cancellation invoice ''' || invoice || '''' END",
             "CASE WHEN unit_price = 0 AND user_id IS NULL THEN 'UnitPrice 0 without "
             "CustomerID: a stock write-off, not a sale' END",
+            "CASE WHEN starts_with(upper(invoice), 'A') THEN 'InvoiceNo ''' || invoice || "
+            "''' is an accounting adjustment (' || coalesce(item_title, item_id) || "
+            "'), not a sale' END",
         )
         key = ctx.content_key(
             "or_",

@@ -56,7 +56,7 @@ def build(tables: Tables) -> str:
                 f"{s['customers']:,}",
                 f"{s['mean_recency_days']:,.0f}",
                 f"{s['mean_frequency']:,.1f}",
-                f"{s['mean_monetary']:,.2f}",
+                "–" if s["mean_monetary"] is None else f"{s['mean_monetary']:,.2f}",
                 SEGMENT_ACTIONS.get(s["name"], ""),
             ]
             for s in segs

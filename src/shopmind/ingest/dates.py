@@ -1,0 +1,157 @@
+"""Day-first and month-first dates (``12/1/2010 8:26``, ``01.12.2010``): which order a column
+uses, as strptime patterns for DuckDB's ``try_strptime``.
+
+ISO-8601 text, epochs and typed columns need none of this (see
+:func:`~shopmind.ingest.sqlparts.ts_value`). A column whose sampled values start with
+``D/M/Y``-like dates is scanned once: a first part above 12 makes it day-first, a second part
+above 12 month-first. When no value tells them apart (a log of days 1-12 only), the reading
+whose dates span fewer days wins (a log is dense in days: ``12/1``, ``12/2`` are two
+consecutive days in December rather than 12 January and 12 February); a tie is read
+month-first. Dotted dates (``01.12.2010``, German and Russian exports) are always day-first.
+``--date-format dmy|mdy`` or an explicit pattern (``%d/%m/%Y %H:%M``) overrides the guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+
+from shopmind.errors import IngestError
+from shopmind.ingest.extract import quote_ident
+
+#: A value that starts with a day/month/year or month/day/year date.
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})(?:$|[ T])")
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p", "T%H:%M:%S")
+ORDERS = ("dmy", "mdy")
+_SAMPLE = 2000
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How one column's dates are read: ``formats`` for ``try_strptime`` (empty: the
+    ISO reading alone) and ``note`` (what was guessed and why; empty when nothing was)."""
+
+    formats: tuple[str, ...] = ()
+    note: str = ""
+
+
+def check_date_format(choice: str | None) -> None:
+    """Refuse a ``--date-format`` that is neither an order nor a strptime pattern."""
+    if choice is None or choice in ("auto", *ORDERS) or "%" in choice:
+        return
+    raise IngestError(
+        f"--date-format {choice!r} is not a date order or a pattern.",
+        hint="Pass dmy (31/12/2024), mdy (12/31/2024), or a strptime pattern such as "
+        "'%d/%m/%Y %H:%M'.",
+    )
+
+
+def _patterns(order: str, separator: str, year: str) -> tuple[str, ...]:
+    day_month = "%d{s}%m" if order == "dmy" else "%m{s}%d"
+    date = day_month.format(s=separator) + separator + year
+    return tuple(date + t for t in _TIMES)
+
+
+def date_reading(
+    con: duckdb.DuckDBPyConnection, relation: str, column: str, choice: str | None
+) -> DateReading:
+    """How ``column`` of ``relation`` (``_raw`` or its reader; VARCHAR timestamps) is read."""
+    label = column
+    if choice is not None and "%" in choice:
+        return DateReading((choice,))
+    q = quote_ident(column)
+    sample = [
+        str(v)
+        for (v,) in con.execute(
+            f"SELECT {q} FROM (SELECT {q} FROM {relation} LIMIT {_SAMPLE}) WHERE {q} IS NOT NULL"
+        ).fetchall()
+    ]
+    match = next((m for v in sample if (m := _NUMERIC_DATE.match(v))), None)
+    if match is None:
+        return DateReading()
+    separator, year = match.group(2), "%Y" if len(match.group(4)) == 4 else "%y"
+    if choice in ORDERS:
+        return DateReading(_patterns(choice, separator, year))
+    if separator == ".":
+        return DateReading(
+            _patterns("dmy", separator, year),
+            f"{label} read as day.month.year (e.g. {match.group(0).strip()!r}).",
+        )
+    # the sample usually decides (a part above 12 on one side only): no scan of the file
+    parts = [(int(m.group(1)), int(m.group(3))) for v in sample if (m := _NUMERIC_DATE.match(v))]
+    first = max(a for a, _ in parts)
+    second = max(b for _, b in parts)
+    if (first > 12) != (second > 12):
+        order = "dmy" if first > 12 else "mdy"
+        part, value = ("first", first) if first > 12 else ("second", second)
+        words = "day/month/year" if order == "dmy" else "month/day/year"
+        return DateReading(
+            _patterns(order, separator, year),
+            f"{label} read as {words}: a {part} part is {value}, above 12.",
+        )
+    return DateReading(*_guess_order(con, relation, q, label, separator, year))
+
+
+def _guess_order(
+    con: duckdb.DuckDBPyConnection, relation: str, q: str, label: str, separator: str, year: str
+) -> tuple[tuple[str, ...], str]:
+    """One scan of the column: the parts' maxima, and the span in days of each reading."""
+    sep = re.escape(separator)
+    pattern = rf"^\s*(\d{{1,2}}){sep}(\d{{1,2}}){sep}(\d{{2,4}})"
+    row = con.execute(
+        f"""
+        WITH parts AS (
+            SELECT TRY_CAST(regexp_extract(v, '{pattern}', 1) AS INT) AS a,
+                   TRY_CAST(regexp_extract(v, '{pattern}', 2) AS INT) AS b,
+                   TRY_CAST(regexp_extract(v, '{pattern}', 3) AS INT) AS y
+            FROM (SELECT CAST({q} AS VARCHAR) AS v FROM {relation})
+            WHERE regexp_matches(v, '{pattern}')
+        ), dated AS (
+            SELECT a, b, CASE WHEN y < 100 THEN 2000 + y ELSE y END AS y FROM parts
+        )
+        SELECT count(*) FILTER (WHERE a > 12), count(*) FILTER (WHERE b > 12), max(a), max(b),
+               datediff('day', min(dmy), max(dmy)), datediff('day', min(mdy), max(mdy))
+        FROM (
+            SELECT a, b, try_strptime(a || '-' || b || '-' || y, '%d-%m-%Y') AS dmy,
+                   try_strptime(a || '-' || b || '-' || y, '%m-%d-%Y') AS mdy
+            FROM dated
+        )
+        WHERE a BETWEEN 1 AND 31 AND b BETWEEN 1 AND 31
+        """
+    ).fetchone()
+    if row is None or row[2] is None:  # no value matched after all
+        return (), ""
+    n_first, n_second, first, second, span_dmy, span_mdy = row
+    if n_first and n_second:
+        # a few typos (13/13/2024) are the rows to quarantine, not a reason to refuse the file
+        if min(n_first, n_second) > 0.01 * max(n_first, n_second):
+            raise IngestError(
+                f"{label}: {n_first:,} values have a first part above 12 and {n_second:,} a "
+                "second part above 12, so they are neither day/month nor month/day dates.",
+                hint="Pass the pattern, e.g. --date-format '%d/%m/%Y %H:%M' (values it does "
+                "not read are quarantined).",
+            )
+        if n_first > n_second:
+            second = 12
+        else:
+            first = 12
+    if first > 12:
+        return _patterns("dmy", separator, year), (
+            f"{label} read as day/month/year: a first part is {first}, above 12."
+        )
+    if second > 12:
+        return _patterns("mdy", separator, year), (
+            f"{label} read as month/day/year: a second part is {second}, above 12."
+        )
+    if span_dmy is not None and span_mdy is not None and span_dmy < span_mdy:
+        return _patterns("dmy", separator, year), (
+            f"{label} read as day/month/year: no part is above 12, and that reading spans "
+            f"{span_dmy} days against {span_mdy} month-first. Pass --date-format mdy if "
+            "months come first."
+        )
+    return _patterns("mdy", separator, year), (
+        f"{label} read as month/day/year: no part is above 12 (that reading spans "
+        f"{span_mdy} days, day-first {span_dmy}). Pass --date-format dmy if days come first."
+    )
