@@ -121,6 +121,15 @@ def test_wide_retention_fits_80_columns_and_says_what_is_left_out(sim_ws: Worksp
     assert "do not fit" not in wide.stdout and " 5" in wide.stdout.splitlines()[2]
 
 
+def _loaded(tmp_path: Path, rows: list[str]) -> str:
+    """A workspace with ``rows`` (a CSV's lines) loaded through ``shopmind ingest``."""
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = str(tmp_path / "ws")
+    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    return ws
+
+
 def test_session_only_logs_are_counted_per_session(tmp_path: Path) -> None:
     """A clicks log without user ids (YOOCHOOSE, Diginetica): funnels and sessions count
     session ids and say so, instead of reporting 0 users."""
@@ -129,10 +138,7 @@ def test_session_only_logs_are_counted_per_session(tmp_path: Path) -> None:
         rows.append(f"s{s},i{s},view,2024-05-01T10:0{s}:00Z")
         if s % 2 == 0:
             rows.append(f"s{s},i{s},purchase,2024-05-01T10:0{s}:30Z")
-    path = tmp_path / "clicks.csv"
-    path.write_text("\n".join(rows) + "\n")
-    ws = str(tmp_path / "ws")
-    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    ws = _loaded(tmp_path, rows)
     funnel = run_cli("--workspace", ws, "analyze", "funnel", "--steps", "view,purchase", "--json")
     assert funnel.returncode == 0, funnel.stderr
     assert funnel.json()["counted_per"] == "session"
@@ -151,10 +157,7 @@ def test_rfm_without_prices_scores_recency_and_orders(tmp_path: Path) -> None:
     for u in range(40):
         for k in range(1 + u % 8):  # 1..8 purchases, the last ones recent for most
             rows.append(f"u{u},i{k},purchase,2024-05-{1 + (u * 3 + k) % 27:02d}T10:00:00Z")
-    path = tmp_path / "clicks.csv"
-    path.write_text("\n".join(rows) + "\n")
-    ws = str(tmp_path / "ws")
-    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    ws = _loaded(tmp_path, rows)
     result = run_cli("--workspace", ws, "analyze", "rfm", "--json").json()
     assert result["has_prices"] is False
     assert all(s["mean_monetary"] is None for s in result["segments"])
@@ -174,10 +177,7 @@ def test_per_session_without_session_ids_splits_by_inactivity(tmp_path: Path) ->
             f"u{u},i{u},purchase,2024-05-01T10:10:00Z",
             f"u{u},i9,view,2024-05-01T15:00:00Z",  # a second visit
         ]
-    path = tmp_path / "shop.csv"
-    path.write_text("\n".join(rows) + "\n")
-    ws = str(tmp_path / "ws")
-    assert run_cli("--workspace", ws, "ingest", str(path)).returncode == 0
+    ws = _loaded(tmp_path, rows)
     funnel = run_cli(
         "--workspace",
         ws,

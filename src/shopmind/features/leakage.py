@@ -10,6 +10,7 @@ risk on a file all use it; names alone miss most leaks: ``Kauf``, ``chargeback_a
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -76,3 +77,23 @@ def leak_reason(
     if max(area, 1.0 - area) >= threshold:  # False for NaN (one class)
         return f"ranks the label almost exactly (ROC-AUC {area:.3f}): known only after"
     return None
+
+
+def label_leaks(
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    skip: Collection[object] = (),
+    identifiers: bool = True,
+    threshold: float = OUTCOME_AUC,
+) -> dict[str, str]:
+    """``{column: why}`` for the columns of ``frame`` (but ``skip``) that :func:`leak_reason`
+    keeps out of the features for the label ``y``."""
+    found = {}
+    for name in frame.columns:
+        if name in skip:
+            continue
+        why = leak_reason(frame[name], str(name), y, identifiers=identifiers, threshold=threshold)
+        if why is not None:
+            found[str(name)] = why
+    return found

@@ -68,9 +68,10 @@ def date_reading(
             f"SELECT {q} FROM (SELECT {q} FROM {relation} LIMIT {_SAMPLE}) WHERE {q} IS NOT NULL"
         ).fetchall()
     ]
-    match = next((m for v in sample if (m := _NUMERIC_DATE.match(v))), None)
-    if match is None:
+    matches = [m for v in sample if (m := _NUMERIC_DATE.match(v))]
+    if not matches:
         return DateReading()
+    match = matches[0]
     separator, year = match.group(2), "%Y" if len(match.group(4)) == 4 else "%y"
     if choice in ORDERS:
         return DateReading(_patterns(choice, separator, year))
@@ -80,23 +81,29 @@ def date_reading(
             f"{label} read as day.month.year (e.g. {match.group(0).strip()!r}).",
         )
     # the sample usually decides (a part above 12 on one side only): no scan of the file
-    parts = [(int(m.group(1)), int(m.group(3))) for v in sample if (m := _NUMERIC_DATE.match(v))]
-    first = max(a for a, _ in parts)
-    second = max(b for _, b in parts)
+    first = max(int(m.group(1)) for m in matches)
+    second = max(int(m.group(3)) for m in matches)
     if (first > 12) != (second > 12):
-        order = "dmy" if first > 12 else "mdy"
-        part, value = ("first", first) if first > 12 else ("second", second)
-        words = "day/month/year" if order == "dmy" else "month/day/year"
+        return _by_part(label, separator, year, first, second)
+    return _guess_order(con, relation, q, label, separator, year)
+
+
+def _by_part(label: str, separator: str, year: str, first: int, second: int) -> DateReading:
+    """Day-first when a first part is above 12, else month-first (a second part is)."""
+    if first > 12:
         return DateReading(
-            _patterns(order, separator, year),
-            f"{label} read as {words}: a {part} part is {value}, above 12.",
+            _patterns("dmy", separator, year),
+            f"{label} read as day/month/year: a first part is {first}, above 12.",
         )
-    return DateReading(*_guess_order(con, relation, q, label, separator, year))
+    return DateReading(
+        _patterns("mdy", separator, year),
+        f"{label} read as month/day/year: a second part is {second}, above 12.",
+    )
 
 
 def _guess_order(
     con: duckdb.DuckDBPyConnection, relation: str, q: str, label: str, separator: str, year: str
-) -> tuple[tuple[str, ...], str]:
+) -> DateReading:
     """One scan of the column: the parts' maxima, and the span in days of each reading."""
     sep = re.escape(separator)
     pattern = rf"^\s*(\d{{1,2}}){sep}(\d{{1,2}}){sep}(\d{{2,4}})"
@@ -122,7 +129,7 @@ def _guess_order(
         """
     ).fetchone()
     if row is None or row[2] is None:  # no value matched after all
-        return (), ""
+        return DateReading()
     n_first, n_second, first, second, span_dmy, span_mdy = row
     if n_first and n_second:
         # a few typos (13/13/2024) are the rows to quarantine, not a reason to refuse the file
@@ -137,21 +144,17 @@ def _guess_order(
             second = 12
         else:
             first = 12
-    if first > 12:
-        return _patterns("dmy", separator, year), (
-            f"{label} read as day/month/year: a first part is {first}, above 12."
-        )
-    if second > 12:
-        return _patterns("mdy", separator, year), (
-            f"{label} read as month/day/year: a second part is {second}, above 12."
-        )
+    if first > 12 or second > 12:
+        return _by_part(label, separator, year, first, second)
     if span_dmy is not None and span_mdy is not None and span_dmy < span_mdy:
-        return _patterns("dmy", separator, year), (
+        return DateReading(
+            _patterns("dmy", separator, year),
             f"{label} read as day/month/year: no part is above 12, and that reading spans "
             f"{span_dmy} days against {span_mdy} month-first. Pass --date-format mdy if "
-            "months come first."
+            "months come first.",
         )
-    return _patterns("mdy", separator, year), (
+    return DateReading(
+        _patterns("mdy", separator, year),
         f"{label} read as month/day/year: no part is above 12 (that reading spans "
-        f"{span_mdy} days, day-first {span_dmy}). Pass --date-format dmy if days come first."
+        f"{span_mdy} days, day-first {span_dmy}). Pass --date-format dmy if days come first.",
     )

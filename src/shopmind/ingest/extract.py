@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from shopmind.errors import IngestError
+from shopmind.ingest.spreadsheet import SPREADSHEET_SUFFIXES
 from shopmind.ingest.textscan import (
     Record,
     TextScan,
@@ -104,9 +105,11 @@ def literal_path(path: Path, workdir: Path | None) -> Path:
 
 
 def reads_delimited_text(path: Path, spec: ReaderSpec) -> bool:
-    """Whether :func:`extract` reads ``path`` as delimited text (and scans its lines first)."""
+    """Whether :func:`extract` reads ``path`` as delimited text (and scans its lines first);
+    a spreadsheet is read through a CSV copy, scanned when it is written."""
     suffix = path.suffix.lower()
-    return spec.kind == "table" and suffix not in PARQUET_SUFFIXES | JSONL_SUFFIXES
+    other_readers = PARQUET_SUFFIXES | JSONL_SUFFIXES | SPREADSHEET_SUFFIXES
+    return spec.kind == "table" and suffix not in other_readers
 
 
 def extract(

@@ -26,6 +26,7 @@ from shopmind.errors import IngestError, MissingColumnError
 from shopmind.ingest.context import Context, IngestOptions, IngestReport
 from shopmind.ingest.dates import check_date_format, date_reading
 from shopmind.ingest.extract import (
+    PARQUET_SUFFIXES,
     Extracted,
     extract,
     number_rows,
@@ -225,16 +226,18 @@ def _ingest(
                 replaces_quarantine_of=replaced,
             )
 
+        # Windows-1252 text (see single_byte_encoding) is read through a UTF-8 copy: known
+        # from the line scan before any read, else from the lines the reader refused
+        not_utf8 = scan is not None and scan.not_utf8 and not options.encoding
+        guess = single_byte_encoding(path) if not_utf8 else None
         guessed = False
-        if scan is not None and scan.not_utf8 and not options.encoding:
-            guess = single_byte_encoding(path)
-            if guess is not None:  # Windows-1252 text: read through a UTF-8 copy from the start
+        while True:  # at most twice: a second time in Windows-1252
+            if guess is not None:
                 step("re-encode")
                 read_path = transcode(path, guess, workdir)
                 scan = scan_text(read_path)
                 options = dataclasses.replace(options, encoding=guess)
                 guessed = True
-        while True:  # at most twice: a second time in Windows-1252 (see single_byte_encoding)
             step("extract")
             extracted = extract(con, read_path, fmt.reader, workdir, scan, stream=True)
             try:
@@ -250,12 +253,6 @@ def _ingest(
             guess = single_byte_encoding(path) if refused else None
             if guess is None:
                 break
-            # no line is UTF-8 beyond ASCII and the other bytes read as Windows-1252 text
-            step("re-encode")
-            read_path = transcode(path, guess, workdir)
-            scan = scan_text(read_path)
-            options = dataclasses.replace(options, encoding=guess)
-            guessed = True
         if guessed:
             ctx.notes.insert(
                 0,
@@ -377,7 +374,7 @@ def _readable_copy(
 def reads_text(path: Path, fmt: Format) -> bool:
     """Whether the file is read as text (so an encoding applies to it)."""
     suffix = path.suffix.lower()
-    return fmt.reader.kind != "table" or suffix not in {".parquet", ".pq", *SPREADSHEET_SUFFIXES}
+    return fmt.reader.kind != "table" or suffix not in PARQUET_SUFFIXES | SPREADSHEET_SUFFIXES
 
 
 def _refused_as_not_utf8(con: duckdb.DuckDBPyConnection) -> bool:

@@ -79,6 +79,11 @@ def _zoned(formats: tuple[str, ...]) -> bool:
     return any("%z" in f or "%Z" in f for f in formats)
 
 
+def _yyyymmdd(v: str) -> str:
+    """A compact date (GA4 ``event_date``: ``20210131``) as a naive TIMESTAMP, or NULL."""
+    return f"try_strptime({v}, '%Y%m%d')"
+
+
 def _strptime(v: str, formats: tuple[str, ...]) -> str:
     listed = ", ".join(quote_literal(f) for f in formats)
     return f"try_strptime({v}, [{listed}])"
@@ -107,11 +112,10 @@ def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, 
     if t.startswith("TIMESTAMP") or t == "DATE":
         return f"timezone({tz}, CAST({col} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
     if t in _NUMBER_TYPES:
+        compact = _yyyymmdd(f"CAST(CAST({col} AS BIGINT) AS VARCHAR)")
         return (
             f"CASE WHEN {col} BETWEEN 19000101 AND 21001231 "  # YYYYMMDD as a number
-            f"AND try_strptime(CAST(CAST({col} AS BIGINT) AS VARCHAR), '%Y%m%d') IS NOT NULL "
-            f"THEN timezone({tz or 'NULL'}, "
-            f"try_strptime(CAST(CAST({col} AS BIGINT) AS VARCHAR), '%Y%m%d')) "
+            f"AND {compact} IS NOT NULL THEN timezone({tz or 'NULL'}, {compact}) "
             f"WHEN {col} > 1e14 THEN to_timestamp({col} / 1000000.0) "
             f"WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "
             f"ELSE to_timestamp(CAST({col} AS DOUBLE)) END"
@@ -128,14 +132,18 @@ def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, 
     spaced = (
         f"TRY_CAST(regexp_replace({v}, ' ([+-][0-9][0-9]:?[0-9][0-9])$', '\\1') AS TIMESTAMPTZ)"
     )
+    # a compact date is a local day: read in the zone given, else NULL (no zone)
+    compact = (
+        f" WHEN regexp_matches({v}, '{_YYYYMMDD_RE}') THEN timezone({tz}, {_yyyymmdd(v)})"
+        if tz
+        else ""
+    )
     epoch = (
         f"CASE WHEN regexp_matches({v}, '{_EPOCH_S_RE}') THEN to_timestamp(TRY_CAST({v} AS DOUBLE))"
         f" WHEN regexp_matches({v}, '{_EPOCH_MS_RE}')"
         f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000.0)"
         f" WHEN regexp_matches({v}, '{_EPOCH_US_RE}')"
-        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000000.0)"
-        f" WHEN regexp_matches({v}, '{_YYYYMMDD_RE}') AND {tz or 'NULL'} IS NOT NULL"
-        f" THEN timezone({tz or 'NULL'}, try_strptime({v}, '%Y%m%d')) END"
+        f" THEN to_timestamp(TRY_CAST({v} AS DOUBLE) / 1000000.0){compact} END"
     )
     return (
         f"CASE WHEN {utc_suffix} THEN coalesce({zoned}, {spaced})"
@@ -157,7 +165,7 @@ def ts_problem(
     """Why a timestamp is unusable (missing, unparseable, no zone, out of range), else NULL."""
     v = trimmed(col)
     # a value read as a local time: the zone is missing when no --timezone is given
-    yyyymmdd = f"CASE WHEN strlen({v}) = 8 THEN try_strptime({v}, '%Y%m%d') END"
+    yyyymmdd = f"CASE WHEN strlen({v}) = 8 THEN {_yyyymmdd(v)} END"
     naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {yyyymmdd})"
     if formats and not _zoned(formats):
         naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {_strptime(v, formats)})"

@@ -52,13 +52,20 @@ def scan_text(path: Path, *, quotes: bool = True, digest: _Digest | None = None)
     ``digest`` (a ``hashlib`` object) is fed every byte of the file on the way, so a caller
     that needs the file's hash too reads it once."""
     scan = TextScan()
+    for region in _line_regions(path, digest=digest, strip_bom=True):
+        _scan_region(scan, region, quotes)
+    return scan
+
+
+def _line_regions(
+    path: Path, *, digest: _Digest | None = None, strip_bom: bool = False
+) -> Iterator[bytes]:
+    """The file in regions of whole lines (about 4 MiB each), each ending in a newline (a
+    last line without one gets it); ``digest`` is fed every byte read."""
     carry = b""
-    first = True
+    first = strip_bom
     with path.open("rb") as handle:
-        while True:
-            block = handle.read(_CHUNK)
-            if not block:
-                break
+        while block := handle.read(_CHUNK):
             if digest is not None:
                 digest.update(block)
             data = carry + block
@@ -68,10 +75,9 @@ def scan_text(path: Path, *, quotes: bool = True, digest: _Digest | None = None)
             cut = data.rfind(b"\n") + 1
             region, carry = data[:cut], data[cut:]
             if region:
-                _scan_region(scan, region, quotes)
+                yield region
     if carry:
-        _scan_region(scan, carry + b"\n", quotes)
-    return scan
+        yield carry + b"\n"
 
 
 def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
@@ -327,22 +333,15 @@ def single_byte_encoding(path: Path) -> str | None:
     '£12.50'), as accented letters and symbols are. Double-byte Chinese (GBK) fails the
     last test: its bytes come in pairs."""
     runs: list[int] = []
-    with path.open("rb") as handle:
-        carry = b""
-        while True:
-            block = handle.read(_CHUNK)
-            data = carry + block
-            cut = data.rfind(b"\n") + 1 if block else len(data)
-            region, carry = data[:cut], data[cut:]
-            if region and not region.isascii():
-                if _UTF8_MULTIBYTE.search(region):
-                    return None
-                for m in _HIGH_RUN.finditer(region):
-                    if _NOT_CP1252_TEXT.intersection(m.group()):
-                        return None
-                    runs.append(len(m.group()))
-            if not block:
-                break
+    for region in _line_regions(path):
+        if region.isascii():
+            continue
+        if _UTF8_MULTIBYTE.search(region):
+            return None
+        for m in _HIGH_RUN.finditer(region):
+            if _NOT_CP1252_TEXT.intersection(m.group()):
+                return None
+            runs.append(len(m.group()))
     if not runs or max(runs) > 3 or sum(r == 1 for r in runs) < len(runs) / 2:
         return None
     return "cp1252"

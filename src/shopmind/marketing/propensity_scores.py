@@ -71,23 +71,8 @@ def score_file(model: PropensityModel, frame: pd.DataFrame) -> pd.DataFrame:
             hint="Score it with `shopmind propensity score --out F` (no --data), or train "
             "one on a file with `propensity train --data F --label COL`.",
         )
+    features = model.file_features(frame)
     excluded = model.report_.get("excluded_columns", {})
-    needed = getattr(model, "input_columns_", None) or []
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise ShopmindError(
-            f"The file lacks column(s) the model learnt from: {', '.join(missing)}.",
-            hint="Score a file with the training file's columns (the label may be absent).",
-        )
-    label = getattr(model, "label_", None)
-    drop = [c for c in frame.columns if c == label or c in excluded]
-    features = pd.get_dummies(frame.drop(columns=drop), dtype=float).fillna(0.0)
-    known = [c for c in model.feature_names_ if c in features.columns]
-    if not known:
-        raise ShopmindError(
-            "None of the model's feature columns is in this file.",
-            hint="Score a file with the training file's columns.",
-        )
     ids = [c for c in frame.columns if c in excluded and "identifier" in excluded[c]]
     out = frame[ids].reset_index(drop=True).copy()
     out["row"] = range(len(frame))

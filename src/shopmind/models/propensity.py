@@ -60,6 +60,11 @@ def resolve_cutoff(given: str | None, last: datetime, horizon: timedelta) -> tup
     return cutoff, "as given"
 
 
+def _one_hot(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as they are, text one-hot (one encoding for training and scoring files)."""
+    return pd.get_dummies(frame, dtype=float).fillna(0.0)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
@@ -208,7 +213,7 @@ class PropensityModel(Model):
             raise ShopmindError(
                 f"Label column '{label}' not in the data (found: {', '.join(frame.columns)})."
             )
-        from shopmind.features.leakage import leak_reason
+        from shopmind.features.leakage import label_leaks
         from shopmind.features.outcomes import binary_outcome
 
         y = binary_outcome(frame[label], label, "--label")
@@ -225,14 +230,10 @@ class PropensityModel(Model):
         )
         # identifiers and columns that give the label away are no features (judged on the
         # training rows only)
-        excluded = {
-            str(c): why
-            for c in features.columns
-            if (why := leak_reason(features[c].iloc[train_rows], str(c), y[train_rows]))
-        }
+        excluded = label_leaks(features.iloc[train_rows], y[train_rows])
         features = features.drop(columns=list(excluded))
         self.input_columns_ = [str(c) for c in features.columns]
-        x = pd.get_dummies(features, dtype=float).fillna(0.0)
+        x = _one_hot(features)
         data = x.assign(label=y)
         train, val, test = (data.iloc[rows] for rows in (train_rows, val_rows, test_rows))
         self._fit_arrays(train, val, test, id_column=None)
@@ -330,6 +331,26 @@ class PropensityModel(Model):
             ranking = _metrics(ys[2], sign * recency)  # a ranking, not a probability: AUCs only
             report["recency_only"] = {k: ranking[k] for k in ("roc_auc", "pr_auc")}
         self.report_ = report
+
+    def file_features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Features of a file laid out like the one :meth:`fit_frame` learnt from (its label
+        may be absent), encoded as in training; an error when a column it learnt from is
+        missing (it would be read as zeros)."""
+        missing = [c for c in self.input_columns_ or [] if c not in frame.columns]
+        if missing:
+            raise ShopmindError(
+                f"The file lacks column(s) the model learnt from: {', '.join(missing)}.",
+                hint="Score a file with the training file's columns (the label may be absent).",
+            )
+        excluded = self.report_.get("excluded_columns", {})
+        drop = [c for c in frame.columns if c == self.label_ or c in excluded]
+        features = _one_hot(frame.drop(columns=drop))
+        if not any(c in features.columns for c in self.feature_names_):
+            raise ShopmindError(
+                "None of the model's feature columns is in this file.",
+                hint="Score a file with the training file's columns.",
+            )
+        return features
 
     # -- scoring and explanations ---------------------------------------------------------
     def predict(self, features: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopmind.features.leakage import label_leaks
 from shopmind.features.risk import RiskDataError, TabularRiskFeatures, label_values
 from shopmind.models.base import read_pickle, write_pickle
 from shopmind.models.risk import RiskConfig, RiskModel
@@ -77,21 +78,6 @@ def labels_of(frame: pd.DataFrame, label: str) -> np.ndarray:
     return y
 
 
-def _leaks(frame: pd.DataFrame, y: np.ndarray, skip: set[str | None]) -> dict[str, str]:
-    """Columns that rank the label all but exactly (ROC-AUC >= 0.99: a chargeback amount, a
-    second fraud flag): known only after the fact. Identifiers stay (sharing counts)."""
-    from shopmind.features.leakage import leak_reason
-
-    found = {}
-    for name in frame.columns:
-        if name in skip:
-            continue
-        why = leak_reason(frame[name], str(name), y, identifiers=False, threshold=0.99)
-        if why is not None:
-            found[str(name)] = why
-    return found
-
-
 def train_tabular(
     frame: pd.DataFrame, label: str, id_col: str | None = None, config: RiskConfig | None = None
 ) -> TabularRisk:
@@ -103,7 +89,9 @@ def train_tabular(
             hint="Name an existing column, or leave --id-col out.",
         )
     y = labels_of(frame, label)
-    leaks = _leaks(frame, y, {label, id_col})
+    # columns that rank the label all but exactly (a chargeback amount, a second fraud flag)
+    # are known only after the fact; identifiers stay (sharing counts)
+    leaks = label_leaks(frame, y, skip={label, id_col}, identifiers=False, threshold=0.99)
     features = TabularRiskFeatures(label=label, id_col=id_col, leaks=leaks).fit(frame)
     time = features.decision_times(frame)
     model = RiskModel(config or RiskConfig())

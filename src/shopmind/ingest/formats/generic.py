@@ -417,12 +417,15 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _order_amounts AS
-        SELECT order_id, count(*) AS lines, count(DISTINCT amount) AS amounts,
-               sum(amount) AS total,
-               first(amount ORDER BY _row) FILTER (WHERE amount IS NOT NULL) AS first_amount,
-               last(status_given ORDER BY _row) FILTER (WHERE status_given IS NOT NULL)
-                   AS status
-        FROM _staged WHERE _reason IS NULL GROUP BY order_id HAVING count(*) > 1
+        SELECT *, CASE WHEN max(amounts) OVER () > 1 THEN total ELSE first_amount END AS amount
+        FROM (
+            SELECT order_id, count(*) AS lines, count(DISTINCT amount) AS amounts,
+                   sum(amount) AS total,
+                   first(amount ORDER BY _row) FILTER (WHERE amount IS NOT NULL) AS first_amount,
+                   last(status_given ORDER BY _row) FILTER (WHERE status_given IS NOT NULL)
+                       AS status
+            FROM _staged WHERE _reason IS NULL GROUP BY order_id HAVING count(*) > 1
+        )
         """
     )
     row = con.execute(
@@ -431,10 +434,6 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
     if not row or not row[0]:
         return False
     orders, lines, line_level = int(row[0]), int(row[1]), bool(row[2])
-    con.execute(
-        "ALTER TABLE _order_amounts ADD COLUMN amount DOUBLE; "
-        f"UPDATE _order_amounts SET amount = {'total' if line_level else 'first_amount'}"
-    )
     rule = (
         "their amounts differ, so they are line amounts and were summed"
         if line_level
@@ -442,9 +441,8 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
     )
     ctx.notes.append(
         f"{lines:,} rows are lines of {orders:,} order{'s' if orders != 1 else ''} with more "
-        "than one line: each order "
-        f"is stored once, with the fields of its first line; {rule}. The other lines are "
-        "counted as duplicates."
+        "than one line: each order is stored once, with the fields of its first line; "
+        f"{rule}. The other lines are counted as duplicates."
     )
     return True
 
@@ -452,13 +450,15 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
 def _merge(con: duckdb.DuckDBPyConnection, ctx: Context, table: str) -> int:
     """Merge ``_fresh`` into ``table`` on its key; returns the rows written."""
     key = KEYS[table]
-    merged = ", ".join(f"coalesce(n.{c}, o.{c}) AS {c}" for c in _MERGE_COLUMNS[table])
+    # values combined over an order's lines come first (``a``), then the row's, then stored
+    combined: tuple[str, ...] = ()
     join = ""
     if table == "orders" and _order_line_amounts(con, ctx):
-        merged = merged.replace(
-            "coalesce(n.amount, o.amount)", "coalesce(a.amount, n.amount, o.amount)"
-        ).replace("coalesce(n.status, o.status)", "coalesce(a.status, n.status, o.status)")
-        join = "LEFT JOIN _order_amounts a USING (order_id)"
+        combined, join = ("amount", "status"), "LEFT JOIN _order_amounts a USING (order_id)"
+    merged = ", ".join(
+        f"coalesce({'a.' + c + ', ' if c in combined else ''}n.{c}, o.{c}) AS {c}"
+        for c in _MERGE_COLUMNS[table]
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _merged AS
