@@ -125,3 +125,77 @@ def test_a_log_without_prices_has_unknown_revenue_not_zero(tmp_path: Path) -> No
     text = run_cli("--workspace", str(ws.root), "analyze", "summary")
     assert text.returncode == 0, text.stderr
     assert "n/a (no prices in the data)" in text.stdout and "0.00" not in text.stdout
+
+
+def test_lines_of_orders_marked_canceled_are_not_sales(tmp_path: Path) -> None:
+    """Olist: purchase lines of an order the orders table marks ``canceled`` or
+    ``unavailable`` are no order lines (77k BRL of 2.0M were counted before)."""
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    events = tmp_path / "lines.csv"
+    events.write_text(
+        "user_id,item_id,event_type,ts,order_id,price\n"
+        "a,i1,purchase,2025-01-01T10:05:00Z,o1,10\n"
+        "b,i2,purchase,2025-01-02T10:05:00Z,o2,20\n"
+        "c,i3,purchase,2025-01-03T10:05:00Z,o3,40\n"
+        "c,i3,refund,2025-01-04T10:05:00Z,o3,40\n"
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,user_id,ts,status\n"
+        "o1,a,2025-01-01T10:05:00Z,delivered\n"
+        "o2,b,2025-01-02T10:05:00Z,Canceled\n"
+        "o3,c,2025-01-03T10:05:00Z,unavailable\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, events, options(currency="BRL"))
+    ingest_file(ws, orders, options(table="orders"))
+    with duckdb_tables(ws) as tables:
+        got = summary(tables)
+    assert (got["orders"], got["customers"]) == (1, 1)
+    assert (got["gross_revenue"], got["refunds"], got["net_revenue"]) == (10.0, 0.0, 10.0)
+    from shopmind.analytics.rfm import rfm_table
+
+    with duckdb_tables(ws) as tables:
+        assert rfm_table(tables).execute()["monetary"].tolist() == [10.0]  # a's order only
+
+
+def test_periods_in_the_shops_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ta-Feng (Taipei): sales at 00:30 local on Nov 1 are Oct 31 in UTC. Read in UTC a false
+    October appears, and the report says why; SHOPMIND_TIMEZONE reads the shop's own days."""
+    from shopmind.errors import WorkspaceError
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        "user_id,item_id,event_type,ts,price\n"
+        "a,i1,purchase,2000-11-01 00:30:00,10\n"
+        "b,i2,purchase,2000-11-02 23:30:00,20\n"
+        "a,i3,purchase,2000-11-30 23:59:00,5\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options(timezone="Asia/Taipei", currency="TWD"))
+    with duckdb_tables(ws) as tables:
+        utc = metrics_by_period(tables, "month")
+    assert [p["period"] for p in utc["points"]] == ["2000-10-01", "2000-11-01"]
+    text = run_cli("--workspace", str(ws.root), "analyze", "summary", "--json")
+    assert "SHOPMIND_TIMEZONE=Asia/Taipei" in text.json()["timezone_note"]
+
+    monkeypatch.setenv("SHOPMIND_TIMEZONE", "Asia/Taipei")
+    with duckdb_tables(ws) as tables:
+        local = metrics_by_period(tables, "day")
+        months = metrics_by_period(tables, "month")
+        got = summary(tables)
+    days = {p["period"]: p["gross_revenue"] for p in local["points"] if p["gross_revenue"]}
+    assert days == {"2000-11-01": 10.0, "2000-11-02": 20.0, "2000-11-30": 5.0}
+    assert [p["period"] for p in months["points"]] == ["2000-11-01"]
+    assert got["first"] == "2000-11-01T00:30:00+08:00" and got["timezone"] == "Asia/Taipei"
+    local_cli = run_cli("--workspace", str(ws.root), "analyze", "summary", "--json")
+    assert "timezone_note" not in local_cli.json()
+
+    for wrong in ("Mars/Olympus", "right/UTC", "UTC'; --"):  # right/UTC: zoneinfo only
+        monkeypatch.setenv("SHOPMIND_TIMEZONE", wrong)
+        with pytest.raises(WorkspaceError, match="not a time zone"), duckdb_tables(ws):
+            pass

@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "shopmind"
 
 #: Lowest first. A package may import its own modules and packages of lower layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "jsonable"),
+    ("errors", "jsonable", "numbers"),
     ("privacy", "security"),
     ("config",),
     ("store",),

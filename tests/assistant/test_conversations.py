@@ -213,3 +213,34 @@ def test_trained_model_drives_the_conversation(shop: Workspace, fast_encoder: No
         assert reply.intent == "order_status" and reply.action == "status"
         joke = assistant.ask("m1", "tell me a joke")
         assert joke.intent == "oos" and joke.action == "clarify"
+
+
+def test_a_confident_intent_without_an_answer_hands_off_with_its_confidence(
+    shop: Workspace, fast_encoder: None
+) -> None:
+    from shopmind.assistant.engine import intent_model_path
+
+    wrapping = [
+        "do you offer gift wrapping",
+        "can you wrap it as a present",
+        "is gift wrap available",
+        "please gift wrap this",
+        "can i add a gift message and wrapping",
+        "wrap it nicely for a birthday",
+        "gift wrapping options",
+        "do you have gift boxes",
+    ]
+    data = pd.concat(
+        [labelled(), pd.DataFrame({"text": wrapping, "intent": "gift_wrapping"})],
+        ignore_index=True,
+    )
+    IntentModel(c_grid=(4.0,)).fit(data["text"], data["intent"]).save(intent_model_path(shop))
+    user, _, _, _ = _two_customers(shop)
+    with Assistant.open(shop, config=NO_EMBED) as assistant:  # no FAQ loaded
+        reply = assistant.ask("p1", "can you gift wrap it for my sister", user)
+    assert reply.intent == "gift_wrapping" and reply.action == "handoff"
+    summary = reply.summary or ""
+    assert summary.startswith("Handoff: no answer for intent 'gift_wrapping'")
+    assert f"Intent gift_wrapping ({reply.confidence:.2f})." in summary
+    assert reply.confidence < 0.995  # the summary shows the model's confidence, not 1.00
+    assert 'Last message: "can you gift wrap it for my sister"' in summary

@@ -222,3 +222,22 @@ def test_a_typo_is_quarantined_not_a_reason_to_refuse_the_file(tmp_path: Path) -
     report = ingest_file(ws, _events(tmp_path / "e.csv", dates), options(timezone="UTC"))
     assert (report.rows_loaded, report.rows_quarantined) == (len(dates) - 1, 1)
     assert any("day/month/year" in w for w in report.warnings)
+
+
+def test_no_row_loads_error_shows_the_first_value_and_the_option_to_try(tmp_path: Path) -> None:
+    """Amazon reviews' ``reviewTime`` '09 13, 2009': the error quotes a value and names
+    --date-format, which loads the file."""
+    path = tmp_path / "reviews.csv"
+    path.write_text('user_id,item_id,reviewTime\nA1,B1,"09 13, 2009"\nA2,B2,"10 01, 2010"\n')
+    ws = Workspace(tmp_path / "ws")
+    mapping = {"ts": "reviewTime"}
+    with pytest.raises(IngestError) as refused:
+        ingest_file(ws, path, options(mapping=mapping, event_type="view", timezone="UTC"))
+    assert "ts '09 13, 2009' is not a timestamp" in str(refused.value)
+    assert "--date-format" in (refused.value.hint or "")
+    done = ingest_file(
+        ws,
+        path,
+        options(mapping=mapping, event_type="view", timezone="UTC", date_format="%m %d, %Y"),
+    )
+    assert done.rows_loaded == 2

@@ -292,7 +292,8 @@ def test_headerless_files_load_every_line(tmp_path: Path) -> None:
     mapping = {"session_id": "column0", "ts": "column1", "item_id": "column2"}
     report = ingest_file(ws, clicks, options(mapping=mapping, event_type="view"))
     assert (report.rows_in, report.rows_loaded) == (3, 3)
-    assert "not stored" in report.pii_columns["column3"]  # events keep canonical fields only
+    assert "column3" not in report.pii_columns  # events keep canonical fields only
+    assert any(w.startswith("not stored: column column3") for w in report.warnings)
     assert query(ws, "SELECT DISTINCT event_type FROM events") == [("view",)]
     assert scalar(ws, "SELECT count(DISTINCT session_id) FROM events") == 2
 
@@ -394,3 +395,114 @@ def test_offsets_after_a_blank_and_latin1_rows(tmp_path: Path) -> None:
     assert hours == [(13,), (14,), (19,)]
     assert query(ws, "SELECT item_id FROM events WHERE item_id LIKE 'caf%'") == [("café",)]
     assert any("read as cp1252" in w for w in report.warnings)
+
+
+def test_html_entities_in_titles_are_decoded(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    items = _csv(
+        tmp_path / "items.csv",
+        [
+            {"item_id": "x", "title": "Salt &amp; Pepper &quot;Mill&quot; &#39;n&#39; more"},
+            {"item_id": "y", "title": "AT&T &amp;lt;cable&gt;"},
+        ],
+    )
+    ingest_file(ws, items, options(table="items"))
+    assert query(ws, "SELECT item_id, title FROM items ORDER BY 1") == [
+        ("x", "Salt & Pepper \"Mill\" 'n' more"),
+        ("y", "AT&T &lt;cable>"),
+    ]
+
+
+def test_an_integer_id_written_as_a_float_is_one_id(tmp_path: Path) -> None:
+    """JD's ``user_id`` 266079.0 in events and 266079 in the users file: one person (one
+    pseudonym), so joins, ``forget`` and ``export-user`` find all of their rows."""
+    ws = Workspace(tmp_path / "ws")
+    events = pd.DataFrame(
+        {
+            "user_id": [266079.0, None, 12.0],
+            "item_id": ["7.0", "8", "9.5"],
+            "event_type": "view",
+            "ts": "2024-03-01T10:00:00Z",
+        }
+    )
+    events.to_parquet(tmp_path / "ev.parquet")
+    _csv(
+        tmp_path / "ev.csv",
+        [
+            {
+                "user_id": "266079.0",
+                "item_id": "7",
+                "event_type": "cart",
+                "ts": "2024-03-01T11:00:00Z",
+            }
+        ],
+    )
+    users = _csv(tmp_path / "users.csv", [{"user_id": "266079", "country": "CN"}])
+    ingest_file(ws, tmp_path / "ev.parquet", options())
+    ingest_file(ws, tmp_path / "ev.csv", options())
+    ingest_file(ws, users, options(table="users"))
+    assert query(ws, "SELECT DISTINCT item_id FROM events ORDER BY 1") == [("7",), ("9.5",)]
+    assert scalar(ws, "SELECT count(DISTINCT user_id) FROM events") == 2
+    joined = "SELECT count(*) FROM events e JOIN users u USING (user_id) WHERE u.country = 'CN'"
+    assert scalar(ws, joined) == 2
+
+
+def test_a_reload_with_another_timezone_says_it_was_not_applied(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    path = _csv(tmp_path / "ev.csv", [ROWS[0] | {"ts": "2024-03-31 00:30:00"}])
+    ingest_file(ws, path, options(timezone="UTC"))
+    again = ingest_file(ws, path, options(timezone="Asia/Taipei"))
+    assert again.already_ingested and again.rows_loaded == 0
+    assert "Not applied: --timezone Asia/Taipei (it was loaded with UTC)" in again.warnings[0]
+    same = ingest_file(ws, path, options(timezone="UTC"))
+    assert "Not applied" not in same.warnings[0]
+
+
+def test_age_bands_are_kept_as_an_attribute(tmp_path: Path) -> None:
+    """JD's users file writes ages as bands ('26-35岁'): kept as ``age_band``, not refused."""
+    ws = Workspace(tmp_path / "ws")
+    users = _csv(
+        tmp_path / "users.csv",
+        [
+            {"user_id": "1", "age": "26-35岁"},
+            {"user_id": "2", "age": "41"},
+            {"user_id": "3", "age": "NA"},
+            {"user_id": "4", "age": "250"},
+            {"user_id": "5", "age": "alice@example.com"},  # no band: never stored as one
+        ],
+    )
+    report = ingest_file(ws, users, options(table="users"))
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 2)  # 250 is out of range
+    assert "neither a number nor an age band" in " ".join(report.quarantine_reasons)
+    rows = query(ws, "SELECT age, attributes->>'age_band' FROM users ORDER BY age NULLS FIRST")
+    assert sorted(rows, key=str) == sorted([(None, "26-35岁"), (None, None), (41, None)], key=str)
+
+
+def test_a_workspace_with_earlier_generic_loads_keeps_reading_ids_as_written(
+    tmp_path: Path,
+) -> None:
+    """Migration 14: a workspace that already held generic loads (ids and event keys built
+    from ``7.0``) keeps that reading, so an overlapping export is not loaded twice."""
+    from shopmind.store import migrate
+
+    first = _csv(tmp_path / "a.csv", [ROWS[0] | {"item_id": "7.0"}])
+    overlap = _csv(tmp_path / "b.csv", [ROWS[0] | {"item_id": "7.0"}, ROWS[1] | {"item_id": "8.0"}])
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, first, options())
+    with ws.connect() as con:  # as if the first load had been made before migration 14
+        con.execute("DROP TABLE workspace_settings")
+        con.execute("DELETE FROM schema_migrations WHERE version = 14")
+        migrate(con)
+        assert con.execute("SELECT value FROM workspace_settings").fetchone() == ("false",)
+
+    legacy = Workspace(tmp_path / "legacy")  # a 0.9.2 workspace: ids read as written
+    legacy.init()
+    with legacy.connect() as con:
+        con.execute("UPDATE workspace_settings SET value = 'false'")
+    ingest_file(legacy, first, options())
+    report = ingest_file(legacy, overlap, options())
+    assert (report.rows_loaded, report.duplicates_skipped) == (1, 1)
+    assert query(legacy, "SELECT item_id FROM events ORDER BY 1") == [("7.0",), ("8.0",)]
+    fresh = Workspace(tmp_path / "fresh")
+    ingest_file(fresh, overlap, options())
+    assert query(fresh, "SELECT item_id FROM events ORDER BY 1") == [("7",), ("8",)]

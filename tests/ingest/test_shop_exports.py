@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shopmind.ingest import ingest_file
 from shopmind.store import Workspace
-from tests.conftest import options, query, scalar
+from tests.conftest import options, query, run_cli, scalar
 
 SHOPIFY = (
     "Name,Email,Financial Status,Paid at,Total,Currency,Created at,Lineitem quantity,"
@@ -193,4 +193,146 @@ def test_a_status_history_ends_with_the_current_status(tmp_path: Path) -> None:
     ingest_file(ws, _write(tmp_path, "history.csv", text), options(table="orders"))
     assert query(ws, "SELECT status, amount, ts < TIMESTAMPTZ '2024-01-02' FROM orders") == [
         ("shipped", 20.0, True)
+    ]
+
+
+def test_event_map_loads_a_shops_own_event_names_and_recovers_the_quarantine(
+    tmp_path: Path,
+) -> None:
+    """``--event-map begin_checkout=cart``: loading the file again with the map loads the
+    rows its first load quarantined as of an unknown type, and only those."""
+    text = (
+        "user_pseudo_id,item_id,event_name,event_timestamp\n"
+        "p1,i1,view_item,1612051200123456\n"
+        "p1,i1,begin_checkout,1612051320000000\n"
+        "p2,i2,Begin_Checkout,1612051380000000\n"
+        "p1,i1,purchase,1612051440000000\n"
+    )
+    path = _write(tmp_path, "ga4.csv", text)
+    ws = tmp_path / "ws"
+    args = ("--workspace", str(ws), "ingest", str(path))
+    args += ("--map", "user_id=user_pseudo_id", "--map", "event_type=event_name")
+    args += ("--map", "ts=event_timestamp", "--json")
+    first = run_cli(*args).json()
+    assert (first["rows_loaded"], first["rows_quarantined"]) == (2, 2)
+    hint = "--event-map begin_checkout=TYPE"
+    assert all(hint in reason for reason in first["quarantine_reasons"])
+
+    again = run_cli(*args, "--event-map", "BEGIN_CHECKOUT=cart")
+    assert again.returncode == 0, again.stderr
+    second = again.json()
+    assert (second["rows_in"], second["rows_loaded"], second["duplicates_skipped"]) == (4, 2, 2)
+    assert second["rows_quarantined"] == 0
+    workspace = Workspace(ws)
+    assert scalar(workspace, "SELECT count(*) FROM quarantine") == 0
+    assert query(workspace, "SELECT event_type, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
+        ("cart", 2),
+        ("purchase", 1),
+        ("view", 1),
+    ]
+    # the first command again (no map): the file is loaded, nothing to do
+    assert run_cli(*args).json()["already_ingested"]
+    # another --timezone on a re-read would give the rows loaded before new keys: refused
+    shifted = run_cli(*args, "--event-map", "begin_checkout=cart", "--event-map", "x=view",
+                      "--timezone", "Asia/Shanghai")  # fmt: skip
+    assert shifted.returncode != 0 and "a second time" in shifted.stderr
+    # changing the type of events already loaded would store them twice: refused, no change
+    changed = run_cli(*args, "--event-map", "begin_checkout=favorite")
+    assert changed.returncode != 0 and "begin_checkout (cart -> favorite)" in changed.stderr
+    unknown = run_cli(*args, "--event-map", "begin_checkout=checkout")
+    assert unknown.returncode != 0 and "SOURCE=TYPE" in unknown.stderr
+    assert scalar(workspace, "SELECT count(*) FROM events") == 4
+    refused = run_cli(
+        "--workspace", str(ws), "ingest", str(path), "--table", "items", "--event-map", "a=view"
+    )
+    assert refused.returncode != 0 and "--event-map applies to event files" in refused.stderr
+
+
+def test_amazon_metadata_prices_with_symbols_ranges_and_category_lists(tmp_path: Path) -> None:
+    """Amazon 2018 metadata: ``"$12.99"`` and ``"$1,299.00"`` are prices; a range keeps the
+    item without a price (it was quarantined whole, 74% of a real file); the category list
+    is a path, HTML entities decoded."""
+    lines = [
+        {
+            "asin": "B1",
+            "title": "Cable &amp; Clip",
+            "category": ["Electronics", "Accessories &amp; Supplies", "Cables"],
+            "price": "$12.99",
+        },
+        {"asin": "B2", "title": "Hub", "category": ["Electronics"], "price": "$5.49 - $8.99"},
+        {"asin": "B3", "title": "TV", "price": "$1,299.00"},
+        {"asin": "B4", "title": "Mug", "price": "-$3.00"},
+        {"asin": "B5", "title": "Pen", "price": "12,99"},  # a decimal comma: refused, hinted
+        {
+            "asin": "B6",
+            "title": "Cup",
+            "price": "N/A",
+            "description": "Call 138&nbsp;1234&nbsp;5678",
+        },
+    ]
+    path = _write(tmp_path, "meta.json", "\n".join(json.dumps(x) for x in lines) + "\n")
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(ws, path, options(table="items", mapping={"item_id": "asin"}))
+    assert (report.rows_loaded, report.rows_quarantined) == (4, 2)  # negative; decimal comma
+    assert "--decimal ," in " ".join(report.quarantine_reasons)
+    assert any("1 item kept without a price" in n and "$5.49 - $8.99" in n for n in report.warnings)
+    assert query(ws, "SELECT item_id, title, category, price FROM items ORDER BY 1") == [
+        ("B1", "Cable & Clip", "Electronics > Accessories & Supplies > Cables", 12.99),
+        ("B2", "Hub", "Electronics", None),
+        ("B3", "TV", None, 1299.0),
+        ("B6", "Cup", None, None),
+    ]
+    # entities are decoded before redaction: "&nbsp;" cannot hide a phone number
+    assert scalar(ws, "SELECT description FROM items WHERE item_id = 'B6'") == "Call <PHONE>"
+
+
+def test_order_lines_with_a_line_total_are_summed_even_when_equal(tmp_path: Path) -> None:
+    """Olist order_items: two units of one product are two lines of one price; mapped as
+    ``line_total`` they are summed (as ``amount`` they read as one repeated order total)."""
+    text = (
+        "order_id,order_item_id,customer_unique_id,order_purchase_timestamp,price\n"
+        "o1,1,c1,2018-01-02 10:00:00,10.0\n"
+        "o1,2,c1,2018-01-02 10:00:00,10.0\n"
+        "o2,1,c2,2018-01-03 11:00:00,20.5\n"
+    )
+    path = _write(tmp_path, "order_items.csv", text)
+    mapping = {"user_id": "customer_unique_id", "ts": "order_purchase_timestamp"}
+    ws = Workspace(tmp_path / "ws")
+    both = mapping | {"line_total": "price"}
+    ingest_file(ws, path, options(table="orders", mapping=both, timezone="America/Sao_Paulo"))
+    assert query(ws, "SELECT order_id, amount FROM orders ORDER BY 1") == [
+        ("o1", 20.0),
+        ("o2", 20.5),
+    ]
+
+
+def test_purchase_lines_with_zero_or_negative_quantities(tmp_path: Path) -> None:
+    """Dunnhumby-like lines: a line total with quantity 0 has no unit price and is
+    quarantined (its money was lost unseen); a negative quantity is a return, stored as a
+    refund of the positive quantity, so gross revenue never goes down."""
+    text = (
+        "household_key,BASKET_ID,PRODUCT_ID,QUANTITY,SALES_VALUE,ts\n"
+        "h1,b1,p1,2,5.00,2024-01-02T10:00:00Z\n"
+        "h1,b1,p2,0,2.50,2024-01-02T10:00:00Z\n"
+        "h1,b2,p1,-1,-2.50,2024-01-03T10:00:00Z\n"
+        "h1,b3,p1,-1,3.50,2024-01-04T10:00:00Z\n"
+    )
+    mapping = {
+        "user_id": "household_key",
+        "order_id": "BASKET_ID",
+        "item_id": "PRODUCT_ID",
+        "quantity": "QUANTITY",
+        "line_total": "SALES_VALUE",
+    }
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(
+        ws, _write(tmp_path, "tx.csv", text), options(mapping=mapping, event_type="purchase")
+    )
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 2)
+    reasons = [r for (r,) in query(ws, "SELECT reason FROM quarantine ORDER BY row_number")]
+    assert "quantity 0 with a line total of 2.50" in reasons[0]
+    assert "price '-3.5' is below 0" in reasons[1]  # a return of a positive amount
+    assert query(ws, "SELECT event_type, quantity, price FROM events ORDER BY ts") == [
+        ("purchase", 2.0, 2.5),
+        ("refund", 1.0, 2.5),
     ]

@@ -37,9 +37,10 @@ def test_scale_is_sensitivity_over_epsilon() -> None:
     assert dp.laplace_scale(0.5, 5000.0) == pytest.approx(10_000.0)
 
 
-@pytest.mark.parametrize("epsilon", [0.0, -1.0, math.nan, math.inf])
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, math.nan, math.inf, 1e-300, 1e-4, 1e5])
 def test_bad_epsilon_is_refused_with_a_hint(epsilon: float) -> None:
-    with pytest.raises(dp.DPError, match="Epsilon must be a positive number") as info:
+    """1e-300 overflowed the noisy counts (a purchase count of 2,147,483,647)."""
+    with pytest.raises(dp.DPError, match=r"Epsilon must be between 0\.001 and 10000") as info:
         dp.plan([dp.count_by_key("n", KEYS, _key)], epsilon)
     assert "--epsilon" in info.value.hint
 

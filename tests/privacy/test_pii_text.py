@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -90,6 +91,120 @@ def test_ibans_and_urls_inside_chinese_text() -> None:
     found = {k: text[s:e] for k, s, e, _ in default_analyzer().analyze(text, "auto")}
     assert found["IBAN"] == "GB82WEST12345698765432"
     assert found["URL"].startswith("https://shop.example.com")
+
+
+class _StubTagger:
+    """Replays fixed tagger output: the spans a trained English perceptron gave (probe 4)."""
+
+    def __init__(self, spans: dict[str, list[tuple[str, str]]]) -> None:
+        self.config = TaggerConfig(
+            language="en",
+            labels=[
+                "PERSON",
+                "ADDRESS",
+                "LOCATION",
+                "AGE",
+                "DATE_TIME",
+                "BANK_CARD",
+                "PHONE",
+                "ID_NUMBER",
+                "EMAIL",
+                "URL",
+            ],
+        )
+        self.spans = spans
+
+    def predict(self, text: str) -> list[tuple[str, int, int, float]]:
+        out = []
+        for kind, value in self.spans.get(text, []):
+            start = text.index(value)
+            out.append((kind, start, start + len(value), 0.7))
+        return out
+
+
+# (text, the tagger's spans, expected redaction): number kinds come only from the validated
+# patterns; names / addresses never cover order numbers, prices, dates, SKUs, product names
+TAGGER_CASES = [
+    (
+        "Where is order 581475? It cost $45.99 on March 3, 2024.",
+        [("BANK_CARD", "581475"), ("ADDRESS", "45.99 on March 3"), ("PHONE", "2024")],
+        "Where is order 581475? It cost $45.99 on March 3, 2024.",
+    ),
+    (
+        "Order 1234567 shipped via DHL tracking 1234567890 on 2024-03-15",
+        [
+            ("LOCATION", "Order"),
+            ("BANK_CARD", "1234567"),
+            ("LOCATION", "DHL"),
+            ("BANK_CARD", "1234567890"),
+            ("ID_NUMBER", "2024-03-15"),
+        ],
+        "Order 1234567 shipped via DHL tracking 1234567890 on 2024-03-15",
+    ),
+    (
+        "Product SKU 85123A WHITE HANGING HEART T-LIGHT HOLDER costs 2.55",
+        [
+            ("PERSON", "Product"),
+            ("ADDRESS", "SKU 85123A WHITE HANGING HEART T-LIGHT HOLDER costs 2.55"),
+        ],
+        "Product SKU 85123A WHITE HANGING HEART T-LIGHT HOLDER costs 2.55",
+    ),
+    (
+        "Call our hotline 400-820-8820 for help with order 581475",
+        [("PERSON", "Call"), ("ID_NUMBER", "400-820-8820"), ("BANK_CARD", "581475")],
+        "Call our hotline 400-820-8820 for help with order 581475",
+    ),
+    (
+        "Visit https://shop.example.com/product/12345678901 for details",
+        [
+            ("URL", "https://"),
+            ("EMAIL", "shop.example.com"),
+            ("DATE_TIME", "/product/"),
+            ("BANK_CARD", "12345678901"),
+        ],
+        "Visit <URL> for details",
+    ),
+    (
+        "Please ship order 581475 to Mary Johnson, 42 Elm Road, Springfield IL 62704",
+        [("ADDRESS", "581475 to Mary Johnson, 42 Elm Road, Springfield IL 62704")],
+        "Please ship order 581475 to <ADDRESS>",
+    ),
+    (
+        "I am 34 years old and my order 9876543 is late",
+        [("AGE", "34"), ("BANK_CARD", "9876543")],
+        "I am <AGE> years old and my order 9876543 is late",
+    ),
+    (
+        "Hi, I'm John Smith, call me on 07700 900123. My SSN is 536-22-1234",
+        [("PERSON", "John Smith"), ("PHONE", "07700 900123")],
+        "Hi, I'm <PERSON>, call me on <PHONE>. My SSN is <ID_NUMBER>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "tagged", "expected"), TAGGER_CASES)
+def test_tagger_spans_are_checked(text: str, tagged: list[tuple[str, str]], expected: str) -> None:
+    analyzer = PiiAnalyzer({"en": _StubTagger({text: tagged})})
+    spans = analyzer.analyze(text, "en")
+    assert all(a[2] <= b[1] for a, b in itertools.pairwise(spans))
+    assert analyzer.redact(text, "en") == expected
+
+
+# (text, expected) with the default analyzer (no tagger): what is not personal stays
+ANALYZER_CASES = [
+    ("version 1.2.3.4 of the app", "version 1.2.3.4 of the app"),
+    ("客服热线400-820-8820，周一到周五", "客服热线400-820-8820，周一到周五"),
+    ("call our hotline 400-820-8820", "call our hotline 400-820-8820"),
+    ("order 13812345678 is late", "order 13812345678 is late"),
+    ("see #13812345678", "see #<PHONE>"),  # a bare "#" is no order keyword
+    ("card # 4209231882278403 is lost", "card # <BANK_CARD> is lost"),
+    ("IBAN DE89370400440532013000, SSN 536-22-1234", "IBAN <IBAN>, SSN <ID_NUMBER>"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ANALYZER_CASES)
+def test_analyzer_leaves_ids_versions_and_hotlines(text: str, expected: str) -> None:
+    assert default_analyzer().redact(text) == expected
 
 
 def test_detect_language() -> None:
@@ -238,7 +353,7 @@ def test_english_held_out_templates(trained: PiiAnalyzer) -> None:
 @pytest.mark.realdata
 @pytest.mark.slow
 @pytest.mark.xfail(
-    reason="goal of issue 15 not reached by the perceptron: English PII F2 0.715 < 0.845",
+    reason="goal of issue 15 not reached by the perceptron: English PII F2 0.712 < 0.845",
     strict=False,
 )
 def test_english_goal_f2_above_customised_presidio(trained: PiiAnalyzer) -> None:

@@ -94,3 +94,12 @@ def test_recall_at_fpr() -> None:
     y = np.array([0] * 100 + [1] * 10)
     s = np.r_[np.arange(100) / 100, [0.995] * 5 + [0.5] * 5]
     assert recall_at_fpr(y, s, 0.01) == 0.5
+
+
+def test_reasons_show_large_and_small_values_without_exponents() -> None:
+    big = X.assign(a=X["a"] * 1e5, b=X["b"] * 1e-6)
+    model = RiskModel(mode="unsupervised").fit(big)
+    texts = [r["text"] for r in model.reasons(big.head(20).assign(a=9e6, b=3e-5))[0]]
+    joined = " ".join(texts)
+    assert "e+" not in joined and "e-0" not in joined
+    assert "a = 9,000,000" in joined

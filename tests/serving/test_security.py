@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from shopmind.config import DEV_PSEUDONYMIZE_KEY
+from shopmind.privacy import pseudonymize
 from shopmind.security import PERMISSIONS
 from tests.conftest import run_cli
 from tests.serving.helpers import ROLES, Server, assert_error_shape
@@ -278,6 +280,9 @@ def test_calls_are_audited_and_the_chain_verifies(served: Server) -> None:
     keys = served.request("GET", "/v1/admin/keys").json()["keys"]
     marketer = next(k for k in keys if k["role"] == "marketer" and k["name"] is None)
 
+    def target(user: str) -> str:  # pseudonymised with the workspace's key, as the CLI does
+        return f"user_id={pseudonymize(user, DEV_PSEUDONYMIZE_KEY.encode())}"
+
     def entries(principal: str, user: str) -> list[dict[str, Any]]:
         """The principal's entries once one targets ``user``: audit entries of reads are
         written in batches (~0.2 s), and the two calls above may land in different ones."""
@@ -285,7 +290,7 @@ def test_calls_are_audited_and_the_chain_verifies(served: Server) -> None:
         while True:
             rows = served.request("GET", "/v1/admin/audit", params={"principal": principal})
             found = rows.json()["entries"]
-            if any(r["target"] == f"user_id={user}" for r in found) or time.monotonic() > deadline:
+            if any(r["target"] == target(user) for r in found) or time.monotonic() > deadline:
                 return found
             time.sleep(0.05)
 
@@ -294,7 +299,7 @@ def test_calls_are_audited_and_the_chain_verifies(served: Server) -> None:
         for r in entries(f"key:{marketer['key_id']}", "u2")
     )
     assert any(
-        r["target"] == "user_id=audit-probe" and r["outcome"] == "401"
+        r["target"] == target("audit-probe") and r["outcome"] == "401"
         for r in entries("anonymous", "audit-probe")
     )
     verified = served.request("GET", "/v1/admin/audit/verify").json()

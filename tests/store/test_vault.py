@@ -160,6 +160,11 @@ def test_audiences_from_segment_and_plan_then_reveal(ws: Workspace, tmp_path: Pa
     (ws.reports_dir / "campaign_plan.json").write_text(json.dumps({"out": str(plan_csv)}))
     spec = AudienceSpec("plan", scores=latest_plan(ws), min_score=5.0)
     assert build_audience(ws, spec)["members"] == 1
+    # ids the workspace does not hold (a stale file, a person erased since) never join
+    stale = tmp_path / "stale.csv"
+    stale.write_text(f"user_id,score\n{alice},0.9\nu_gone,0.8\nsomeone_else,0.7\n")
+    built = build_audience(ws, AudienceSpec("stale", scores=stale))
+    assert (built["members"], built["unknown_ids_left_out"]) == (1, 2)
 
     out = tmp_path / "champs.csv"
     export_audience(ws, "champs", out, reveal=True, keys=[vault_key(TEST_KEY)], role="marketer")

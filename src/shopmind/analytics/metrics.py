@@ -93,10 +93,16 @@ def currency(tables: Tables) -> str | None:
     return value if value and value != "null" else None
 
 
+#: Order statuses that mean no sale happened (no money changed hands): such an order's
+#: lines are no order lines (Olist ``canceled`` and ``unavailable`` orders).
+NOT_SOLD_STATUSES = ("canceled", "cancelled", "unavailable", "voided", "void", "failed", "declined")
+
+
 def order_lines(tables: Tables) -> Table:
-    """One row per order line: ``order_key, user_id, ts, amount``."""
+    """One row per order line: ``order_key, user_id, ts, amount``; lines of an order that the
+    ``orders`` table marks as not sold (``NOT_SOLD_STATUSES``) are left out."""
     e = tables.events()
-    lines = e.filter(e.event_type == "purchase")
+    lines = sold_events(tables, e.filter(e.event_type == "purchase"))
     return lines.select(
         order_key=ibis.coalesce(lines.order_id, lines.event_id),
         user_id=lines.user_id,
@@ -105,11 +111,20 @@ def order_lines(tables: Tables) -> Table:
     )
 
 
+def sold_events(tables: Tables, events: Table) -> Table:
+    """``events`` less those of orders the ``orders`` table marks as not sold."""
+    if "orders" not in tables.tables:
+        return events
+    orders = tables["orders"]
+    unsold = orders.filter(orders.status.lower().isin(NOT_SOLD_STATUSES)).select("order_id")
+    return events.filter(events.order_id.isnull() | ~events.order_id.isin(unsold.order_id))
+
+
 def refund_lines(tables: Tables) -> Table:
     """One row per refund: ``ts`` (refund time), ``order_ts`` (its order's time, else its own)
     and ``amount`` (positive)."""
     e = tables.events()
-    refunds = e.filter(e.event_type == "refund")
+    refunds = sold_events(tables, e.filter(e.event_type == "refund"))
     refunds = refunds.select(
         order_key=refunds.order_id,
         ts=refunds.ts,
@@ -177,8 +192,9 @@ def summary(
         refund_total = None
     return {
         "currency": currency(tables),
-        "first": _iso(seen["first"]),
-        "last": _iso(seen["last"]),
+        "timezone": tables.timezone,
+        "first": _iso(seen["first"], tables.timezone),
+        "last": _iso(seen["last"], tables.timezone),
         "order_lines": int(sold["order_lines"]),
         "orders": orders,
         "customers": customers,
@@ -201,7 +217,8 @@ NO_PRICES = "no purchase carries a price: revenue and AOV unknown"
 def metrics_by_period(
     tables: Tables, interval: Interval = "week", refunds_by: RefundsBy = "order"
 ) -> dict[str, Any]:
-    """Every metric of ``PERIOD_METRICS`` per day, week (ISO, Monday) or month, in UTC."""
+    """Every metric of ``PERIOD_METRICS`` per day, week (ISO, Monday) or month, in the
+    reporting time zone (``tables.timezone``, UTC unless ``SHOPMIND_TIMEZONE`` names one)."""
     if interval not in INTERVALS:
         raise AnalyticsError(
             f"Unknown interval '{interval}'.", hint=f"Use one of {', '.join(INTERVALS)}."
@@ -268,7 +285,7 @@ def metrics_by_period(
             {
                 "period": begin.date().isoformat(),
                 "end": finish.date().isoformat(),
-                "partial": _partial(begin, finish, first, last),
+                "partial": _partial(begin, finish, tables.local(first), tables.local(last)),
                 "net_revenue": net,
                 "gross_revenue": (money(gross) or 0.0) if priced else None,
                 "refunds": money(refunded) or 0.0,
@@ -286,8 +303,9 @@ def metrics_by_period(
         "interval": interval,
         "refunds_by": refunds_by,
         "currency": currency(tables),
-        "first": _iso(first),
-        "last": _iso(last),
+        "timezone": tables.timezone,
+        "first": _iso(first, tables.timezone),
+        "last": _iso(last, tables.timezone),
         "points": points,
     }
 
@@ -315,10 +333,12 @@ def _num(value: Any) -> float:
     return 0.0 if value is None or value != value else float(value)
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: Any, zone: str | None = None) -> str | None:
+    """ISO-8601 text of a timestamp, with the offset of ``zone`` when given."""
     if value is None or value != value:
         return None
-    return pd.Timestamp(value).isoformat()
+    stamp = pd.Timestamp(value)
+    return (stamp.tz_convert(zone) if zone and stamp.tzinfo else stamp).isoformat()
 
 
 def _next(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
@@ -330,13 +350,27 @@ def _next(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
 def _partial(
     begin: pd.Timestamp, finish: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp
 ) -> bool:
-    """Partial: the data starts after the period's first day or ends before its end."""
-    if first.tzinfo is not None:
-        first, last = (
-            first.tz_convert("UTC").tz_localize(None),
-            last.tz_convert("UTC").tz_localize(None),
-        )
+    """Partial: the data starts after the period's first day or ends before its end (all
+    four naive wall-clock times of the reporting zone)."""
     return bool(begin < first.normalize() or finish > last + timedelta(microseconds=1))
+
+
+def timezone_note(workspace: Any, zone: str) -> str | None:
+    """A note when periods are read in ``zone`` but the events were loaded as the time of
+    another zone (a Taiwanese shop's log read in UTC puts its first day on the eve)."""
+    with workspace.connect(read_only=True) as con:
+        rows = con.execute(
+            "SELECT DISTINCT (options->>'timezone') AS zone FROM ingestions "
+            "WHERE target = 'events' AND (options->>'timezone') IS NOT NULL"
+        ).fetchall()
+    loaded = sorted({str(r[0]) for r in rows})
+    if not loaded or zone in loaded:
+        return None
+    return (
+        f"days, weeks and months are read in {zone}; the events were loaded as "
+        f"{', '.join(loaded)} time: set SHOPMIND_TIMEZONE={loaded[0]} to read them in the "
+        "shop's own days"
+    )
 
 
 def workspace_currency(workspace: Any) -> str | None:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from shopmind.analytics.funnel import FunnelQuery, funnel_levels
 from shopmind.analytics.metrics import currency as data_currency
-from shopmind.analytics.metrics import money
+from shopmind.analytics.metrics import money, sold_events
 from shopmind.analytics.retention import (
     Period,
     _bucket_start,
@@ -60,7 +60,10 @@ SEGMENT_BY = ("rfm", "country")
 def segment_records(tables: Tables, by: str = "rfm") -> list[tuple[str, float]]:
     """One ``(segment, net revenue)`` per customer with a purchase."""
     events = tables.events()
-    e = events.filter(events.user_id.notnull() & events.event_type.isin(["purchase", "refund"]))
+    e = sold_events(
+        tables,
+        events.filter(events.user_id.notnull() & events.event_type.isin(["purchase", "refund"])),
+    )
     amount = ibis.coalesce(e.quantity, 1) * ibis.coalesce(e.price, 0)
     signed = ibis.ifelse(e.event_type == "purchase", amount, -amount)
     net = e.group_by("user_id").aggregate(net=signed.sum())
@@ -110,17 +113,13 @@ def retention_records(
         for u, c in zip(who["user_id"], who["cohort"], strict=True)
     ]
     span = events.aggregate(first=events.ts.min(), last=events.ts.max()).execute().iloc[0]
-    first, last = (_naive_utc(pd.Timestamp(span[c])) for c in ("first", "last"))
+    first, last = (tables.local(span[c]) for c in ("first", "last"))
     keys, cursor, end = [], _bucket_start(first, period), _bucket_start(last, period)
     step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1)}
     while cursor <= end:
         keys.append(cursor.date().isoformat())
         cursor = cursor + step.get(period, pd.DateOffset(months=1))
     return records, keys, end
-
-
-def _naive_utc(ts: pd.Timestamp) -> pd.Timestamp:
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
 
 
 # ---------------------------------------------------------------------------------------

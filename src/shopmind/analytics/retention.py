@@ -81,9 +81,7 @@ def retention(
     )
     matrix = matrix.reindex(columns=range(periods + 1), fill_value=0).sort_index()
     events = tables.events()
-    last = pd.Timestamp(events.ts.max().execute())
-    if last.tzinfo is not None:
-        last = last.tz_convert("UTC").tz_localize(None)
+    last = tables.local(events.ts.max().execute())
     last_period = _bucket_start(last, period)
     last_partial = bool(_bucket_start(last + pd.Timedelta(microseconds=1), period) == last_period)
     cohorts = []

@@ -22,6 +22,7 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
+from shopmind.analytics.metrics import sold_events
 from shopmind.errors import AnalyticsError
 from shopmind.features.tables import Tables
 
@@ -48,7 +49,9 @@ def _score(rank: Any) -> Any:
 def rfm_table(tables: Tables, as_of: datetime | None = None) -> Table:
     """One row per customer: recency_days, frequency, monetary, r, f, m, fm, segment."""
     events = tables.events()
-    buys = events.filter((events.event_type == "purchase") & events.user_id.notnull())
+    buys = sold_events(  # not the lines of orders marked canceled (docs/metrics.md)
+        tables, events.filter((events.event_type == "purchase") & events.user_id.notnull())
+    )
     if int(buys.count().execute()) == 0:
         raise AnalyticsError(
             "No purchases by known users: RFM needs purchase events with user ids.",

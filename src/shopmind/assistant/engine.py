@@ -468,7 +468,9 @@ class Assistant:
             conv.handoff, conv.status = True, "handoff"
             conv.summary = self._summary(conv, reason, intent, confidence, order, text)
         else:
-            reply, action, order = self._answer(con, conv, action, intent, found, faq_hit, language)
+            reply, action, order = self._answer(
+                con, conv, action, (intent, confidence, text), found, faq_hit, language
+            )
         state["last_intent"] = intent
         state["language"] = language
         if order is not None:
@@ -545,11 +547,14 @@ class Assistant:
         con: duckdb.DuckDBPyConnection,
         conv: store.Conversation,
         action: str,
-        intent: str,
+        message: tuple[str, float, str],
         found: entities.Entities,
         faq_hit: FaqHit | None,
         language: str,
     ) -> tuple[str, str, answers.Order | None]:
+        """The reply to one customer message: ``message`` is its (intent, confidence,
+        redacted text)."""
+        intent, confidence, said = message
         state = conv.state
         user = conv.user_id
         zh = language == "zh"
@@ -637,7 +642,7 @@ class Assistant:
         # a confident intent nothing here can answer: a person takes it
         conv.handoff, conv.status = True, "handoff"
         conv.summary = self._summary(
-            conv, f"no answer for intent '{intent}'", intent, 1.0, None, ""
+            conv, f"no answer for intent '{intent}'", intent, confidence, None, said
         )
         return _say("handoff", language), "handoff", None
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from shopmind.assistant.engine import intent_model_path
+from shopmind.assistant.keywords import keyword_intent
 from shopmind.assistant.store import training_pairs
 from shopmind.errors import AssistantError
 from shopmind.models.intent import IntentConfig, IntentModel, check_texts
@@ -61,13 +62,39 @@ def train(
     config: IntentConfig,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[IntentModel, Path]:
+    """Fit the intent model on labelled messages and install it in the workspace; a warning
+    in its report when it is less accurate on its validation rows than the keyword rules are
+    on the whole data (the rules answer when no model is installed)."""
     require_columns(frame, [text_col], source, "--text-col")
     require_columns(frame, [label_col], source, "--label-col")
     if frame.empty:
         raise AssistantError(f"{source} has no rows.", hint="Pass a file with labelled messages.")
-    model = IntentModel(config).fit(frame[text_col].tolist(), frame[label_col].tolist(), progress)
+    texts, labels = frame[text_col].tolist(), frame[label_col].tolist()
+    model = IntentModel(config).fit(texts, labels, progress)
+    rules = rules_accuracy(texts, labels)
+    model.report_["rules_accuracy"] = rules
+    learnt = float(cast(float, model.report_["validation_accuracy"]))
+    if rules is not None and learnt < rules:
+        model.report_["warnings"] = [
+            f"the model's validation accuracy {learnt:.3f} "
+            f"({model.report_['validation_rows']} held-out messages) is below the built-in "
+            f"keyword rules' {rules:.3f} on these messages: the assistant now answers with this "
+            "weaker model; add labelled messages (10 or more per intent) and train again, or "
+            "delete the model file to go back to the rules."
+        ]
     path = model.save(intent_model_path(workspace))
     return model, path
+
+
+def rules_accuracy(texts: list[Any], labels: list[Any]) -> float | None:
+    """Accuracy of the keyword rules (the assistant's answer without a model) on labelled
+    messages; None when the rules name none of the labels (another intent vocabulary)."""
+    names = {str(label) for label in labels}
+    guesses = [keyword_intent(str(text)) for text in texts]
+    if not names & {g for g in guesses if g}:
+        return None
+    hits = sum(g == str(label) for g, label in zip(guesses, labels, strict=True))
+    return hits / len(labels)
 
 
 def classify(workspace: Workspace, frame: pd.DataFrame, text_col: str, source: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shopmind.jsonable import to_jsonable
+from shopmind.numbers import plain_number
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
@@ -151,7 +152,7 @@ def readable(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+        return f"{value:,.2f}" if abs(value) >= 1 else plain_number(value)
     return str(to_jsonable(value))
 
 

@@ -65,6 +65,22 @@ def _counted(tables: Any, per: str) -> tuple[Any, str, str | None]:
     return _per(tables, per), per, GAP_NOTE if per == "session" else None
 
 
+def _say_zone(result: dict[str, Any], ctx: typer.Context, zone: str) -> None:
+    """Record the reporting time zone in ``result``, with a note when the data was loaded as
+    another zone's time (printed by ``_print_zone``)."""
+    from shopmind.analytics.metrics import timezone_note
+
+    result["timezone"] = zone
+    note = timezone_note(state(ctx).workspace, zone)
+    if note:
+        result["timezone_note"] = note
+
+
+def _print_zone(result: dict[str, Any]) -> None:
+    if result.get("timezone_note"):
+        stdout.print(f"note: {result['timezone_note']}", highlight=False)
+
+
 def _say_counted(result: dict[str, Any], per: str, note: str | None) -> None:
     result["counted_per"] = per
     if note:
@@ -165,6 +181,7 @@ def retention(
         raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(_per(tables, per), start, return_, period, not first_time, periods)  # type: ignore[arg-type]
+        _say_zone(result, ctx, tables.timezone)
 
     def render() -> None:
         columns = ["cohort", "size", *[str(i) for i in range(1, periods + 1)]]
@@ -193,6 +210,7 @@ def retention(
                 "or use --json"
             )
         stdout.print("; ".join(notes), highlight=False)
+        _print_zone(result)
 
     emit(result, as_json, render)
 
@@ -242,6 +260,7 @@ def trends(
 
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(tables, metric, interval, refunds_by)
+        _say_zone(result, ctx, tables.timezone)
 
     def render() -> None:
         unit = (
@@ -267,6 +286,7 @@ def trends(
                 f"{' ' + (result['currency'] or '') if result['measure'] in MONEY else ''})",
                 highlight=False,
             )
+        _print_zone(result)
 
     emit(result, as_json, render)
 
@@ -278,6 +298,7 @@ def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = Fals
 
     with duckdb_tables(state(ctx).workspace) as tables:
         result = run(_per(tables, per))
+        _say_zone(result, ctx, tables.timezone)
 
     def render() -> None:
         cur = result["currency"] or "currency unknown"
@@ -302,9 +323,12 @@ def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = Fals
             )
         ]
         print_table(
-            f"summary {result['first'][:10]} .. {result['last'][:10]}", ["metric", "value"], rows
+            f"summary {result['first'][:10]} .. {result['last'][:10]} ({result['timezone']})",
+            ["metric", "value"],
+            rows,
         )
         stdout.print("definitions: docs/metrics.md", highlight=False)
+        _print_zone(result)
 
     emit(result, as_json, render)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stdout
+from shopmind.cli._output import JsonOption, emit, print_table, stage_progress, stderr, stdout
 from shopmind.cli.state import state
 
 if TYPE_CHECKING:
@@ -178,6 +178,8 @@ def train(
             )
         if held:
             stdout.print(f"not trained on the file's {', '.join(held)} rows", highlight=False)
+        for warning in result.get("warnings", []):
+            stderr.print(f"warning: {warning}", highlight=False)
 
     emit(result, as_json, render)
 

@@ -100,6 +100,16 @@ def ingest(
             "every row when the file has no event-type column (e.g. view for a clicks log)."
         ),
     ] = None,
+    event_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event-map",
+            help="generic events: SOURCE=TYPE, the shop's own event name and the type it counts "
+            "as (view, cart, remove_cart, favorite, purchase, search, refund), repeatable (e.g. "
+            "begin_checkout=cart); loading a file again with other values loads what its first "
+            "load quarantined as unknown types.",
+        ),
+    ] = None,
     currency: Annotated[
         str | None,
         typer.Option(help="ISO 4217 code of prices and amounts (e.g. EUR); default: the format's."),
@@ -165,6 +175,7 @@ def ingest(
         check_timezone(timezone)  # before a workspace or a key is created
     from shopmind.ingest.dates import check_date_format
     from shopmind.ingest.pipeline import check_encoding
+    from shopmind.ingest.sqlparts import check_event_map
 
     check_date_format(date_format)  # before a workspace or a key is created
     if encoding is not None:
@@ -193,6 +204,7 @@ def ingest(
         timezone=timezone,
         table=table,
         event_type=event_type,
+        event_map=check_event_map(event_map or []),
         currency=currency.upper() if currency else None,
         keep_attributes=tuple(keep_attribute or ()),
         decimal=decimal,

@@ -120,6 +120,9 @@ def serve(
         cors_origins=tuple(cors_origin or ()),
         console_idle_minutes=st.settings.console_idle_minutes,
         vault_key=st.settings.vault_key.get_secret_value() if st.settings.vault_key else None,
+        # the key the CLI pseudonymises audit targets and derives the vault key with, also
+        # when posted ids are stored as given (docs/privacy.md: the vault)
+        workspace_key=key if key is not None else st.settings.optional_key(workspace.root),
     )
     service = Service(workspace, options)
     service.writer.audit(

@@ -6,14 +6,20 @@ DuckDB (default, embedded) and on PySpark (``spark_tables``) when a shop outgrow
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
+import pandas as pd
 from ibis.expr.types import IntegerValue, Table, TimestampValue
 
 from shopmind.errors import AnalyticsError, WorkspaceError
@@ -26,7 +32,14 @@ class Tables:
 
     backend: Any
     tables: Mapping[str, Table]
+    #: the zone days, weeks and months are read in (``reporting_timezone``)
+    timezone: str = "UTC"
     _event_types: frozenset[str] | None = field(default=None, init=False, repr=False)
+
+    def local(self, ts: Any) -> pd.Timestamp:
+        """A timestamp the backend returned as a naive wall-clock time in ``timezone``."""
+        stamp = pd.Timestamp(ts)
+        return stamp.tz_convert(self.timezone).tz_localize(None) if stamp.tzinfo else stamp
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -110,27 +123,66 @@ def epoch_seconds(ts: TimestampValue) -> IntegerValue:
     return epoch_us(ts) // 1_000_000
 
 
+def reporting_timezone() -> str:
+    """The IANA zone analytics read days, weeks, months and hours in: ``SHOPMIND_TIMEZONE``
+    (e.g. ``Asia/Shanghai`` for a shop whose day starts at midnight China time), else UTC."""
+    zone = os.environ.get("SHOPMIND_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(zone)
+        if not _ZONE_NAME.fullmatch(zone) or zone.startswith(("posix", "right/")):
+            raise ValueError(zone)
+        if not _duckdb_knows(zone):
+            raise ValueError(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise WorkspaceError(
+            f"SHOPMIND_TIMEZONE={zone!r} is not a time zone.",
+            hint="Set an IANA name such as Europe/London or Asia/Shanghai, or unset it for UTC.",
+        ) from None
+    return zone
+
+
+#: IANA zone names: letters, digits, ``_ + - /`` (never a quote: the name goes into SET)
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]*")
+
+
+@functools.lru_cache(maxsize=16)
+def _duckdb_knows(zone: str) -> bool:
+    """Whether DuckDB (ICU) accepts the zone name (Python's zoneinfo also takes ``localtime``
+    or ``right/UTC``, which DuckDB refuses)."""
+    with duckdb.connect() as con:
+        try:
+            con.execute(f"SET TimeZone = '{zone}'")
+        except duckdb.Error:
+            return False
+    return True
+
+
 @contextmanager
 def duckdb_tables(workspace: Workspace) -> Iterator[Tables]:
-    """Read-only Ibis tables over the workspace file."""
+    """Read-only Ibis tables over the workspace file, periods in ``reporting_timezone``."""
     if not workspace.exists():
         raise WorkspaceError(
             f"No workspace at {workspace.root}.",
             hint="Create one with `shopmind ingest FILE --format NAME` or `shopmind simulate`.",
         )
+    zone = reporting_timezone()
     with workspace.connect(read_only=True) as raw:  # plain or encrypted alike
         con = ibis.duckdb.from_connection(raw)
-        yield Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES})
+        raw.execute(f"SET TimeZone = '{zone}'")  # after Ibis, which sets UTC on connecting
+        yield Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES}, zone)
 
 
 def spark_tables(session: Any, parquet_files: Mapping[str, Path]) -> Tables:
-    """Ibis tables on a Spark session, read from Parquet exports of the canonical tables."""
+    """Ibis tables on a Spark session, read from Parquet exports of the canonical tables
+    (the session reads periods in ``reporting_timezone``, as DuckDB does)."""
+    zone = reporting_timezone()
+    session.conf.set("spark.sql.session.timeZone", zone)
     con = ibis.pyspark.connect(session)
     tables = {}
     for name, path in parquet_files.items():
         session.read.parquet(str(path)).createOrReplaceTempView(name)
         tables[name] = con.table(name)
-    return Tables(con, tables)
+    return Tables(con, tables, zone)
 
 
 def export_parquet(workspace: Workspace, folder: Path) -> dict[str, Path]:

@@ -24,6 +24,7 @@ class IngestOptions:
     currency: str | None = None  # ISO 4217 code of money columns (default: the format's)
     table: str = "events"
     event_type: str | None = None
+    event_map: dict[str, str] = field(default_factory=dict)  # source value -> event type
     keep_attributes: tuple[str, ...] = ()  # extra columns declared non-personal
     decimal: str = "."  # decimal separator of numbers written as text
     date_format: str | None = None  # dmy | mdy | a strptime pattern (None: guessed per column)
@@ -90,6 +91,8 @@ class Context:
     currency: str | None = None
     #: earlier loads of the same file whose quarantined lines this one reads again
     replaces_quarantine_of: list[str] = field(default_factory=list)
+    #: ids written as floats read as whole numbers (workspace setting, migration 14)
+    whole_number_ids: bool = True
     #: the file's (size, mtime ns, inode) before it was first read; checked before commit
     stamp: tuple[int, int, int] | None = None
 

@@ -38,6 +38,7 @@ from shopmind.ingest.extract import (
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
 from shopmind.ingest.spreadsheet import SPREADSHEET_SUFFIXES, spreadsheet_to_csv
+from shopmind.ingest.sqlparts import event_map_conflicts
 from shopmind.ingest.textscan import (
     TextScan,
     has_utf8_text,
@@ -130,6 +131,12 @@ def ingest_file(
     check_date_format(options.date_format)
     if options.encoding:
         check_encoding(options.encoding)
+    if options.event_map and (fmt.name != "generic" or target != "events"):
+        raise IngestError(
+            f"--event-map applies to event files of the generic format, not to "
+            f"{fmt.name} {target}.",
+            hint="Leave out --event-map, or load the events with --format generic.",
+        )
     if not path.exists() or path.is_dir():
         raise IngestError(f"File not found: {path}.", file=str(path), hint="Check the path.")
     if options.timezone is not None:
@@ -182,7 +189,8 @@ def _ingest(
         register_redactor(con)
         migrate(con)
         previous = con.execute(
-            "SELECT rows_in, ingestion_id, options->>'mapping', options->>'encoding' "
+            "SELECT rows_in, ingestion_id, options->>'mapping', options->>'encoding', "
+            "options->>'event_map', options->>'timezone', options->>'currency' "
             "FROM ingestions "
             "WHERE sha256 = ? AND format = ? AND target = ? ORDER BY finished_at DESC LIMIT 1",
             [sha, fmt.name, target],
@@ -195,6 +203,14 @@ def _ingest(
             and options.encoding is not None
             and _codec(options.encoding) != _codec(previous[3] or "utf-8")
         )
+        # read again with more --event-map values: events it quarantined as of an unknown
+        # type can load now (the ones loaded before are duplicates: their types cannot change)
+        mapped_before = (json.loads(previous[4] or "{}") or {}) if previous is not None else {}
+        if previous is not None and not options.event_map.items() <= mapped_before.items():
+            _check_event_map_adds(path, mapped_before, options.event_map)
+            recoded = True
+        if recoded and previous is not None:  # the rows loaded before must read the same
+            _check_same_reading(path, options, fmt, remapped, previous[5], previous[6])
         if previous is not None and not (remapped and merged) and not recoded:
             report.already_ingested = True
             report.rows_in = report.duplicates_skipped = int(previous[0])
@@ -206,13 +222,16 @@ def _ingest(
             )
             report.warnings.append(
                 f"{path.name} was already loaded (ingestion {previous[1]}){again}; nothing added."
+                + _ignored_options(options, fmt, previous[5], previous[6])
             )
             return _finish(report, t0)
         read_path, scan = _readable_copy(path, options, fmt, workdir, scan, report, step)
 
-        # a load that reads the file again in another encoding replaces the quarantine of
-        # the earlier loads of it: this load's quarantine is what is still not loaded
+        # a load that reads the file again in another encoding (or with other --event-map
+        # values) replaces the quarantine of the earlier loads of it: this load's quarantine
+        # is what is still not loaded
         replaced = _same_file_loads(con, sha, fmt.name, target) if recoded else []
+        whole_number_ids = _setting(con, "whole_number_ids", "true") == "true"
 
         def context(extracted: Extracted, options: IngestOptions) -> Context:
             return Context(
@@ -224,6 +243,7 @@ def _ingest(
                 stamp=stamp,
                 currency=options.currency or fmt.currency,
                 replaces_quarantine_of=replaced,
+                whole_number_ids=whole_number_ids,
             )
 
         # Windows-1252 text (see single_byte_encoding) is read through a UTF-8 copy: known
@@ -269,20 +289,23 @@ def _ingest(
             report.warnings.append(
                 f"--keep-attribute {', '.join(unknown)}: no such column in {path.name}."
             )
-        # generic events keep their canonical fields only: extra columns are never stored
-        kept_nowhere = fmt.name == "generic" and target == "events"
-        report.pii_columns.update(
-            {
-                c: "extra column not judged non-personal "
-                + (
-                    "(not stored: events keep canonical fields only)"
-                    if kept_nowhere
-                    else f"({_DONE[p]})"
+        # generic events keep their canonical fields only: extra columns are never stored,
+        # so they are named as such, not as personal data (Ta-Feng's PRODUCT_SUBCLASS)
+        if fmt.name == "generic" and target == "events":
+            dropped = [c for c, p in ctx.undeclared.items() if p != "keep"]
+            if dropped:
+                report.warnings.append(
+                    f"not stored: column{'s' if len(dropped) > 1 else ''} {', '.join(dropped)} "
+                    "(events keep their canonical fields only; --map one to a field to use it)"
                 )
-                for c, p in ctx.undeclared.items()
-                if p != "keep"
-            }
-        )
+        else:
+            report.pii_columns.update(
+                {
+                    c: f"extra column not judged non-personal ({_DONE[p]})"
+                    for c, p in ctx.undeclared.items()
+                    if p != "keep"
+                }
+            )
         used = set(ctx.resolved.values())
         report.ignored_columns = [
             c for c in extracted.columns if c not in used and not c.startswith("_")
@@ -317,11 +340,13 @@ def _ingest(
             and not report.duplicates_skipped
         ):
             top = "; ".join(f"{n} x {r}" for r, n in list(report.quarantine_reasons.items())[:3])
+            example = con.execute("SELECT reason FROM _quarantine ORDER BY _row LIMIT 1").fetchone()
             raise IngestError(
                 f"No row of {path} can be loaded as format '{fmt.name}' "
-                f"({report.rows_quarantined} rows rejected: {top}). Nothing was written.",
+                f"({report.rows_quarantined} rows rejected: {top}; the first: "
+                f"{example[0] if example else '?'}). Nothing was written.",
                 file=str(path),
-                hint="Fix the file or the options (--format, --map, --timezone) and rerun.",
+                hint=_all_rejected_hint(report.quarantine_reasons),
             )
         step("load")
         noted = len(ctx.notes)
@@ -392,12 +417,82 @@ def _same_file_loads(con: duckdb.DuckDBPyConnection, sha: str, fmt: str, target:
 
 
 def _mapping_changed(stored: str | None, mapping: dict[str, str]) -> bool:
-    """Whether ``--map`` differs from the one a file was loaded with before."""
+    """Whether ``--map`` (or ``--event-map``) differs from the one a file was loaded with
+    before."""
     try:
         before = json.loads(stored) if stored else {}
     except ValueError:
         before = {}
     return dict(before or {}) != dict(mapping)
+
+
+def _setting(con: duckdb.DuckDBPyConnection, name: str, default: str) -> str:
+    """A value of ``workspace_settings`` (migration 14)."""
+    row = con.execute("SELECT value FROM workspace_settings WHERE name = ?", [name]).fetchone()
+    return str(row[0]) if row else default
+
+
+def _changed_options(
+    options: IngestOptions, fmt: Format, timezone: str | None, currency: str | None
+) -> list[str]:
+    """The given options that differ from the first load's of the same file."""
+    given = {"--timezone": (options.timezone, timezone), "--currency": (options.currency, currency)}
+    return [
+        f"{name} {now} (it was loaded with {before or 'none'})"
+        for name, (now, before) in given.items()
+        if now is not None and now != (before or (fmt.timezone if name == "--timezone" else None))
+    ]
+
+
+def _check_same_reading(
+    path: Path,
+    options: IngestOptions,
+    fmt: Format,
+    remapped: bool,
+    timezone: str | None,
+    currency: str | None,
+) -> None:
+    """Refuse to read a file again (another --encoding, more --event-map values) with options
+    that would give the rows loaded before other values: they would be stored twice."""
+    changed = _changed_options(options, fmt, timezone, currency)
+    if remapped:
+        changed.append("--map (other columns)")
+    if changed:
+        raise IngestError(
+            f"{path.name} was loaded before; reading it again with {'; '.join(changed)} would "
+            "store the rows loaded then a second time.",
+            file=str(path),
+            hint="Repeat the first load's --map, --timezone and --currency, or load the file "
+            "into a new workspace.",
+        )
+
+
+def _ignored_options(
+    options: IngestOptions, fmt: Format, timezone: str | None, currency: str | None
+) -> str:
+    """The options of a load that was skipped as already done that differ from the first
+    load's (they were not applied): empty when none."""
+    changed = _changed_options(options, fmt, timezone, currency)
+    if not changed:
+        return ""
+    return (
+        f" Not applied: {'; '.join(changed)}. The stored rows keep the first load's reading; "
+        "to read the file differently, load it into a new workspace."
+    )
+
+
+def _check_event_map_adds(path: Path, before: dict[str, str], after: dict[str, str]) -> None:
+    """Refuse an ``--event-map`` that would change the type of events this file already
+    loaded (their key holds the type, so they would be stored twice)."""
+    if changed := event_map_conflicts(before, after):
+        raise IngestError(
+            f"{path.name} was loaded before with other event types for: {', '.join(changed)}; "
+            "loading it again would change events already loaded (a changed type is stored "
+            "twice, a dropped one quarantined although loaded).",
+            file=str(path),
+            hint="Keep the earlier --event-map values and only add new ones, or load the file "
+            "into a new workspace.",
+        )
 
 
 def _resolve_and_stage(
@@ -667,6 +762,22 @@ def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
+def _all_rejected_hint(reasons: dict[str, int]) -> str:
+    """What to try when no row loads, from the commonest reason."""
+    first = next(iter(reasons), "")
+    if first.startswith(("ts ", "signup_ts ", "sent_ts ")) and "time zone" not in first:
+        return (
+            "Name how the times are written: --date-format dmy, mdy or a strptime pattern "
+            "(e.g. --date-format '%m %d, %Y' for '09 13, 2009'); or map another column "
+            "with --map ts=COLUMN."
+        )
+    if "time zone" in first:
+        return "Pass the zone the times were written in, e.g. --timezone Europe/London."
+    if first.startswith("event_type "):
+        return "Map the file's event names to types with --event-map NAME=TYPE."
+    return "Fix the file or the options (--format, --map, --timezone) and rerun."
+
+
 def _reasons(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Quarantine counts per reason kind (the reason up to its first quoted value)."""
     rows = con.execute(
@@ -717,6 +828,7 @@ def _load(
             "pii_policy": ctx.options.pii_policy,
             "date_formats": {k: v[0] for k, v in ctx.date_formats.items()},
             "encoding": ctx.options.encoding,
+            "event_map": ctx.options.event_map,
             "pii_columns": report.pii_columns,
         }
         con.execute(

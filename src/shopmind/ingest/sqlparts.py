@@ -23,6 +23,7 @@ EVENT_TYPE_ALIASES = {
         "view_item",
         "click",
         "visit",
+        "browse",
     ),
     "cart": ("cart", "add_to_cart", "addtocart", "add-to-cart", "basket", "add"),
     "remove_cart": ("remove_cart", "remove_from_cart", "removefromcart", "remove"),
@@ -31,6 +32,46 @@ EVENT_TYPE_ALIASES = {
     "search": ("search", "query"),
     "refund": ("refund", "return", "cancel", "cancellation"),
 }
+
+
+def check_event_map(pairs: list[str]) -> dict[str, str]:
+    """``--event-map SOURCE=TYPE`` pairs to ``{source value (lower-cased): canonical type}``;
+    a pair without ``=`` or with an unknown type is refused with the accepted types."""
+    from shopmind.errors import IngestError
+
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.rpartition("=")
+        source, target = source.strip().lower(), target.strip().lower()
+        if not sep or not source or target not in EVENT_TYPES:
+            raise IngestError(
+                f"--event-map {pair!r} is not of the form SOURCE=TYPE with TYPE one of "
+                f"{', '.join(EVENT_TYPES)}.",
+                hint="Example: --event-map begin_checkout=cart --event-map detail=view.",
+            )
+        mapping[source] = target
+    return mapping
+
+
+def known_event_type(value: str, event_map: dict[str, str] | None = None) -> str | None:
+    """The type :func:`event_type_value` gives a (lower-cased) source value, else None."""
+    if event_map and value in event_map:
+        return event_map[value]
+    if value in EVENT_TYPES:
+        return value
+    return next((t for t, aliases in EVENT_TYPE_ALIASES.items() if value in aliases), None)
+
+
+def event_map_conflicts(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """How ``after`` would change the type of events an earlier load with ``before`` kept
+    (a row's type is part of its key: it would be stored twice); empty when it only adds."""
+    return [
+        f"{value} ({was} -> {now or 'unknown'})"
+        for value in sorted(set(before) | set(after))
+        if (was := known_event_type(value, before)) is not None
+        and (now := known_event_type(value, after)) != was
+    ]
+
 
 #: Accepted time range for event timestamps (UTC).
 MIN_TS = "1970-01-01 00:00:00+00"
@@ -72,6 +113,71 @@ def text(col: str) -> str:
     return (
         f"CASE WHEN length({t}) > 4 THEN {t} "
         f"WHEN list_contains([{spellings}], lower({t})) THEN NULL ELSE {t} END"
+    )
+
+
+#: HTML entities that web exports leave in titles (Amazon metadata: ``Salt &amp; Pepper``);
+#: ``&amp;`` is decoded last so ``&amp;lt;`` becomes ``&lt;``, as ``html.unescape`` does.
+_HTML_ENTITIES = (
+    ("&quot;", '"'),
+    ("&#34;", '"'),
+    ("&#39;", "'"),
+    ("&#039;", "'"),
+    ("&apos;", "'"),
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&nbsp;", " "),
+    ("&#160;", " "),
+    ("&reg;", "\u00ae"),
+    ("&trade;", "\u2122"),
+    ("&copy;", "\u00a9"),
+    ("&eacute;", "\u00e9"),
+    ("&amp;", "&"),
+)
+
+
+def entities_decoded(expr: str) -> str:
+    """``expr`` with the common HTML entities of web exports decoded (titles for people);
+    values without ``&`` pass untouched."""
+    decoded = expr
+    for entity, char in _HTML_ENTITIES:
+        decoded = f"replace({decoded}, {quote_literal(entity)}, {quote_literal(char)})"
+    return f"CASE WHEN contains({expr}, '&') THEN {decoded} ELSE {expr} END"
+
+
+def category_text(expr: str) -> str:
+    """A category as a path: a JSON list of names (Amazon metadata ``["Electronics",
+    "Cables"]``) becomes ``Electronics > Cables``; entities decoded; other text as is."""
+    path = (
+        f"nullif(array_to_string(list_filter(from_json({expr}, '[\"VARCHAR\"]'), "
+        "x -> trim(x) <> ''), ' > '), '')"
+    )
+    listed = (
+        f"CASE WHEN starts_with({expr}, '[') AND json_valid({expr}) THEN {path} ELSE {expr} END"
+    )
+    return entities_decoded(listed)
+
+
+_FLOAT_TYPES = {"DOUBLE", "FLOAT", "REAL"}
+_INTEGER_TYPES = {"BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "SMALLINT", "TINYINT", "UINTEGER"}
+
+
+def id_text(col: str, col_type: str = "VARCHAR") -> str:
+    """An identifier as :func:`text`, with the ``.0`` of a whole number written as a float
+    dropped (``266079.0`` -> ``266079``: pandas writes the integer ids of a column with gaps
+    as floats), so that one id written both ways is one id (one pseudonym)."""
+    kind = col_type.upper()
+    if kind in _INTEGER_TYPES:  # no fraction to drop
+        return text(col)
+    if kind in _FLOAT_TYPES:
+        return (
+            f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e18 "
+            f"THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE {text(col)} END"
+        )
+    t = text(col)
+    return (
+        f"CASE WHEN contains({t}, '.0') AND regexp_full_match({t}, '-?[0-9]+\\.0+') "
+        f"THEN split_part({t}, '.', 1) ELSE {t} END"
     )
 
 
@@ -209,7 +315,7 @@ _GROUPED = {
     ",": r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$",
 }
 #: A comma between digits that cannot be a thousands separator: "1,5", "12,34".
-_DECIMAL_COMMA = r"^[+-]?[0-9]*,([0-9]{1,2}|[0-9]{4,})$"
+DECIMAL_COMMA = r"^[+-]?[0-9]*,([0-9]{1,2}|[0-9]{4,})$"
 
 
 def number_value(col: str, col_type: str = "VARCHAR", decimal: str = ".") -> str:
@@ -222,20 +328,50 @@ def number_value(col: str, col_type: str = "VARCHAR", decimal: str = ".") -> str
         v = f"CAST({col} AS DOUBLE)"
     else:
         t = trimmed(col)
-        grouped = quote_literal(_GROUPED[decimal])
-        if decimal == ",":
-            v = (
-                f"CASE WHEN regexp_matches({t}, '^[+-]?[0-9]+(,[0-9]+)?$') "
-                f"THEN TRY_CAST(replace({t}, ',', '.') AS DOUBLE) "
-                f"WHEN regexp_matches({t}, {grouped}) "
-                f"THEN TRY_CAST(replace(replace({t}, '.', ''), ',', '.') AS DOUBLE) END"
-            )
-        else:
-            v = (
-                f"coalesce(TRY_CAST({t} AS DOUBLE), CASE WHEN regexp_matches({t}, {grouped}) "
-                f"THEN TRY_CAST(replace({t}, ',', '') AS DOUBLE) END)"
-            )
+        # "$12.99", "US$ 1,299.00", "12,99 €": the symbol goes, the number is read as usual
+        lead = f"regexp_replace({t}, {quote_literal(_CURRENCY_LEAD)}, '\\1')"
+        bare = f"regexp_replace({lead}, {quote_literal(_CURRENCY_TRAIL)}, '')"
+        v = (
+            f"coalesce({_text_number(t, decimal)}, CASE WHEN regexp_matches({t}, "
+            f"{quote_literal(_CURRENCY_SYMBOL)}) THEN {_text_number(bare, decimal)} END)"
+        )
     return f"CASE WHEN isfinite({v}) THEN {v} END"
+
+
+#: A currency symbol (with a country prefix such as US$, R$, HK$) before or after a number.
+_CURRENCY_SYMBOL = "[$£€¥￥₹₩₽]"
+_CURRENCY_LEAD = r"^([+-]?)\s*[A-Z]{0,3}[$£€¥￥₹₩₽]\s*"
+_CURRENCY_TRAIL = r"\s*[$£€¥￥₹₩₽]$"
+
+
+def _text_number(t: str, decimal: str) -> str:
+    """DOUBLE from the text ``t`` (NULL when it is no number), thousands grouped or not."""
+    grouped = quote_literal(_GROUPED[decimal])
+    if decimal == ",":
+        return (
+            f"CASE WHEN regexp_matches({t}, '^[+-]?[0-9]+(,[0-9]+)?$') "
+            f"THEN TRY_CAST(replace({t}, ',', '.') AS DOUBLE) "
+            f"WHEN regexp_matches({t}, {grouped}) "
+            f"THEN TRY_CAST(replace(replace({t}, '.', ''), ',', '.') AS DOUBLE) END"
+        )
+    return (
+        f"coalesce(TRY_CAST({t} AS DOUBLE), CASE WHEN regexp_matches({t}, {grouped}) "
+        f"THEN TRY_CAST(replace({t}, ',', '') AS DOUBLE) END)"
+    )
+
+
+def _decimal_comma_check(v: str, raw: str, name: str) -> str:
+    return (
+        f"WHEN {v} IS NULL AND regexp_matches({raw}, '{DECIMAL_COMMA}') "
+        f"THEN '{name} ''' || left({raw}, 40) || ''' is ambiguous (a decimal comma?): pass "
+        "--decimal , if commas are decimal points, or write it with a point'"
+    )
+
+
+def decimal_comma_problem(col: str, name: str, parsed: str) -> str:
+    """Only the ambiguous-comma reason of :func:`number_problem` (``1,5`` read with
+    ``--decimal .``), for a field whose other unreadable values are kept as NULL."""
+    return f"CASE {_decimal_comma_check(parsed, trimmed(col), name)} END"
 
 
 def number_problem(
@@ -253,35 +389,47 @@ def number_problem(
     """
     v = parsed or number_value(col)
     raw = trimmed(col)
+    shown = f"coalesce(CAST({v} AS VARCHAR), '')"
     checks = []
     if required:
         checks.append(f"WHEN {col} IS NULL OR {raw} = '' THEN '{name} is missing'")
-    checks.append(
-        f"WHEN {v} IS NULL AND regexp_matches({raw}, '{_DECIMAL_COMMA}') "
-        f"THEN '{name} ''' || left({raw}, 40) || ''' is ambiguous (a decimal comma?): pass "
-        "--decimal , if commas are decimal points, or write it with a point'"
-    )
+    checks.append(_decimal_comma_check(v, raw, name))
     checks.append(
         f"WHEN {col} IS NOT NULL AND {raw} <> '' AND {v} IS NULL "
         f"THEN '{name} ''' || left({raw}, 40) || ''' is not a number'"
     )
     if low is not None:
-        checks.append(f"WHEN {v} < {low} THEN '{name} ''' || {raw} || ''' is below {low:g}'")
+        # a derived value (a price from a line total) has no raw text of its own: the
+        # reason shows the value, never NULL (a NULL reason would let the row through)
+        checks.append(
+            f"WHEN {v} < {low} THEN '{name} ''' || coalesce({raw}, {shown}) || ''' is below "
+            f"{low:g}'"
+        )
     if high is not None:
         checks.append(
-            f"WHEN {v} > {high} THEN '{name} ''' || left({raw}, 40) || ''' is above {high:g}'"
+            f"WHEN {v} > {high} THEN '{name} ''' || left(coalesce({raw}, {shown}), 40) || "
+            f"''' is above {high:g}'"
         )
     return "CASE " + " ".join(checks) + " END"
 
 
-def event_type_value(col: str) -> str:
-    """Canonical event type from a source spelling (see EVENT_TYPE_ALIASES), else NULL."""
+def event_type_value(col: str, event_map: dict[str, str] | None = None) -> str:
+    """Canonical event type from a source spelling (the user's ``event_map`` of lower-cased
+    source values first, then EVENT_TYPE_ALIASES), else NULL."""
     v = f"lower({trimmed(col)})"
-    exact = ", ".join(quote_literal(t) for t in EVENT_TYPES)
-    whens = " ".join(
-        f"WHEN list_contains([{', '.join(quote_literal(a) for a in aliases)}], {v}) "
-        f"THEN '{canonical}'"
-        for canonical, aliases in EVENT_TYPE_ALIASES.items()
+    exact = ", ".join(quote_literal(t) for t in EVENT_TYPES if t not in (event_map or {}))
+    mapped = " ".join(
+        f"WHEN {v} = {quote_literal(source)} THEN {quote_literal(target)}"
+        for source, target in (event_map or {}).items()
+    )
+    whens = (
+        mapped
+        + " "
+        + " ".join(
+            f"WHEN list_contains([{', '.join(quote_literal(a) for a in aliases)}], {v}) "
+            f"THEN '{canonical}'"
+            for canonical, aliases in EVENT_TYPE_ALIASES.items()
+        )
     )
     # the canonical spellings themselves first: one comparison instead of seven lookups
     c = f"CAST({col} AS VARCHAR)"
@@ -289,7 +437,8 @@ def event_type_value(col: str) -> str:
 
 
 def event_type_problem(col: str, parsed: str | None = None) -> str:
-    """Why an event type is unusable (missing, not a known spelling), else NULL.
+    """Why an event type is unusable (missing, not a known spelling), else NULL; the reason
+    names ``--event-map``, which maps a shop's own event names to types.
 
     ``parsed`` names an already computed :func:`event_type_value` of ``col``."""
     allowed = ", ".join(EVENT_TYPES)
@@ -297,7 +446,8 @@ def event_type_problem(col: str, parsed: str | None = None) -> str:
         f"CASE WHEN {col} IS NULL OR {trimmed(col)} = '' "
         "THEN 'event_type is missing' "
         f"WHEN ({parsed or event_type_value(col)}) IS NULL THEN 'event_type ''' || "
-        f"left({trimmed(col)}, 40) || ''' is not one of {allowed}' END"
+        f"left({trimmed(col)}, 40) || ''' is not one of {allowed} (map it with --event-map "
+        f"' || left(lower({trimmed(col)}), 40) || '=TYPE)' END"
     )
 
 

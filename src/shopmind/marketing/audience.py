@@ -126,6 +126,19 @@ def build_audience(workspace: Workspace, spec: AudienceSpec) -> dict[str, Any]:
             else _from_scores(spec.scores)  # type: ignore[arg-type]
         )
         frame = frame.dropna(subset=["user_id"]).drop_duplicates("user_id")
+        # only customers the workspace holds: ids of a stale file, another shop or a person
+        # erased with `forget` since the file was written never join an audience
+        con.register("_candidates", frame[["user_id"]].astype(str))
+        known = {
+            r[0]
+            for r in con.execute(
+                "SELECT c.user_id FROM _candidates c WHERE c.user_id IN (SELECT user_id FROM "
+                "users) OR c.user_id IN (SELECT user_id FROM events WHERE user_id IS NOT NULL)"
+            ).fetchall()
+        }
+        con.unregister("_candidates")
+        unknown = int((~frame["user_id"].astype(str).isin(known)).sum())
+        frame = frame[frame["user_id"].astype(str).isin(known)]
         if spec.min_score is not None:
             frame = frame[frame["score"] >= spec.min_score]
         frame = frame.sort_values(["score", "user_id"], ascending=[False, True], na_position="last")
@@ -151,7 +164,12 @@ def build_audience(workspace: Workspace, spec: AudienceSpec) -> dict[str, Any]:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    return {"audience": spec.name, "source": source, "members": len(members)}
+    return {
+        "audience": spec.name,
+        "source": source,
+        "members": len(members),
+        "unknown_ids_left_out": unknown,
+    }
 
 
 def list_audiences(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

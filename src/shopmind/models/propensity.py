@@ -28,6 +28,7 @@ from shopmind.features.intent import PROPENSITY_LABELS, PROPENSITY_NEVER_FEATURE
 from shopmind.features.point_in_time import NEVER_DAYS
 from shopmind.models.base import Model, ModelConfig
 from shopmind.models.propensity_candidates import Candidate, choose
+from shopmind.numbers import plain_number
 
 
 class PropensityConfig(ModelConfig):
@@ -489,7 +490,11 @@ def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
     from shopmind.features.tables import Tables
 
     events = tables["events"]
-    before = Tables(tables.backend, {**tables.tables, "events": events.filter(events.ts < cutoff)})
+    before = Tables(
+        tables.backend,
+        {**tables.tables, "events": events.filter(events.ts < cutoff)},
+        tables.timezone,
+    )
     try:
         scores = rfm_table(before, as_of=cutoff).execute()
     except ShopmindError:  # no purchases before the cutoff
@@ -502,5 +507,5 @@ def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
 def _phrase(feature: str, value: float, contribution: float) -> str:
     label = PROPENSITY_LABELS.get(feature, feature.replace("_", " "))
     never = feature in PROPENSITY_NEVER_FEATURES and value >= NEVER_DAYS
-    shown = "never" if never else f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    shown = "never" if never else f"{value:,.0f}" if abs(value) >= 100 else plain_number(value, 3)
     return f"{label} = {shown}: {contribution:+.2f}"

@@ -29,6 +29,7 @@ from pydantic import Field
 from shopmind.errors import ShopmindError
 from shopmind.evaluation.review_rates import at_review_rates
 from shopmind.models.base import Model, ModelConfig
+from shopmind.numbers import plain_number
 
 Mode = Literal["auto", "supervised", "unsupervised", "blend"]
 DetectorName = Literal["iforest", "ecod", "copod"]
@@ -633,6 +634,4 @@ def _shown(feature: str, value: Any) -> str:
             if abs(seconds) >= size:
                 return f"{seconds / size:.3g} {unit}"
         return f"{seconds:.3g} s"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return plain_number(value) if isinstance(value, int | float) else str(value)

@@ -4,7 +4,8 @@ No spaCy model is needed (``spacy.blank("en")`` / ``spacy.blank("zh")`` only tok
 entities come from our recognizers (:mod:`shopmind.privacy.pii_recognizers`): the regex fast
 path, Presidio's pattern recognizers, trained taggers for names / addresses when given, and
 jieba's name / place tags for Chinese without a tagger. Overlapping results are resolved by
-score, then length; the types are ours (see :mod:`shopmind.privacy.pii_data`).
+score, then length, the validated kinds (:data:`STRUCTURED_TYPES`) before the taggers'
+kinds; the types are ours (see :mod:`shopmind.privacy.pii_data`).
 
 The fast path (:func:`shopmind.privacy.redact.redact_text`) stays the per-value redactor of
 ingest and the assistant; this module is for free text where names and addresses matter.
@@ -30,6 +31,7 @@ from shopmind.privacy.pii_recognizers import (
     script_free_recognizers,
 )
 from shopmind.privacy.pii_tagger import PiiModelError, Prediction, SpanTagger
+from shopmind.privacy.redact import after_order_word
 
 LANGUAGES = ("en", "zh")
 #: Types replaced by :func:`redact_free_text` by default (organisations, titles, nationalities
@@ -53,12 +55,30 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 _LETTER = re.compile(r"[^\W\d_]")
 # a number right after "order number" / "tracking number" is that, not a phone or an ID
 _NOT_PII_BEFORE = re.compile(
-    r"(?:订单号?|单号|运单|编码|编号|发票号码?|快递号|order\s*(?:no\.?|number|id|#)|"
-    r"tracking\s*(?:no\.?|number|id|#)|invoice\s*(?:no\.?|number|#))\s*(?:是|为)?[:：#\s]*$",
+    r"(?:订单号?|单号|运单|编码|编号|发票号码?|快递号|order\s*(?:no\.?|number|id)?|"
+    r"tracking\s*(?:no\.?|number|id)?|invoice\s*(?:no\.?|number)?)\s*(?:是|为)?[:：#\s]*$",
     re.IGNORECASE,
 )
 _NUMBER_TYPES = frozenset({"PHONE", "ID_CARD", "ID_NUMBER", "BANK_CARD"})
+#: Kinds found only by validated patterns (checksums, format checks), never by a tagger
+STRUCTURED_TYPES = frozenset({*_NUMBER_TYPES, "EMAIL", "IP", "URL", "IBAN"})
+# 400-xxx-xxxx: a Chinese business hotline (phonenumbers calls it a valid number), not a person
+_HOTLINE = re.compile(r"\(?400\)?[ -]?\d{3}[ -]?\d{4}")
 _OURS = {**PRESIDIO_TO_OURS, "US_SSN": "ID_NUMBER", "IBAN_CODE": "IBAN"}
+
+
+def _validated(span: Prediction) -> bool:
+    """A structured kind from a confident pattern (a checksum or format check, score >= 0.5):
+    it wins any overlap with a tagger's span. Weak pattern hits (``phonenumbers``, 0.4) do not."""
+    return span[0] in STRUCTURED_TYPES and span[3] >= 0.5
+
+
+def _personal_number(text: str, span: Prediction) -> bool:
+    """Not an order / tracking number (by the word before it), not a 400 hotline."""
+    kind, start, end, _ = span
+    if _NOT_PII_BEFORE.search(text[max(0, start - 16) : start]) or after_order_word(text, start):
+        return False
+    return not (kind == "PHONE" and _HOTLINE.fullmatch(text[start:end]))
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
@@ -137,13 +157,8 @@ class PiiAnalyzer:
             (_OURS.get(r.entity_type, r.entity_type), r.start, r.end, float(r.score))
             for r in results
         ]
-        spans = [
-            s
-            for s in spans
-            if s[0] not in _NUMBER_TYPES
-            or not _NOT_PII_BEFORE.search(text[max(0, s[1] - 16) : s[1]])
-        ]
-        spans.sort(key=lambda s: (-s[3], -(s[2] - s[1]), s[1]))
+        spans = [s for s in spans if s[0] not in _NUMBER_TYPES or _personal_number(text, s)]
+        spans.sort(key=lambda s: (not _validated(s), -s[3], -(s[2] - s[1]), s[1]))
         chosen: list[Prediction] = []
         for span in spans:
             if all(span[2] <= c[1] or c[2] <= span[1] for c in chosen):

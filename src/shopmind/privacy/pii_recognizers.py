@@ -4,7 +4,11 @@
   e-mail, IP, Chinese ID card with its check character, Luhn-checked cards, Chinese and
   international phones), so the rich analyzer never finds less than the fast path.
 * :class:`TaggerRecognizer` wraps a trained :class:`~shopmind.privacy.pii_tagger.PiiTagger`
-  (names, addresses and the other context-dependent types).
+  (names, addresses and the other context-dependent types of
+  :data:`~shopmind.privacy.pii_tagger.TAGGER_TYPES`; never a number kind: those come only
+  from the validated patterns). Its English spans are cut where they cover an order, SKU or
+  tracking number, a price, a date or an all-caps product name, and lose common words at
+  their edges (``Call``, ``Product``, ``to``).
 * :class:`JiebaRecognizer`: without a trained Chinese model, jieba's part-of-speech tags
   (``nr`` person, ``ns`` place) give names and places.
 * :class:`ChineseAddressRecognizer`: a pattern for detailed Chinese addresses (province /
@@ -20,7 +24,7 @@ from typing import Any, ClassVar
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from shopmind.privacy.pii_features import SURNAMES, jieba_words
-from shopmind.privacy.pii_tagger import SpanTagger
+from shopmind.privacy.pii_tagger import TAGGER_TYPES, SpanTagger
 from shopmind.privacy.redact import find_pii
 
 FAST_KINDS = {
@@ -29,8 +33,18 @@ FAST_KINDS = {
     "ip": "IP",
     "id_card": "ID_CARD",
     "bank_card": "BANK_CARD",
+    "iban": "IBAN",
+    "ssn": "ID_NUMBER",
 }
-_FAST_SCORES = {"EMAIL": 1.0, "IP": 0.95, "ID_CARD": 1.0, "BANK_CARD": 1.0, "PHONE": 0.9}
+_FAST_SCORES = {
+    "EMAIL": 1.0,
+    "IP": 0.95,
+    "ID_CARD": 1.0,
+    "BANK_CARD": 1.0,
+    "IBAN": 1.0,
+    "ID_NUMBER": 0.9,
+    "PHONE": 0.9,
+}
 
 
 class FastPathRecognizer(EntityRecognizer):
@@ -57,14 +71,91 @@ class FastPathRecognizer(EntityRecognizer):
         return out
 
 
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
+)
+_CODE_WORDS = r"order|sku|item|product|article|tracking|invoice|ref"
+# what a name, address or place never covers: an order / SKU / tracking number with its
+# keyword, a price, an all-caps product name (3+ words; Online Retail's descriptions)
+_NEVER = re.compile(
+    rf"(?i:\b(?:{_CODE_WORDS})\b(?:\s*(?:no\.?|number|id|code))?\s*[:#]?\s*[a-z0-9-]*\d[a-z0-9-]*)"
+    r"|[$£€¥]\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,]*\.\d\d\b"
+    r"|\b[A-Z][A-Z-]{2,}(?:\s+[A-Z][A-Z-]{2,}){2,}\b"
+)
+# ... nor a date, unless it is a DATE_TIME
+_DATE = re.compile(
+    rf"\b\d{{4}}-\d\d-\d\d\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
+    rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
+)
+#: words that never start or end a name, address or place (sentence openers, function words,
+#: shop words, parcel carriers); a span made only of them is dropped
+_EDGE_TEXT = """
+a an the to on at in of for via and or is are was my our your his her their with from
+by please call visit order orders product products sku item items tracking shipped ship
+shipping delivery deliver delivered send sent cost costs hi hello dear thanks thank
+where when what how why who which can could would should hotline customer service
+support help email phone contact refund return returns invoice number no dhl ups fedex
+usps tnt dpd gls hermes evri parcelforce"""
+EDGE_WORDS = frozenset(_EDGE_TEXT.split())
+_WORD = re.compile(r"\w+")
+
+
+def _cut(pieces: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    out = []
+    for s, e in pieces:
+        if e <= lo or hi <= s:
+            out.append((s, e))
+            continue
+        if s < lo:
+            out.append((s, lo))
+        if hi < e:
+            out.append((hi, e))
+    return out
+
+
+def _trim_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """From the first to the last word of ``text[start:end]`` that is not an edge word."""
+    words = [m.span() for m in _WORD.finditer(text, start, end)]
+    keep = [i for i, (s, e) in enumerate(words) if text[s:e].lower() not in EDGE_WORDS]
+    if not keep:
+        return start, start
+    return words[keep[0]][0], words[keep[-1]][1]
+
+
+def _whole_words(text: str, start: int, end: int) -> bool:
+    """No Latin letter or digit glued to either edge (a span never splits a token)."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
+
+
+def plausible_spans(text: str, kind: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of an English tagger span ``text[start:end]`` of type ``kind`` that can be
+    one: cut where :data:`_NEVER` (and, but for DATE_TIME, a date) matches, from the first to
+    the last word that is not in :data:`EDGE_WORDS`, whole words only."""
+    pieces = [(start, end)]
+    blocked = [*_NEVER.finditer(text), *(_DATE.finditer(text) if kind != "DATE_TIME" else ())]
+    for m in blocked:
+        pieces = _cut(pieces, *m.span())
+    out = []
+    for s, e in pieces:
+        s, e = _trim_words(text, s, e)
+        if s < e and _whole_words(text, s, e):
+            out.append((s, e))
+    return out
+
+
 class TaggerRecognizer(EntityRecognizer):
-    """Spans from a trained tagger; score ``0.5 + p / 2`` where ``p`` is the tagger's mean
-    token probability, so a span the tagger chose is never below 0.5."""
+    """Spans from a trained tagger, of :data:`~shopmind.privacy.pii_tagger.TAGGER_TYPES` only
+    (English ones through :func:`plausible_spans`); score ``0.5 + p / 2`` where ``p`` is the
+    tagger's mean token probability, so a span the tagger chose is never below 0.5."""
 
     def __init__(self, tagger: SpanTagger) -> None:
         self.tagger = tagger
         super().__init__(
-            supported_entities=list(tagger.config.labels),
+            supported_entities=[k for k in tagger.config.labels if k in TAGGER_TYPES],
             name=f"shopmind_tagger_{tagger.config.language}",
             supported_language=tagger.config.language,
         )
@@ -75,11 +166,14 @@ class TaggerRecognizer(EntityRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None
     ) -> list[RecognizerResult]:
-        return [
-            RecognizerResult(kind, start, end, 0.5 + score / 2)
-            for kind, start, end, score in self.tagger.predict(text)
-            if kind in entities
-        ]
+        english = self.tagger.config.language == "en"
+        out = []
+        for kind, start, end, score in self.tagger.predict(text):
+            if kind not in entities or kind not in TAGGER_TYPES:
+                continue
+            parts = plausible_spans(text, kind, start, end) if english else [(start, end)]
+            out += [RecognizerResult(kind, s, e, 0.5 + score / 2) for s, e in parts]
+        return out
 
 
 def _name_like(word: str) -> bool:

@@ -28,6 +28,23 @@ Span = tuple[str, int, int]  # (entity type, start, end), end exclusive
 Example = tuple[str, Sequence[Span]]
 Prediction = tuple[str, int, int, float]  # (entity type, start, end, score)
 TAGGER_SCORE = 0.7  # shown as 0.85 by the recognizer: below every validated pattern
+#: What a tagger may report: kinds that need context, not a format. Numbers, e-mails, IPs,
+#: URLs and IBANs come only from the validated patterns (checksums, format checks): the
+#: tagger's guesses of them claimed order numbers, prices and dates. (It still trains on all
+#: labels: mapping them to O lowered the English PII F2 from 0.713 to 0.686.)
+TAGGER_TYPES = frozenset(
+    {
+        "PERSON",
+        "ADDRESS",
+        "LOCATION",
+        "ORGANIZATION",
+        "DATE_TIME",
+        "TITLE",
+        "AGE",
+        "NRP",
+        "ZIP_CODE",
+    }
+)
 
 
 class PiiModelError(ShopmindError):

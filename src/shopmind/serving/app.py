@@ -62,7 +62,7 @@ def _target(service: Service) -> Any:
         for name, value in params.items():
             text = str(value)
             if name == "user_id":
-                text = service.request_user_id(text)  # no raw customer id in the audit trail
+                text = service.audit_user_id(text)  # no raw customer id in the audit trail
             parts.append(f"{name}={text[:120]}")
         return " ".join(parts) or None
 

@@ -127,13 +127,22 @@ def _clip(value: Any, limit: int = 100) -> Any:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _location(error: Any) -> list[Any]:
+    """Where a validation error is; the name of an unknown field is the client's input and
+    is never echoed (``<unknown field>``)."""
+    loc = [_clip(part) for part in error.get("loc", ())][:10]
+    if error.get("type") == "extra_forbidden" and loc:
+        loc[-1] = "<unknown field>"
+    return loc
+
+
 def _validation(exc: RequestValidationError) -> ApiError:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return ApiError(400, "The body is not valid JSON.", code="malformed_json")
     details = [
         {
-            "loc": [_clip(part) for part in e.get("loc", ())][:10],
+            "loc": _location(e),
             "msg": _clip(e.get("msg", ""), 200),
             "type": _clip(e.get("type", ""), 60),
         }

@@ -8,8 +8,12 @@ read through their own cursor of the same database (a consistent snapshot per qu
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import hashlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +35,10 @@ from shopmind.serving.sessions import Event, SessionHistory
 from shopmind.serving.writer import Writer
 from shopmind.store import Workspace, migrate
 from shopmind.store.audit import AuditChain, AuditEntry, fold, head_path
+from shopmind.store.vault import vault_key
 from shopmind.store.workspace import CATALOG
+
+log = logging.getLogger("shopmind.serving")
 
 #: Lists kept per user when answers are precomputed at start-up (deeper asks are computed).
 CACHED_K = 100
@@ -53,8 +60,12 @@ class ServeOptions:
     cors_origins: tuple[str, ...] = ()
     require_model: bool = False
     console_idle_minutes: float = 30.0  # web console sessions end after this idle time
-    #: SHOPMIND_VAULT_KEY when set (else the vault key derives from ``pseudonymize_key``)
+    #: SHOPMIND_VAULT_KEY when set (else the vault key derives from the workspace's key)
     vault_key: str | None = None
+    #: The workspace's pseudonymisation key even when posted user ids are stored as given
+    #: (``--pseudonymize off``): audit targets and the vault key derive from it, as the
+    #: CLI's do. None: ``pseudonymize_key`` (when set) stands in for it.
+    workspace_key: bytes | None = None
 
 
 @dataclass
@@ -140,6 +151,7 @@ class Service:
         self.on_close: list[Callable[[], None]] = []
         self._local = threading.local()
         self._cursor_lock = threading.Lock()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self.sessions = SessionHistory(self._session_events)
         key = options.pseudonymize_key
         self.loader = EventLoader(
@@ -179,8 +191,13 @@ class Service:
     def start(self) -> None:
         self.writer.start()
 
-    def close(self) -> None:
-        """Land what is pending, checkpoint and release the workspace (once)."""
+    def close(self, checkpoint_wait: float = 5.0) -> None:
+        """Land what is pending, checkpoint and release the workspace (once).
+
+        The request threads' cursors are closed first. A transaction still open elsewhere
+        (a request thread the server gave up on) is given ``checkpoint_wait`` seconds; after
+        that the checkpoint is left to the next open (DuckDB replays its write-ahead log, so
+        nothing committed is lost) and one warning line says so."""
         if self._closed:
             return
         self._closed = True
@@ -191,31 +208,68 @@ class Service:
         self.writer.audit(AuditEntry("service", None, "serve stop", None, "ok"))
         self.writer.close()
         try:
-            self.con.execute("CHECKPOINT")
+            self._close_cursors()
+            self._checkpoint(checkpoint_wait)
         finally:
             self._stack.close()
+
+    def _close_cursors(self) -> None:
+        with self._cursor_lock:
+            cursors, self._cursors = self._cursors, []
+        for cur in cursors:
+            with contextlib.suppress(duckdb.Error):  # in use by a thread still running
+                cur.close()
+
+    def _checkpoint(self, wait: float) -> None:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.con.execute("CHECKPOINT")
+                return
+            except duckdb.TransactionException as exc:
+                if time.monotonic() >= deadline:
+                    log.warning(
+                        "checkpoint left to the next start (%s); committed data is in the "
+                        "write-ahead log",
+                        str(exc).split(". ")[0],
+                    )
+                    return
+            time.sleep(0.05)
 
     # -- reads --------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """This thread's own cursor on the service's database."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            with self._cursor_lock:
-                cur = self.con.cursor()
+            cur = self.new_cursor()
             cur.execute("SET TimeZone = 'UTC'")
-            cur.execute(f"USE {CATALOG}")  # an encrypted workspace is an attached catalog
             self._local.cursor = cur
+        return cur
+
+    def new_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of the service's database, closed when the service stops."""
+        with self._cursor_lock:
+            cur = self.con.cursor()
+            self._cursors.append(cur)
+        cur.execute(f"USE {CATALOG}")  # an encrypted workspace is an attached catalog
         return cur
 
     @contextmanager
     def tables(self) -> Iterator[Any]:
-        """Ibis tables over this thread's cursor (for the analytics library functions)."""
+        """Ibis tables over this thread's cursor (for the analytics library functions), periods
+        in the reporting time zone as in the CLI (the cursor is back on UTC afterwards)."""
         import ibis
 
-        from shopmind.features.tables import ANALYTIC_TABLES, Tables
+        from shopmind.features.tables import ANALYTIC_TABLES, Tables, reporting_timezone
 
-        backend = ibis.duckdb.from_connection(self.cursor())
-        yield Tables(backend, {name: backend.table(name) for name in ANALYTIC_TABLES})
+        zone = reporting_timezone()
+        cursor = self.cursor()
+        backend = ibis.duckdb.from_connection(cursor)
+        cursor.execute(f"SET TimeZone = '{zone}'")  # after Ibis, which sets UTC on connecting
+        try:
+            yield Tables(backend, {name: backend.table(name) for name in ANALYTIC_TABLES}, zone)
+        finally:
+            cursor.execute("SET TimeZone = 'UTC'")
 
     def _session_events(self, session_id: str) -> list[Event]:
         rows = (
@@ -244,6 +298,25 @@ class Service:
         if rec is not None and user_id in rec.model.key_index_:
             return user_id
         return self.stored_user_id(user_id)
+
+    def audit_user_id(self, user_id: str) -> str:
+        """A user id as an audit target names it: a pseudonym as sent, anything else
+        pseudonymised with the workspace's key, as the CLI's entries (a plain hash without a
+        key). Never the raw id, also when the workspace stores ids as given."""
+        if is_pseudonym(user_id):
+            return user_id
+        key = self.options.workspace_key or self.options.pseudonymize_key
+        if key is not None:
+            return pseudonymize(user_id, key)
+        return "h_" + hashlib.sha256(user_id.encode()).hexdigest()[:20]
+
+    def vault_keys(self) -> list[bytes]:
+        """The vault keys this service holds, as the CLI's: SHOPMIND_VAULT_KEY's and the one
+        derived from the workspace's pseudonymisation key (rows name the key that wrote
+        them, so both are tried)."""
+        derived = self.options.workspace_key or self.options.pseudonymize_key
+        keys = [vault_key(None, self.options.vault_key), vault_key(derived)]
+        return [k for k in keys if k is not None]
 
     def person_id(self, user_id: str) -> str:
         """The id to store for a person a request names (a new conversation's customer): the

@@ -366,6 +366,22 @@ CREATE TABLE campaigns (
 );
 """
 
+# Ids written as floats (266079.0) are read as whole numbers (266079) from 0.9.3 on. A
+# workspace that already holds generic loads keeps the earlier reading: their stored ids and
+# event keys were built from the float form, and mixing both would count rows twice.
+_V14_SETTINGS = """
+CREATE TABLE workspace_settings (
+    name   VARCHAR PRIMARY KEY,
+    value  VARCHAR NOT NULL,
+    set_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO workspace_settings
+SELECT 'whole_number_ids',
+       CASE WHEN EXISTS (SELECT 1 FROM ingestions WHERE format IN ('generic', 'campaign'))
+            THEN 'false' ELSE 'true' END,
+       now();
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical tables", _V1_CANONICAL),
     Migration(2, "user profiles", _V2_PROFILES),
@@ -377,6 +393,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "differential privacy budget and release ledger", _V9_PRIVACY_BUDGET),
     Migration(10, "vault, privacy requests, model marks, audiences", _V10_REQUESTS_VAULT),
     Migration(13, "past campaigns: cost, covariates, control arm", _V13_PAST_CAMPAIGNS),
+    Migration(14, "workspace settings (whole-number ids)", _V14_SETTINGS),
 )
 
 #: Schema version this shopmind writes.

@@ -113,12 +113,17 @@ def _entries(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[LedgerEn
     ]
 
 
+#: The largest total epsilon a workspace may allow (a hundred releases at the largest
+#: epsilon): ``--set 1e308`` switched the budget off.
+MAX_BUDGET = 1e6
+
+
 def set_budget(workspace: Workspace, epsilon_total: float, *, principal: str) -> dict[str, Any]:
     """Set the workspace's total epsilon; never below what is already spent."""
-    if not (epsilon_total >= 0 and epsilon_total < float("inf")):
+    if not (0 <= epsilon_total <= MAX_BUDGET):
         raise DPError(
-            f"A budget must be a finite epsilon >= 0, got {epsilon_total}.",
-            hint="e.g. `shopmind dp budget --set 10`.",
+            f"A budget must be an epsilon between 0 and {MAX_BUDGET:,.0f}, got {epsilon_total}.",
+            hint="e.g. `shopmind dp budget --set 10` (a larger budget is no privacy at all).",
         )
     workspace.init()
     with workspace.connect() as con:

@@ -117,3 +117,29 @@ def test_a_model_outside_the_coarse_grid_joins_in_the_refinement() -> None:
     alone = _blend_scores(models, cases, 5, [(1.0, 0.0)], True)[0]
     weights, score = blend_search(models, cases, 5, coarse=1)
     assert weights[1] > 0 and score > alone
+
+
+def test_bought_together_only_when_every_pair_was_a_purchase() -> None:
+    """Tmall: items only viewed together read "chosen together with", never "bought"."""
+    histories = [["x", "y"], ["x", "y"], ["x", "y", "z"], ["x"]]
+    data = from_lists(histories, keys=["a", "b", "c", "probe"])
+    model = Markov().fit(data)
+    n = data.n_items
+    titles = np.array(list(data.item_ids), dtype=object)
+    catalog = ItemCatalog(np.full(n, None, dtype=object), np.full(n, np.nan), np.ones(n, bool),
+                          titles)  # fmt: skip
+    index = data.item_index()
+    data.purchased = {0: np.array([index["x"]], dtype=np.int32)}  # one purchase, views else
+    assert (
+        Explainer.for_model(model, catalog)
+        .reasons("probe", ["y"])[0]
+        .startswith("chosen together with x")
+    )
+    data.purchased = {  # an order log: every pair a purchase
+        k: np.unique(data.seq(k)).astype(np.int32) for k in range(data.n_keys)
+    }
+    assert (
+        Explainer.for_model(model, catalog)
+        .reasons("probe", ["y"])[0]
+        .startswith("bought together with x")
+    )

@@ -11,6 +11,7 @@ import duckdb
 
 from shopmind.ingest.context import Context
 from shopmind.ingest.extract import quote_literal
+from shopmind.ingest.sqlparts import entities_decoded
 
 EVENT_COLUMNS = (
     "event_id",
@@ -89,8 +90,8 @@ def merge_items_from_events(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _items_new AS
-        SELECT CAST(item_id AS VARCHAR) AS item_id, {_latest(title)} AS title,
-               {_latest(title_zh)} AS title_zh,
+        SELECT CAST(item_id AS VARCHAR) AS item_id, {entities_decoded(_latest(title))} AS title,
+               {entities_decoded(_latest(title_zh))} AS title_zh,
                {_latest(category)} AS category, {_latest(brand)} AS brand,
                {_latest(price)} AS price
         FROM {table} WHERE item_id IS NOT NULL GROUP BY 1

@@ -17,16 +17,22 @@ from shopmind.ingest.extract import quote_ident, quote_literal
 from shopmind.ingest.formats.base import Field, Format, WriteDisposition
 from shopmind.ingest.formats.event_tables import EVENT_COLUMNS, load_event_tables
 from shopmind.ingest.sqlparts import (
+    DECIMAL_COMMA,
     MAX_ABS_QUANTITY,
     MAX_PRICE,
+    category_text,
+    decimal_comma_problem,
+    entities_decoded,
     event_type_problem,
     event_type_value,
     first_problem,
+    id_text,
     nested_id_problem,
     number_problem,
     number_value,
     required_text_problem,
     text,
+    trimmed,
     ts_problem,
     ts_value,
 )
@@ -122,6 +128,9 @@ TABLE_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
         ("currency", False),
         ("parent_order_id", False),
         ("source", False),
+        # line_total: one row per order line with the line's amount, always summed per order
+        # (Olist order_items: two units of a product are two lines of one price)
+        ("line_total", False),
     ),
 }
 KEYS = {"users": "user_id", "items": "item_id", "orders": "order_id"}
@@ -170,7 +179,31 @@ class Generic(Format):
         table = ctx.options.table
         if table == "events":
             return load_event_tables(con, ctx)
+        if table == "items" and ctx.has("price"):
+            _note_unread_prices(con, ctx)
         return {table: _merge(con, ctx, table)}
+
+
+#: Age bands as shops write them: 26-35, 26~35, 26 to 35, <25, >=56, 56+, 26-35岁, 56岁以上.
+AGE_BAND = (
+    r"(?:[<>]=?|≤|≥|under |over )?\s*\d{1,3}\s*(?:(?:-|–|~|to|至)\s*\d{1,3})?\s*"
+    r"(?:\+|岁|years?|yrs)?\s*(?:以上|以下|及以上|and over|or older)?"
+)
+
+
+def _note_unread_prices(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
+    """Say how many items were kept without their price because it is no number."""
+    raw = ctx.col("price")
+    row = con.execute(
+        f"SELECT count(*), any_value(left({trimmed(raw)}, 40)) FROM _raw "
+        f"WHERE ({text(raw)}) IS NOT NULL AND ({_num(ctx, 'price')}) IS NULL "
+        f"AND NOT regexp_matches({trimmed(raw)}, {quote_literal(DECIMAL_COMMA)})"
+    ).fetchone()
+    if row and row[0]:
+        ctx.notes.append(
+            f"{row[0]:,} item{'s' if row[0] != 1 else ''} kept without a price: the price is no "
+            f"number (e.g. {row[1]!r}); a price range or a text is not read."
+        )
 
 
 def _tz(ctx: Context) -> str | None:
@@ -234,34 +267,57 @@ def _events_sql(ctx: Context) -> str:
         ),
         number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE),
         number_problem("line_total_raw", "line_total", low=-MAX_PRICE, high=MAX_PRICE),
+        _zero_quantity_problem(ctx),
         number_problem("rating_raw", "rating", parsed="rating", low=-1e6, high=1e6),
         "CASE WHEN event_id_in IS NULL AND has_event_id THEN 'event_id is missing' END",
     )
     # the key is computed once (a content key is an md5 per row) and copied into event_id
     return f"""
     SELECT * REPLACE (_key AS event_id) FROM (
-    SELECT _row, {key} AS _key, NULL AS event_id, user_id, session_id, item_id, event_type,
-           ts, quantity, price, order_id, query, source, rating, {problems} AS _reason
+    SELECT _row, {key} AS _key, NULL AS event_id, user_id, session_id, item_id,
+           {_RETURNED} AS event_type, ts,
+           CASE WHEN {_SIGNED_OFF} THEN -quantity ELSE quantity END AS quantity,
+           price, order_id, query, source, rating, {problems} AS _reason
            {", _rest" if rest else ""}
     FROM (
         SELECT _row, {text(ctx.col("event_id"))} AS event_id_in,
                {str(ctx.has("event_id")).upper()} AS has_event_id,
-               {text(ctx.col("user_id"))} AS user_id, {text(ctx.col("session_id"))} AS session_id,
-               {text(ctx.col("item_id"))} AS item_id,
+               {_id(ctx, "user_id")} AS user_id, {_id(ctx, "session_id")} AS session_id,
+               {_id(ctx, "item_id")} AS item_id,
                {_event_type_column(ctx)} AS event_type_raw,
-               {event_type_value(_event_type_column(ctx))} AS event_type,
+               {event_type_value(_event_type_column(ctx), ctx.options.event_map)} AS event_type,
                {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {ctx.col("quantity")} AS quantity_raw,
                {_num(ctx, "quantity")} AS quantity,
                {ctx.col("price")} AS price_raw, {_event_price(ctx)} AS price,
                {ctx.col("line_total")} AS line_total_raw,
-               {text(ctx.col("order_id"))} AS order_id,
+               {_id(ctx, "order_id")} AS order_id,
                {redact_text_sql(text(ctx.col("query")))} AS query,
                {text(ctx.col("source"))} AS source,
                {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating{rest}
         FROM _raw
     ))
     """
+
+
+#: A purchase line with a negative quantity is a return (Dunnhumby, POS exports): it is
+#: stored as a refund of the positive quantity, so gross revenue never goes down.
+_RETURN_LINE = "event_type = 'purchase' AND quantity < 0"
+_RETURNED = f"CASE WHEN {_RETURN_LINE} THEN 'refund' ELSE event_type END"
+#: refunds carry the refunded units as a positive quantity, however the file signs them
+_SIGNED_OFF = "event_type IN ('purchase', 'refund') AND quantity < 0"
+
+
+def _zero_quantity_problem(ctx: Context) -> str:
+    """A line total with quantity 0 gives no unit price: the money would be lost unseen."""
+    if ctx.has("price") or not ctx.has("line_total"):
+        return ""
+    total = number_value("line_total_raw", decimal=ctx.options.decimal)
+    return (
+        f"CASE WHEN event_type IN ('purchase', 'refund') AND quantity = 0 AND {total} <> 0 "
+        "THEN 'quantity 0 with a line total of ' || "
+        f"left({trimmed('line_total_raw')}, 40) || ': the unit price is unknown' END"
+    )
 
 
 def _event_price(ctx: Context) -> str:
@@ -271,6 +327,13 @@ def _event_price(ctx: Context) -> str:
         return _num(ctx, "price")
     quantity = f"coalesce({_num(ctx, 'quantity')}, 1)"
     return f"{_num(ctx, 'line_total')} / nullif({quantity}, 0)"
+
+
+def _order_amount(ctx: Context) -> str:
+    """``amount_raw, amount`` of an orders row: the line total when one is mapped (the
+    lines are then summed per order, see ``_order_line_amounts``), else the amount."""
+    name = "line_total" if ctx.has("line_total") else "amount"
+    return f"{ctx.col(name)} AS amount_raw, {_num(ctx, name)} AS amount"
 
 
 def _currency_option(ctx: Context) -> str:
@@ -289,6 +352,14 @@ def _unmapped_columns(ctx: Context) -> str:
         return ""
     parts = ", ".join(f"coalesce(CAST({quote_ident(c)} AS VARCHAR), '\\N')" for c in columns)
     return f", md5(concat_ws('|', {parts})) AS _rest"
+
+
+def _id(ctx: Context, name: str) -> str:
+    """An id column as text, one spelling per id (see ``id_text``; a workspace holding loads
+    of an earlier version keeps reading ids as written, see migration 14)."""
+    if not ctx.whole_number_ids:
+        return text(ctx.col(name))
+    return id_text(ctx.col(name), ctx.col_type(name))
 
 
 def _event_type_column(ctx: Context) -> str:
@@ -340,19 +411,37 @@ def _dimension_sql(ctx: Context, table: str) -> str:
                 ctx.formats_of("signup_ts"),
             )
             + " END",
-            number_problem("age_raw", "age", parsed="age", low=0, high=130),
+            # an age band ("26-35", "<25") is kept as the attribute age_band, not refused;
+            # any other text is (a free-text column could hold anything, e-mails too)
+            decimal_comma_problem("age_raw", "age", parsed="age"),
+            f"CASE WHEN age IS NULL AND {text('age_raw')} IS NOT NULL AND NOT "
+            f"regexp_full_match({text('age_raw')}, {quote_literal(AGE_BAND)}) THEN 'age ''' || "
+            f"left({text('age_raw')}, 40) || ''' is neither a number nor an age band' END",
+            number_problem("age", "age", parsed="age", low=0, high=130),
         ]
-        select = f"""{text(ctx.col("user_id"))} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
+        select = f"""{_id(ctx, "user_id")} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
                {ts} AS signup_ts, {text(ctx.col("country"))} AS country,
                {text(ctx.col("gender"))} AS gender, {ctx.col("age")} AS age_raw,
                TRY_CAST({_num(ctx, "age")} AS INTEGER) AS age"""
-        out = "user_id, signup_ts, country, gender, age, attributes"
+        band = f"left({text('age_raw')}, 40)"
+        out = (
+            "user_id, signup_ts, country, gender, age, CASE WHEN age IS NULL AND "
+            f"nullif({band}, '') IS NOT NULL THEN json_merge_patch(coalesce(attributes, "
+            f"'{{}}'::JSON), json_object('age_band', {band})) ELSE attributes END AS attributes"
+        )
     elif table == "items":
-        problems.append(number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE))
-        select = f"""{text(ctx.col("item_id"))} AS item_id, {text(ctx.col("title"))} AS title,
-               {text(ctx.col("title_zh"))} AS title_zh,
-               {redact_text_sql(text(ctx.col("description")))} AS description,
-               {text(ctx.col("category"))} AS category, {text(ctx.col("brand"))} AS brand,
+        # an item is kept when its optional price is unreadable ("$5.49 - $8.99"): see
+        # _unread_prices; a price out of range still quarantines it
+        problems += [
+            decimal_comma_problem("price_raw", "price", parsed="price"),
+            number_problem("price", "price", parsed="price", low=0, high=MAX_PRICE),
+        ]
+        select = f"""{_id(ctx, "item_id")} AS item_id,
+               {entities_decoded(text(ctx.col("title")))} AS title,
+               {entities_decoded(text(ctx.col("title_zh")))} AS title_zh,
+               {redact_text_sql(entities_decoded(text(ctx.col("description"))))} AS description,
+               {category_text(text(ctx.col("category")))} AS category,
+               {entities_decoded(text(ctx.col("brand")))} AS brand,
                {ctx.col("price")} AS price_raw, {_num(ctx, "price")} AS price,
                TRY_CAST({text(ctx.col("in_stock"))} AS BOOLEAN) AS in_stock"""
         out = "item_id, title, title_zh, description, category, brand, price, in_stock, attributes"
@@ -362,13 +451,13 @@ def _dimension_sql(ctx: Context, table: str) -> str:
             ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts")),
             number_problem("amount_raw", "amount", parsed="amount", low=-MAX_PRICE, high=MAX_PRICE),
         ]
-        select = f"""{text(ctx.col("order_id"))} AS order_id,
-               {text(ctx.col("user_id"))} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
-               {ctx.col("amount")} AS amount_raw, {_num(ctx, "amount")} AS amount,
+        select = f"""{_id(ctx, "order_id")} AS order_id,
+               {_id(ctx, "user_id")} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
+               {_order_amount(ctx)},
                coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
                lower({text(ctx.col("status"))}) AS status_given,
                coalesce({text(ctx.col("currency"))}, {_currency_option(ctx)}) AS currency,
-               {text(ctx.col("parent_order_id"))} AS parent_order_id,
+               {_id(ctx, "parent_order_id")} AS parent_order_id,
                {text(ctx.col("source"))} AS source"""
         out = (
             "order_id, user_id, ts, amount, status, status_given, currency, parent_order_id, "
@@ -413,11 +502,14 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
     written on each line (WooCommerce ``Order Total``) and is taken once; an amount on the
     first line only (Shopify ``Total``) is taken as it is. The status is the last one the
     lines give (a file of status changes ends with the current one). Says which in the
-    report; False when no order has more than one line."""
+    report; False when no order has more than one line. A mapped ``line_total`` is always
+    summed (equal line amounts are then units of one price, not a repeated total)."""
+    summed = str(ctx.has("line_total")).upper()
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _order_amounts AS
-        SELECT *, CASE WHEN max(amounts) OVER () > 1 THEN total ELSE first_amount END AS amount
+        SELECT *, CASE WHEN {summed} OR max(amounts) OVER () > 1 THEN total
+                       ELSE first_amount END AS amount
         FROM (
             SELECT order_id, count(*) AS lines, count(DISTINCT amount) AS amounts,
                    sum(amount) AS total,
@@ -433,9 +525,12 @@ def _order_line_amounts(con: duckdb.DuckDBPyConnection, ctx: Context) -> bool:
     ).fetchone()
     if not row or not row[0]:
         return False
-    orders, lines, line_level = int(row[0]), int(row[1]), bool(row[2])
+    orders, lines = int(row[0]), int(row[1])
+    line_level = bool(row[2]) or ctx.has("line_total")
     rule = (
-        "their amounts differ, so they are line amounts and were summed"
+        "their line totals were summed"
+        if ctx.has("line_total")
+        else "their amounts differ, so they are line amounts and were summed"
         if line_level
         else "each order has one amount (its total, on one line or repeated on each), taken once"
     )

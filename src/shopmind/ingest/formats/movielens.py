@@ -16,6 +16,7 @@ from shopmind.ingest.extract import ReaderSpec, quote_literal
 from shopmind.ingest.formats.base import Field, Format
 from shopmind.ingest.formats.event_tables import load_event_tables
 from shopmind.ingest.sqlparts import (
+    entities_decoded,
     first_problem,
     number_problem,
     number_value,
@@ -92,7 +93,7 @@ def _merge_item_file(con: duckdb.DuckDBPyConnection, ctx: Context, path: str) ->
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _side AS
-        SELECT trim({item}) AS item_id, trim({title}) AS title,
+        SELECT trim({item}) AS item_id, {entities_decoded(f"trim({title})")} AS title,
                split_part(trim({genres}), ' ', 1) AS category,
                json_object('release_year', {year}, 'genres', {genres}) AS attributes
         FROM {_read_atomic(path)} WHERE {item} IS NOT NULL

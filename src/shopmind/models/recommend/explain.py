@@ -1,8 +1,9 @@
 """Why an item is recommended, in words that name where it comes from.
 
 For a model that reads the user's history, the reason names the history item most often
-taken together with the recommended one in the training data ("bought together with X",
-co-occurrence counts over users), else the most recent history item of the same brand
+taken together with the recommended one in the training data ("bought together with X"
+when the data is purchases only, else "chosen together with X"; co-occurrence counts over
+users), else the most recent history item of the same brand
 ("same brand as X (B)"); without such an item, or for a model that gives everyone
 the same list, it names the item's category ("popular in category Y") or, for one of the 5%
 most interacted-with items, "popular across the shop"; otherwise the model's own phrase.
@@ -38,10 +39,13 @@ class Explainer:
     @classmethod
     def for_model(cls, model: Recommender, catalog: ItemCatalog) -> Explainer:
         data = model.data_
-        verb = "bought" if data.purchased else "chosen"
         counts = np.bincount(data.items, minlength=data.n_items)
         popular = counts >= np.quantile(counts, 1 - POPULAR_SHARE) if len(counts) else counts > 0
         matrix = data.user_item_matrix(binary=True).tocsc()
+        # "bought together" only when every user-item pair counted was a purchase (an order
+        # log); views in the counts make it "chosen together" (Tmall: viewed, never bought)
+        bought_pairs = sum(len(v) for v in data.purchased.values())
+        verb = "bought" if bought_pairs and bought_pairs >= matrix.nnz else "chosen"
         return cls(model, catalog, matrix, verb, popular & (counts > 0))
 
     def title(self, index: int) -> str:

@@ -7,12 +7,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from shopmind.analytics.funnel import FunnelQuery, funnel, parse_window
+from shopmind.analytics.funnel import FunnelQuery, funnel
 from shopmind.analytics.retention import retention
 from shopmind.analytics.rfm import rfm
 from shopmind.analytics.trends import trends
 from shopmind.serving.auth import ServiceDep, require
-from shopmind.serving.errors import ERROR_RESPONSES, ApiError
+from shopmind.serving.errors import ERROR_RESPONSES
+from shopmind.serving.params import (
+    EventType,
+    Steps,
+    Window,
+    funnel_breakdown,
+    funnel_steps,
+    window_seconds,
+)
 from shopmind.serving.schemas import AnalyticsResult
 
 router = APIRouter(
@@ -36,7 +44,6 @@ DEFINITIONS = {
     "revenue / orders, active_users = distinct users with any event, customers = distinct "
     "buyers, conversion = buyers / active users; partial periods are flagged.",
 }
-Name = Annotated[str, Query(min_length=1, max_length=64)]
 #: Every metric of ``shopmind.analytics.trends.METRICS`` (a test keeps the two equal).
 TrendMetric = Literal[
     "revenue",
@@ -62,15 +69,14 @@ def _answer(name: str, result: dict[str, Any]) -> AnalyticsResult:
 @router.get("/funnel", response_model=AnalyticsResult)
 def funnel_route(
     service: ServiceDep,
-    steps: Annotated[str, Query(max_length=400, description="e.g. view,cart,purchase")],
-    window: Annotated[str, Query(max_length=20)] = "1d",
+    steps: Steps,
+    window: Window = "1d",
     order: Literal["ordered", "strict", "unordered"] = "ordered",
     by: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AnalyticsResult:
-    names = tuple(s.strip() for s in steps.split(",") if s.strip())
-    if len(names) > 10:
-        raise ApiError(422, "A funnel has at most 10 steps.")
-    query = FunnelQuery(names, parse_window(window), order, by)
+    """Users per funnel step; ``by`` breaks it down by an attribute shared by many people
+    (category, brand, country, gender, source), never by an identifier."""
+    query = FunnelQuery(funnel_steps(steps), window_seconds(window), order, funnel_breakdown(by))
     with service.tables() as tables:
         return _answer("funnel", funnel(tables, query))
 
@@ -78,8 +84,8 @@ def funnel_route(
 @router.get("/retention", response_model=AnalyticsResult)
 def retention_route(
     service: ServiceDep,
-    start: Name = "view",
-    return_: Annotated[str, Query(alias="return", min_length=1, max_length=64)] = "purchase",
+    start: EventType = "view",
+    return_: Annotated[EventType, Query(alias="return")] = "purchase",
     period: Literal["day", "week", "month"] = "week",
     recurring: bool = False,
     periods: Annotated[int, Query(ge=1, le=52)] = 8,

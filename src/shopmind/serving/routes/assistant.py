@@ -9,7 +9,10 @@ router under ``/v1`` for the roles admin, agent and service).
 * ``GET /assistant/conversations?status=handoff`` the handoff queue.
 
 Errors: empty or whitespace text and text over 10,000 characters 422, an unknown conversation
-404, a conversation of another customer 403. The handlers are thin: everything happens in
+404, a conversation of another customer 403. Customer messages are posted by the shop's front
+end (role service) or an admin, for any customer; an agent key answers with agent-replies
+only, so it can neither speak as a customer nor open another customer's conversation (403).
+The handlers are thin: everything happens in
 :class:`shopmind.assistant.engine.Assistant`, which the app provides through :func:`install`
 (or ``app.state.assistant``); otherwise one is built on first use from
 ``app.state.service`` (sharing the service's workspace connection) or
@@ -23,7 +26,7 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.assistant.engine import Assistant
 from shopmind.assistant.store import ForeignConversationError, UnknownConversationError
@@ -39,6 +42,7 @@ Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
 class MessageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     conversation_id: Id
     text: Text
     user_id: Id | None = None
@@ -60,6 +64,7 @@ class MessageReply(BaseModel):
 
 
 class AgentReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     agent: Id
     text: Text
     intent: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -90,8 +95,8 @@ def _assistant(request: Request) -> Assistant:
             workspace = getattr(state, "assistant_workspace", None)
             try:
                 if service is not None:
-                    cursor = service.con.cursor().execute("USE shopmind")  # encrypted too
-                    assistant = Assistant(service.workspace, connection=cursor)
+                    # its own cursor (encrypted workspaces too), closed when the service stops
+                    assistant = Assistant(service.workspace, connection=service.new_cursor())
                 elif workspace is not None:
                     assistant = Assistant(workspace)
             except ShopmindError as exc:
@@ -150,7 +155,15 @@ def _require_visible(assistant: Assistant, conversation_id: str, agent: str | No
 
 @router.post("/assistant/messages", response_model=MessageReply)
 def message(body: MessageRequest, request: Request) -> MessageReply:
-    """One customer message: the reply, intent, confidence and handoff flag."""
+    """One customer message: the reply, intent, confidence and handoff flag. Posted by the
+    shop's front end (service key) or an admin; agent keys answer through agent-replies."""
+    if _agent(request) is not None:
+        raise HTTPException(
+            403,
+            "Agent keys cannot post customer messages (nor start or read a customer's "
+            "conversation this way); answer with POST "
+            "/v1/assistant/conversations/{id}/agent-replies.",
+        )
     assistant = _assistant(request)
     try:
         reply = assistant.ask(body.conversation_id, body.text, _stored_user(request, body.user_id))

@@ -19,7 +19,7 @@ from shopmind.serving.auth import PrincipalDep, ServiceDep, require
 from shopmind.serving.errors import ERROR_RESPONSES, ApiError
 from shopmind.serving.writer import Busy
 from shopmind.store.audit import AuditEntry
-from shopmind.store.vault import VaultError, vault_key
+from shopmind.store.vault import VaultError
 
 router = APIRouter(prefix="/audiences", tags=["audience"], responses=ERROR_RESPONSES)
 Name = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -71,8 +71,7 @@ def audience(service: ServiceDep, name: Name) -> Members:
 @router.post("/{name}/reveal", response_model=Members, dependencies=[require("audience.reveal")])
 async def reveal(service: ServiceDep, principal: PrincipalDep, name: Name) -> Members:
     """Members with original id, e-mail and phone from the encrypted vault (audited)."""
-    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
-    keys = [key] if key is not None else []
+    keys = service.vault_keys()
 
     def work(con: Any) -> list[dict[str, Any]]:
         return reveal_members(

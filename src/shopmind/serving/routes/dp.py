@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from shopmind.analytics.funnel import FunnelQuery, parse_window
+from shopmind.analytics.funnel import FunnelQuery
 from shopmind.analytics.private import (
     DEFAULT_BOUNDS,
     Prepared,
@@ -25,6 +25,7 @@ from shopmind.analytics.private import (
 )
 from shopmind.serving.auth import PrincipalDep, ServiceDep, require
 from shopmind.serving.errors import ERROR_RESPONSES, ApiError
+from shopmind.serving.params import EventType, Steps, Window, funnel_steps, window_seconds
 from shopmind.serving.service import Principal, Service
 from shopmind.serving.writer import Busy
 from shopmind.store.audit import AuditEntry
@@ -37,7 +38,6 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
 )
 Epsilon = Annotated[float, Query(gt=0, le=100, description="Privacy loss of this release.")]
-Name = Annotated[str, Query(min_length=1, max_length=64)]
 
 
 async def _release(
@@ -90,15 +90,12 @@ async def funnel(
     service: ServiceDep,
     principal: PrincipalDep,
     epsilon: Epsilon,
-    steps: Annotated[str, Query(max_length=400)] = "view,cart,purchase",
-    window: Annotated[str, Query(max_length=20)] = "1d",
+    steps: Steps = "view,cart,purchase",
+    window: Window = "1d",
     order: Literal["ordered", "strict", "unordered"] = "ordered",
 ) -> dict[str, Any]:
     """Noisy users per funnel step (see `shopmind dp release funnel`)."""
-    names = tuple(s.strip() for s in steps.split(",") if s.strip())
-    if len(names) > 10:
-        raise ApiError(422, "A funnel has at most 10 steps.")
-    query = FunnelQuery(names, parse_window(window), order)
+    query = FunnelQuery(funnel_steps(steps), window_seconds(window), order)
     return await _release(service, principal, lambda t: prepare_funnel(t, query, epsilon))
 
 
@@ -107,8 +104,8 @@ async def retention(
     service: ServiceDep,
     principal: PrincipalDep,
     epsilon: Epsilon,
-    start: Name = "purchase",
-    return_: Annotated[str, Query(alias="return", min_length=1, max_length=64)] = "purchase",
+    start: EventType = "purchase",
+    return_: Annotated[EventType, Query(alias="return")] = "purchase",
     period: Literal["day", "week", "month"] = "month",
     periods: Annotated[int, Query(ge=1, le=52)] = 6,
 ) -> dict[str, Any]:

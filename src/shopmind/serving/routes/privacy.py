@@ -15,7 +15,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.serving.auth import PrincipalDep, ServiceDep, require
 from shopmind.serving.errors import ERROR_RESPONSES, ApiError
@@ -29,7 +29,7 @@ from shopmind.store.requests import (
     list_requests,
     plan_forget,
 )
-from shopmind.store.vault import vault_key
+from shopmind.store.vault import VaultError
 
 router = APIRouter(
     prefix="/privacy",
@@ -40,10 +40,12 @@ router = APIRouter(
 
 
 class UserRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     user_id: str = Field(min_length=1, max_length=200, description="The id as ingested.")
 
 
 class ForgetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     user_id: str = Field(min_length=1, max_length=200, description="The id as ingested.")
     dry_run: bool = False
 
@@ -95,8 +97,7 @@ async def forget(
 async def export(service: ServiceDep, principal: PrincipalDep, body: UserRequest) -> dict[str, Any]:
     """The user's rows in every table and the vault's clear fields (access request)."""
     key = service.options.pseudonymize_key
-    derived = vault_key(key, service.options.vault_key)
-    keys = [derived] if derived is not None else []
+    keys = service.vault_keys()
 
     def work(con: Any) -> Any:
         return export_document(
@@ -118,4 +119,6 @@ async def export(service: ServiceDep, principal: PrincipalDep, body: UserRequest
         result, document = await asyncio.wait_for(asyncio.wrap_future(future), 120)
     except PrivacyRequestError as exc:
         raise ApiError(404, str(exc), code="unknown_user") from None
+    except VaultError as exc:  # as the audience reveal: nothing was exported
+        raise ApiError(409, str(exc), code="vault_unavailable") from None
     return {"request": result.to_dict(), "document": document}

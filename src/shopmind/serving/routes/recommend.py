@@ -65,7 +65,7 @@ async def user_recommendations(
         known = sorted(rec.categories)[:20]
         raise ApiError(
             422,
-            f"No item has category '{category}'; known categories are {known} (ingest an items "
+            f"No item has the category asked for; known categories are {known} (ingest an items "
             "table with categories and restart the server).",
         )
     key = rec.key_of(service.request_user_id(user_id))

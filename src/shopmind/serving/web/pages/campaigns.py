@@ -222,12 +222,10 @@ def export_revealed(ctx: Annotated[Ctx, page("audience.reveal")]) -> Response:
     """Members with original id, e-mail and phone from the vault, as the API's reveal: on
     the service's writer, audited by the vault reader (count) and here (who, audience)."""
     from shopmind.marketing.audience import reveal_members
-    from shopmind.store.vault import vault_key
 
     name = forms.text(ctx, "audience")
     service = ctx.service
-    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
-    keys = [key] if key is not None else []
+    keys = service.vault_keys()
 
     def work(con: Any) -> list[dict[str, Any]]:
         return reveal_members(

@@ -98,7 +98,7 @@ def customers(ctx: Annotated[Ctx, page("customers.read", personal=True)]) -> Res
                     ctx.t("customers.no_lookup"), hint=ctx.t("customers.no_lookup_hint")
                 )
             user = ctx.service.stored_user_id(original)
-            ctx.audit("console customers lookup", f"user={user[:120]}")
+            ctx.audit("console customers lookup", f"user={ctx.service.audit_user_id(user)}")
         if q:
             found = find_customers(ctx.cursor(), q)
         if user:
@@ -112,13 +112,11 @@ def customers(ctx: Annotated[Ctx, page("customers.read", personal=True)]) -> Res
 def reveal(ctx: Annotated[Ctx, page("audience.reveal")]) -> Response:
     """The customer's original id and contact fields from the vault (audited)."""
     from shopmind.store.vault import reveal as vault_reveal
-    from shopmind.store.vault import vault_key
 
     errors: list[str] = []
     user = forms.text(ctx, "user")
     service = ctx.service
-    key = vault_key(service.options.pseudonymize_key, service.options.vault_key)
-    keys = [key] if key is not None else []
+    keys = service.vault_keys()
 
     def work(con: Any) -> dict[str, dict[str, str]]:
         return vault_reveal(
@@ -127,12 +125,16 @@ def reveal(ctx: Annotated[Ctx, page("audience.reveal")]) -> Response:
             keys,
             principal=ctx.session.principal,
             role=ctx.role,
-            purpose=f"console customer user={user[:100]}",
+            purpose=f"console customer user={service.audit_user_id(user)}",
             chain=service.writer.chain,
         )
 
     entry = AuditEntry(
-        ctx.session.principal, ctx.role, "console customers reveal", f"user={user[:120]}", "ok"
+        ctx.session.principal,
+        ctx.role,
+        "console customers reveal",
+        f"user={service.audit_user_id(user)}",
+        "ok",
     )
     revealed: dict[str, str] | None = None
     view = None

@@ -1,20 +1,23 @@
 """Overview (``/``): headline KPIs with currency and period-over-period change, the trend of
 net revenue and orders at a chosen granularity, and the data's freshness.
 
-The KPIs are :func:`shopmind.analytics.metrics.summary` over ``[start, end + 1 day)`` (UTC),
+The KPIs are :func:`shopmind.analytics.metrics.summary` over ``[start, end + 1 day)`` (days of the
+reporting time zone, as the periods),
 the same function as ``shopmind analyze summary --json``; the previous period is the same
 number of days just before ``start``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, cast
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from shopmind.analytics.metrics import INTERVALS, Interval, metrics_by_period, summary
+from shopmind.features.tables import reporting_timezone
 from shopmind.serving.web import charts, forms
 from shopmind.serving.web.framework import Console, Ctx, NavItem, page, render
 
@@ -26,7 +29,13 @@ DEFAULT_DAYS = 30
 
 
 def _utc(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+    """Midnight starting ``day`` in the reporting time zone (the periods' own zone)."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(reporting_timezone()))
+
+
+def _day(ts: datetime) -> date:
+    """The reporting zone's calendar day of a stored (UTC) timestamp."""
+    return ts.astimezone(ZoneInfo(reporting_timezone())).date()
 
 
 def change(now: float | None, before: float | None) -> float | None:
@@ -71,7 +80,7 @@ def warm(console: Console) -> None:
         return
     row = console.service.cursor().execute("SELECT min(ts), max(ts) FROM events").fetchone()
     assert row is not None
-    first_day, last_day = row[0].date(), row[1].date()
+    first_day, last_day = _day(row[0]), _day(row[1])
     figures(console, default_range(first_day, last_day), last_day, "day")
 
 
@@ -90,7 +99,7 @@ def overview(ctx: Annotated[Ctx, page("console")]) -> Response:
     if not ctx.allowed("analytics.read"):
         return home(ctx)
     fresh = freshness(ctx)
-    last_day, first_day = fresh["last"].date(), fresh["first"].date()
+    last_day, first_day = _day(fresh["last"]), _day(fresh["first"])
     errors: list[str] = []
     start, end = forms.date_range(ctx, default_range(first_day, last_day), last_day, errors)
     interval = cast(Interval, forms.choice(ctx, "interval", INTERVALS, "day", errors))
