@@ -244,3 +244,24 @@ def test_a_confident_intent_without_an_answer_hands_off_with_its_confidence(
     assert f"Intent gift_wrapping ({reply.confidence:.2f})." in summary
     assert reply.confidence < 0.995  # the summary shows the model's confidence, not 1.00
     assert 'Last message: "can you gift wrap it for my sister"' in summary
+
+
+def test_orders_on_a_day_read_in_the_shops_time_zone(
+    shop: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "I ordered on March 3" means the shop's March 3 (SHOPMIND_TIMEZONE), not UTC's."""
+    from shopmind.assistant import answers
+
+    with shop.connect(read_only=True) as con:
+        row = con.execute(
+            "SELECT user_id, order_id, ts FROM orders WHERE user_id IS NOT NULL "
+            "AND hour(ts) >= 17 ORDER BY order_id LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        user, order, ts = row
+        utc_day = ts.astimezone(dt.UTC).date()
+        assert order in [o.order_id for o in answers.orders_on(con, user, utc_day, 50)]
+        monkeypatch.setenv("SHOPMIND_TIMEZONE", "Asia/Shanghai")  # UTC+8: the next day
+        local = [o.order_id for o in answers.orders_on(con, user, utc_day + dt.timedelta(1), 50)]
+        assert order in local
+        assert order not in [o.order_id for o in answers.orders_on(con, user, utc_day, 50)]

@@ -37,3 +37,14 @@ def test_purchase_events_when_there_are_no_orders(tmp_path: Path) -> None:
         ("1", "2024-01-09", 5.0),
         ("2", "2024-01-03", 20.0),
     ]
+
+
+def test_orders_marked_unsold_are_no_transactions(tmp_path: Path) -> None:
+    """An order the shop marks canceled (Olist) is no purchase for CLV either."""
+    ws = small_retail(tmp_path)
+    with ws.connect() as con:
+        order = con.execute(
+            "SELECT order_id FROM orders WHERE user_id = '2' AND status <> 'refund'"
+        ).fetchone()[0]
+        con.execute("UPDATE orders SET status = 'Canceled' WHERE order_id = ?", [order])
+    assert _rows(clv_transactions(ws)) == [("1", "2024-01-02", 13.0), ("1", "2024-01-09", 5.0)]

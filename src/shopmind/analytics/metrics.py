@@ -31,6 +31,7 @@ from ibis.expr.types import Table
 
 from shopmind.errors import AnalyticsError
 from shopmind.features.tables import Tables
+from shopmind.features.transactions import NOT_SOLD_STATUSES
 
 Interval = Literal["day", "week", "month"]
 RefundsBy = Literal["order", "refund"]
@@ -91,11 +92,6 @@ def currency(tables: Tables) -> str | None:
         return None
     value = str(rows["code"].iloc[0]).strip('"')
     return value if value and value != "null" else None
-
-
-#: Order statuses that mean no sale happened (no money changed hands): such an order's
-#: lines are no order lines (Olist ``canceled`` and ``unavailable`` orders).
-NOT_SOLD_STATUSES = ("canceled", "cancelled", "unavailable", "voided", "void", "failed", "declined")
 
 
 def order_lines(tables: Tables) -> Table:

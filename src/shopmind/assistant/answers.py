@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from shopmind.features.tables import reporting_timezone
 from shopmind.store import Workspace
 
 
@@ -87,8 +88,10 @@ def last_orders(con: duckdb.DuckDBPyConnection, user_id: str, limit: int = 3) ->
 def orders_on(
     con: duckdb.DuckDBPyConnection, user_id: str, day: dt.date, limit: int = 3
 ) -> list[Order]:
-    """The customer's orders placed on ``day`` (UTC)."""
-    return _orders(con, user_id, "AND CAST(o.ts AS DATE) = ?", [day], limit)
+    """The customer's orders placed on ``day`` of the reporting time zone (``SHOPMIND_TIMEZONE``,
+    else UTC: "I ordered on March 3" means the shop's March 3)."""
+    zone = reporting_timezone()
+    return _orders(con, user_id, "AND CAST(timezone(?, o.ts) AS DATE) = ?", [zone, day], limit)
 
 
 def known_customer(con: duckdb.DuckDBPyConnection, user_id: str) -> bool:

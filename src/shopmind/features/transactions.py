@@ -12,10 +12,18 @@ from shopmind.store import Workspace
 #: Orders that are purchases (SQL): refund rows and negative amounts are not. Risk features
 #: and the live risk scorer use the same rule (``purchase_orders``).
 PURCHASE_ORDER_SQL = "coalesce(status, '') <> 'refund' AND coalesce(amount, 0) >= 0"
+#: Order statuses that mean no sale happened (no money changed hands): such an order is no
+#: purchase in the business figures (docs/metrics.md) nor in CLV (Olist ``canceled``).
+NOT_SOLD_STATUSES = ("canceled", "cancelled", "unavailable", "voided", "void", "failed", "declined")
+_SOLD_SQL = (
+    "lower(coalesce(status, '')) NOT IN ("
+    + ", ".join(f"'{status}'" for status in NOT_SOLD_STATUSES)
+    + ")"
+)
 #: Completed orders of known customers.
 _ORDERS = (
     "SELECT user_id AS customer_id, ts AS date, amount FROM orders "
-    f"WHERE user_id IS NOT NULL AND {PURCHASE_ORDER_SQL}"
+    f"WHERE user_id IS NOT NULL AND {PURCHASE_ORDER_SQL} AND {_SOLD_SQL}"
 )
 
 
@@ -37,7 +45,7 @@ _PURCHASES = (
 
 
 def clv_transactions(source: Workspace | duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """``(customer_id, date, amount)`` from ``orders`` (non-refund, amount >= 0), or from
+    """``(customer_id, date, amount)`` from ``orders`` (non-refund, sold, amount >= 0), or from
     purchase events when the workspace has no such order."""
     if isinstance(source, Workspace):
         with source.connect(read_only=True) as con:
