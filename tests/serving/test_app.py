@@ -147,3 +147,12 @@ def test_precomputed_answers_equal_computed_ones(served: Server) -> None:
     ).json()["items"]
     assert [i["item_id"] for i in cached] == [i["item_id"] for i in computed]
     assert [i["score"] for i in cached] == pytest.approx([i["score"] for i in computed])
+
+
+def test_api_event_types_are_the_canonical_ones() -> None:
+    """The API's event-type vocabulary (a Literal, for the OpenAPI enum) is the one ingest
+    writes: one list, checked here, since a Literal cannot be built from a tuple."""
+    from shopmind.ingest.sqlparts import EVENT_TYPES
+    from shopmind.serving import params
+
+    assert params.EVENT_TYPES == EVENT_TYPES

@@ -316,7 +316,7 @@ def person_tables(tables: Tables) -> Tables:
         swapped[name] = joined.mutate(
             user_id=ibis.coalesce(joined.p_person_id, joined.user_id)
         ).select(*table.columns)
-    return Tables(tables.backend, swapped, tables.timezone)
+    return tables.with_tables(swapped)
 
 
 def _persons_table(tables: Tables) -> Table | None:

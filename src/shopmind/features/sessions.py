@@ -95,7 +95,7 @@ def session_tables(
     events = tables.tables["events"]
     if ids_only:
         swapped["events"] = events.mutate(user_id=events.session_id).select(*events.columns)
-        return Tables(tables.backend, swapped, tables.timezone)
+        return tables.with_tables(swapped)
     keyed = sessionize(events, gap_minutes)
     swapped["events"] = keyed.mutate(user_id=keyed.session_key).select(*events.columns)
-    return Tables(tables.backend, swapped, tables.timezone)
+    return tables.with_tables(swapped)

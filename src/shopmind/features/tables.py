@@ -36,6 +36,11 @@ class Tables:
     timezone: str = "UTC"
     _event_types: frozenset[str] | None = field(default=None, init=False, repr=False)
 
+    def with_tables(self, tables: Mapping[str, Table]) -> Tables:
+        """The same backend and reporting zone over other tables (sessions, persons, a
+        cutoff)."""
+        return Tables(self.backend, tables, self.timezone)
+
     def local(self, ts: Any) -> pd.Timestamp:
         """A timestamp the backend returned as a naive wall-clock time in ``timezone``."""
         stamp = pd.Timestamp(ts)
@@ -167,9 +172,16 @@ def duckdb_tables(workspace: Workspace) -> Iterator[Tables]:
         )
     zone = reporting_timezone()
     with workspace.connect(read_only=True) as raw:  # plain or encrypted alike
-        con = ibis.duckdb.from_connection(raw)
-        raw.execute(f"SET TimeZone = '{zone}'")  # after Ibis, which sets UTC on connecting
-        yield Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES}, zone)
+        yield ibis_tables(raw, zone)
+
+
+def ibis_tables(raw: duckdb.DuckDBPyConnection, zone: str | None = None) -> Tables:
+    """Ibis tables over an open DuckDB connection of the workspace; the connection's session
+    then reads periods in ``zone`` (default ``reporting_timezone``)."""
+    zone = zone or reporting_timezone()
+    con = ibis.duckdb.from_connection(raw)
+    raw.execute(f"SET TimeZone = '{zone}'")  # after Ibis, which sets UTC on connecting
+    return Tables(con, {name: con.table(name) for name in ANALYTIC_TABLES}, zone)
 
 
 def spark_tables(session: Any, parquet_files: Mapping[str, Path]) -> Tables:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shopmind.ingest.extract import Extracted, quote_ident, quote_literal
+from shopmind.ingest.sqlparts import id_text, text
 from shopmind.privacy import protect_pii_sql, pseudonymize_sql, redact_text_sql
 
 
@@ -111,6 +112,14 @@ class Context:
     def formats_of(self, canonical: str) -> tuple[str, ...]:
         """strptime patterns for a timestamp field's day/month dates (empty: ISO only)."""
         return self.date_formats.get(canonical, ())
+
+    def id_text(self, canonical: str) -> str:
+        """A source id column as text, one spelling per id: ``266079.0`` read as ``266079``
+        (:func:`~shopmind.ingest.sqlparts.id_text`), except in a workspace that already held
+        loads read as written (migration 14)."""
+        if not self.whole_number_ids:
+            return text(self.col(canonical))
+        return id_text(self.col(canonical), self.col_type(canonical))
 
     def user_id(self, expression: str) -> str:
         """A user id as stored: keyed pseudonym when pseudonymisation is on."""

@@ -417,8 +417,7 @@ def _same_file_loads(con: duckdb.DuckDBPyConnection, sha: str, fmt: str, target:
 
 
 def _mapping_changed(stored: str | None, mapping: dict[str, str]) -> bool:
-    """Whether ``--map`` (or ``--event-map``) differs from the one a file was loaded with
-    before."""
+    """Whether ``--map`` differs from the one a file was loaded with before."""
     try:
         before = json.loads(stored) if stored else {}
     except ValueError:

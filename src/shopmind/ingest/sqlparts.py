@@ -7,6 +7,7 @@ fine and otherwise a short reason naming the column and the bad value.
 
 from __future__ import annotations
 
+from shopmind.errors import IngestError
 from shopmind.ingest.extract import quote_literal
 
 EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
@@ -37,8 +38,6 @@ EVENT_TYPE_ALIASES = {
 def check_event_map(pairs: list[str]) -> dict[str, str]:
     """``--event-map SOURCE=TYPE`` pairs to ``{source value (lower-cased): canonical type}``;
     a pair without ``=`` or with an unknown type is refused with the accepted types."""
-    from shopmind.errors import IngestError
-
     mapping: dict[str, str] = {}
     for pair in pairs:
         source, sep, target = pair.rpartition("=")

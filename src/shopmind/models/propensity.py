@@ -487,14 +487,9 @@ def _active_share(tables: Any, users: pd.Series, start: datetime, end: datetime)
 def _rfm_scores(tables: Any, cutoff: datetime) -> pd.DataFrame:
     """RFM scores from purchases before the cutoff only (0 for users without purchases)."""
     from shopmind.analytics.rfm import rfm_table
-    from shopmind.features.tables import Tables
 
     events = tables["events"]
-    before = Tables(
-        tables.backend,
-        {**tables.tables, "events": events.filter(events.ts < cutoff)},
-        tables.timezone,
-    )
+    before = tables.with_tables({**tables.tables, "events": events.filter(events.ts < cutoff)})
     try:
         scores = rfm_table(before, as_of=cutoff).execute()
     except ShopmindError:  # no purchases before the cutoff

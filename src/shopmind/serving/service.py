@@ -258,16 +258,11 @@ class Service:
     def tables(self) -> Iterator[Any]:
         """Ibis tables over this thread's cursor (for the analytics library functions), periods
         in the reporting time zone as in the CLI (the cursor is back on UTC afterwards)."""
-        import ibis
+        from shopmind.features.tables import ibis_tables
 
-        from shopmind.features.tables import ANALYTIC_TABLES, Tables, reporting_timezone
-
-        zone = reporting_timezone()
         cursor = self.cursor()
-        backend = ibis.duckdb.from_connection(cursor)
-        cursor.execute(f"SET TimeZone = '{zone}'")  # after Ibis, which sets UTC on connecting
         try:
-            yield Tables(backend, {name: backend.table(name) for name in ANALYTIC_TABLES}, zone)
+            yield ibis_tables(cursor)
         finally:
             cursor.execute("SET TimeZone = 'UTC'")
 

@@ -28,7 +28,6 @@ from shopmind.ingest.extract import quote_literal
 from shopmind.ingest.formats.base import Field, Format
 from shopmind.ingest.sqlparts import (
     first_problem,
-    id_text,
     number_problem,
     number_value,
     required_text_problem,
@@ -38,13 +37,6 @@ from shopmind.ingest.sqlparts import (
 )
 
 _TRUE = ("1", "1.0", "true", "t", "yes", "y")
-
-
-def _user_text(ctx: Context) -> str:
-    """The user id as text, read as the generic format reads it (``id_text``)."""
-    if not ctx.whole_number_ids:
-        return text(ctx.col("user_id"))
-    return id_text(ctx.col("user_id"), ctx.col_type("user_id"))
 
 
 _FALSE = ("0", "0.0", "false", "f", "no", "n")
@@ -141,7 +133,7 @@ class Campaign(Format):
             for name in ("cost", "revenue")
         }
         # a file without ids (Hillstrom) numbers its customers by record: 'row-1', 'row-2'...
-        raw_user = _user_text(ctx) if ctx.has("user_id") else "'row-' || _row"
+        raw_user = ctx.id_text("user_id") if ctx.has("user_id") else "'row-' || _row"
         return f"""
         SELECT _row, campaign_id || '|' || {ctx.user_id("user_id")} AS _key, campaign_id,
                user_id, arm, sent_ts, converted, revenue, cost, attributes,

@@ -26,7 +26,6 @@ from shopmind.ingest.sqlparts import (
     event_type_problem,
     event_type_value,
     first_problem,
-    id_text,
     nested_id_problem,
     number_problem,
     number_value,
@@ -282,8 +281,8 @@ def _events_sql(ctx: Context) -> str:
     FROM (
         SELECT _row, {text(ctx.col("event_id"))} AS event_id_in,
                {str(ctx.has("event_id")).upper()} AS has_event_id,
-               {_id(ctx, "user_id")} AS user_id, {_id(ctx, "session_id")} AS session_id,
-               {_id(ctx, "item_id")} AS item_id,
+               {ctx.id_text("user_id")} AS user_id, {ctx.id_text("session_id")} AS session_id,
+               {ctx.id_text("item_id")} AS item_id,
                {_event_type_column(ctx)} AS event_type_raw,
                {event_type_value(_event_type_column(ctx), ctx.options.event_map)} AS event_type,
                {ctx.col("ts")} AS ts_raw, {ts} AS ts,
@@ -291,7 +290,7 @@ def _events_sql(ctx: Context) -> str:
                {_num(ctx, "quantity")} AS quantity,
                {ctx.col("price")} AS price_raw, {_event_price(ctx)} AS price,
                {ctx.col("line_total")} AS line_total_raw,
-               {_id(ctx, "order_id")} AS order_id,
+               {ctx.id_text("order_id")} AS order_id,
                {redact_text_sql(text(ctx.col("query")))} AS query,
                {text(ctx.col("source"))} AS source,
                {ctx.col("rating")} AS rating_raw, {_num(ctx, "rating")} AS rating{rest}
@@ -354,14 +353,6 @@ def _unmapped_columns(ctx: Context) -> str:
     return f", md5(concat_ws('|', {parts})) AS _rest"
 
 
-def _id(ctx: Context, name: str) -> str:
-    """An id column as text, one spelling per id (see ``id_text``; a workspace holding loads
-    of an earlier version keeps reading ids as written, see migration 14)."""
-    if not ctx.whole_number_ids:
-        return text(ctx.col(name))
-    return id_text(ctx.col(name), ctx.col_type(name))
-
-
 def _event_type_column(ctx: Context) -> str:
     """The event-type column, or the ``--event-type`` literal when the file has none."""
     if ctx.has("event_type") or ctx.options.event_type is None:
@@ -419,7 +410,7 @@ def _dimension_sql(ctx: Context, table: str) -> str:
             f"left({text('age_raw')}, 40) || ''' is neither a number nor an age band' END",
             number_problem("age", "age", parsed="age", low=0, high=130),
         ]
-        select = f"""{_id(ctx, "user_id")} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
+        select = f"""{ctx.id_text("user_id")} AS user_id, {ctx.col("signup_ts")} AS signup_raw,
                {ts} AS signup_ts, {text(ctx.col("country"))} AS country,
                {text(ctx.col("gender"))} AS gender, {ctx.col("age")} AS age_raw,
                TRY_CAST({_num(ctx, "age")} AS INTEGER) AS age"""
@@ -436,7 +427,7 @@ def _dimension_sql(ctx: Context, table: str) -> str:
             decimal_comma_problem("price_raw", "price", parsed="price"),
             number_problem("price", "price", parsed="price", low=0, high=MAX_PRICE),
         ]
-        select = f"""{_id(ctx, "item_id")} AS item_id,
+        select = f"""{ctx.id_text("item_id")} AS item_id,
                {entities_decoded(text(ctx.col("title")))} AS title,
                {entities_decoded(text(ctx.col("title_zh")))} AS title_zh,
                {redact_text_sql(entities_decoded(text(ctx.col("description"))))} AS description,
@@ -451,13 +442,13 @@ def _dimension_sql(ctx: Context, table: str) -> str:
             ts_problem("ts_raw", "ts", "ts", ctx.col_type("ts"), _tz(ctx), ctx.formats_of("ts")),
             number_problem("amount_raw", "amount", parsed="amount", low=-MAX_PRICE, high=MAX_PRICE),
         ]
-        select = f"""{_id(ctx, "order_id")} AS order_id,
-               {_id(ctx, "user_id")} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
+        select = f"""{ctx.id_text("order_id")} AS order_id,
+               {ctx.id_text("user_id")} AS user_id, {ctx.col("ts")} AS ts_raw, {ts} AS ts,
                {_order_amount(ctx)},
                coalesce(lower({text(ctx.col("status"))}), 'completed') AS status,
                lower({text(ctx.col("status"))}) AS status_given,
                coalesce({text(ctx.col("currency"))}, {_currency_option(ctx)}) AS currency,
-               {_id(ctx, "parent_order_id")} AS parent_order_id,
+               {ctx.id_text("parent_order_id")} AS parent_order_id,
                {text(ctx.col("source"))} AS source"""
         out = (
             "order_id, user_id, ts, amount, status, status_given, currency, parent_order_id, "

@@ -28,7 +28,7 @@ KPIS = ("net_revenue", "orders", "customers", "conversion", "aov")
 DEFAULT_DAYS = 30
 
 
-def _utc(day: date) -> datetime:
+def _midnight(day: date) -> datetime:
     """Midnight starting ``day`` in the reporting time zone (the periods' own zone)."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(reporting_timezone()))
 
@@ -65,8 +65,8 @@ def figures(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """``summary`` of ``[start, end]`` and of as many days before, and the period metrics."""
     days = (end - start).days + 1
-    now = console.analysis(summary, _utc(start), _utc(end + timedelta(days=1)))
-    before = console.analysis(summary, _utc(start - timedelta(days=days)), _utc(start))
+    now = console.analysis(summary, _midnight(start), _midnight(end + timedelta(days=1)))
+    before = console.analysis(summary, _midnight(start - timedelta(days=days)), _midnight(start))
     return now, before, console.analysis(metrics_by_period, interval)
 
 
