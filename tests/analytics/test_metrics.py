@@ -159,6 +159,15 @@ def test_lines_of_orders_marked_canceled_are_not_sales(tmp_path: Path) -> None:
 
     with duckdb_tables(ws) as tables:
         assert rfm_table(tables).execute()["monetary"].tolist() == [10.0]  # a's order only
+        from shopmind.analytics.segments import user_features
+
+        behaviour = user_features(tables).set_index("user_id")
+    # behavioural segments see the same sales: b and c bought nothing that was sold
+    assert sorted(zip(behaviour["purchases"], behaviour["spend"], strict=True)) == [
+        (0, 0.0),
+        (0, 0.0),
+        (1, 10.0),
+    ]
 
 
 def test_periods_in_the_shops_time_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

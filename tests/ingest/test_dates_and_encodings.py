@@ -241,3 +241,37 @@ def test_no_row_loads_error_shows_the_first_value_and_the_option_to_try(tmp_path
         options(mapping=mapping, event_type="view", timezone="UTC", date_format="%m %d, %Y"),
     )
     assert done.rows_loaded == 2
+
+
+def test_days_without_a_year_need_the_year_and_then_load(tmp_path: Path) -> None:
+    """Tmall's user log writes days as ``mmdd`` (``1111`` is 11 November, ``0523`` keeps its
+    zero). A pattern without a year would put every day in 1900, so it is refused until
+    ``--year`` names the year; then every row loads on its day, 29 February included."""
+    path = tmp_path / "user_log.csv"
+    path.write_text(
+        "user_id,item_id,time_stamp,action_type\n"
+        "1,10,1111,2\n2,11,0523,0\n3,12,0229,0\n4,13,1301,0\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    tmall = {
+        "mapping": {"ts": "time_stamp", "event_type": "action_type"},
+        "event_map": {"0": "view", "2": "purchase"},
+        "timezone": "UTC",
+    }
+    with pytest.raises(IngestError, match="has no year") as refused:
+        ingest_file(ws, path, options(**tmall, date_format="%m%d"))
+    assert "--year" in (refused.value.hint or "")
+    with pytest.raises(IngestError, match="without a year"):
+        ingest_file(ws, path, options(**tmall, date_format="%Y%m%d", year=2016))
+    report = ingest_file(ws, path, options(**tmall, date_format="%m%d", year=2016))
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 1)  # month 13 is no day
+    assert _days(ws) == ["2016-02-29 00:00", "2016-05-23 00:00", "2016-11-11 00:00"]
+    assert any("in the year 2016" in w for w in report.warnings)
+    # through the CLI: the option exists and is checked before anything is written
+    cli = run_cli(
+        "--workspace", str(tmp_path / "ws2"), "ingest", str(path), "--format", "generic",
+        "--map", "ts=time_stamp", "--date-format", "%m%d", "--event-type", "view",
+        "--timezone", "UTC", "--json",
+    )  # fmt: skip
+    assert cli.returncode != 0 and "--year" in cli.stdout + cli.stderr
+    assert not (tmp_path / "ws2" / "shopmind.duckdb").exists()

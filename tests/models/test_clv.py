@@ -73,7 +73,9 @@ def test_cdnow_through_the_cli_matches_published_parameters(tmp_path: Path) -> N
         "clv_lower",
         "clv_upper",
     } <= set(frame.columns)
-    assert (frame["clv_lower"] <= frame["clv"] + 1e-9).all()
+    # a MAP fit has no interval: empty bounds, never bounds equal to the estimate
+    assert frame["clv_lower"].isna().all() and frame["clv_upper"].isna().all()
+    assert predicted.json()["intervals"].startswith("point estimates")
     assert frame["probability_alive"].between(0, 1).all()
 
 
@@ -130,3 +132,15 @@ def test_dates_are_iso_only_and_an_empty_holdout_is_named() -> None:
         CLVModel(CLVConfig(calibration_end=middle, holdout_end=beyond)).fit(tx)
     with pytest.raises(ShopmindError, match="needs --calibration-end"):
         CLVModel(CLVConfig(holdout_end=last.date().isoformat())).fit(tx)
+
+
+@pytest.mark.slow
+def test_posterior_sampling_gives_intervals_around_the_estimate() -> None:
+    """``--posterior`` (NUTS) is the only way to bounds: they must bracket the mean and be
+    wider than nothing for customers with a history."""
+    model = CLVModel(CLVConfig(time_unit="D", method="mcmc", draws=60, chains=1))
+    frame = model.fit(_synthetic_transactions(n=150)).predict(6)
+    assert frame["clv_lower"].notna().all() and frame["clv_upper"].notna().all()
+    assert (frame["clv_lower"] <= frame["clv"] + 1e-9).all()
+    assert (frame["clv"] <= frame["clv_upper"] + 1e-9).all()
+    assert (frame["clv_upper"] - frame["clv_lower"]).median() > 0

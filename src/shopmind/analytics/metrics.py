@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 from ibis.expr.types import Table
 
@@ -111,9 +112,17 @@ def sold_events(tables: Tables, events: Table) -> Table:
     """``events`` less those of orders the ``orders`` table marks as not sold."""
     if "orders" not in tables.tables:
         return events
+    return events.filter(is_sold(tables, events))
+
+
+def is_sold(tables: Tables, events: Table) -> ir.BooleanValue:
+    """True for events outside orders the ``orders`` table marks as not sold
+    (``NOT_SOLD_STATUSES``): a cancelled order's purchase lines are False."""
+    if "orders" not in tables.tables:
+        return ibis.literal(True)
     orders = tables["orders"]
     unsold = orders.filter(orders.status.lower().isin(NOT_SOLD_STATUSES)).select("order_id")
-    return events.filter(events.order_id.isnull() | ~events.order_id.isin(unsold.order_id))
+    return events.order_id.isnull() | ~events.order_id.isin(unsold.order_id)
 
 
 def refund_lines(tables: Tables) -> Table:

@@ -11,6 +11,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from shopmind.analytics.metrics import is_sold
 from shopmind.errors import AnalyticsError
 from shopmind.features.frames import stable_floats
 from shopmind.features.tables import Tables
@@ -31,14 +32,16 @@ def user_features(tables: Tables) -> pd.DataFrame:
     events = tables.events()
     e = events.filter(events.user_id.notnull())
     amount = ibis.coalesce(e.quantity, 1) * ibis.coalesce(e.price, 0)
+    # a cancelled order's lines are no purchase and no spend (docs/metrics.md)
+    bought = (e.event_type == "purchase") & is_sold(tables, e)
     last = e.ts.max().execute()
     frame = (
         e.group_by("user_id")
         .aggregate(
             views=(e.event_type == "view").sum(),
             carts=(e.event_type == "cart").sum(),
-            purchases=(e.event_type == "purchase").sum(),
-            spend=ibis.ifelse(e.event_type == "purchase", amount, 0).sum(),
+            purchases=bought.sum(),
+            spend=ibis.ifelse(bought, amount, 0).sum(),
             active_days=e.ts.date().nunique(),
             last_ts=e.ts.max(),
         )

@@ -121,6 +121,13 @@ def ingest(
             "('%d.%m.%Y %H:%M'); default: guessed per column, and the guess is reported."
         ),
     ] = None,
+    year: Annotated[
+        int | None,
+        typer.Option(
+            help="The year of dates written without one, with a --date-format pattern such "
+            "as '%m%d' (Tmall's 1111 is 11 November): --year 2015."
+        ),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option(help="Text encoding of a file not in UTF-8 (e.g. latin-1, cp1252, gbk)."),
@@ -177,7 +184,7 @@ def ingest(
     from shopmind.ingest.pipeline import check_encoding
     from shopmind.ingest.sqlparts import check_event_map
 
-    check_date_format(date_format)  # before a workspace or a key is created
+    check_date_format(date_format, year)  # before a workspace or a key is created
     if encoding is not None:
         check_encoding(encoding)
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
@@ -209,6 +216,7 @@ def ingest(
         keep_attributes=tuple(keep_attribute or ()),
         decimal=decimal,
         date_format=None if date_format in (None, "auto") else date_format,
+        year=year,
         encoding=encoding,
         sheet=sheet,
         vault_key=settings.vault_key.get_secret_value() if settings.vault_key else None,

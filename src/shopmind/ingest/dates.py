@@ -8,7 +8,8 @@ above 12 month-first. When no value tells them apart (a log of days 1-12 only), 
 whose dates span fewer days wins (a log is dense in days: ``12/1``, ``12/2`` are two
 consecutive days in December rather than 12 January and 12 February); a tie is read
 month-first. Dotted dates (``01.12.2010``, German and Russian exports) are always day-first.
-``--date-format dmy|mdy`` or an explicit pattern (``%d/%m/%Y %H:%M``) overrides the guess.
+``--date-format dmy|mdy`` or an explicit pattern (``%d/%m/%Y %H:%M``) overrides the guess; a
+pattern without a year (Tmall's ``1111`` for 11 November, ``%m%d``) needs ``--year``.
 """
 
 from __future__ import annotations
@@ -37,15 +38,55 @@ class DateReading:
     note: str = ""
 
 
-def check_date_format(choice: str | None) -> None:
-    """Refuse a ``--date-format`` that is neither an order nor a strptime pattern."""
-    if choice is None or choice in ("auto", *ORDERS) or "%" in choice:
+#: strptime directives that read a year (or a whole instant): a pattern without one reads
+#: every date as 1900 unless ``--year`` names the year.
+_YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%g", "%C", "%s", "%c", "%x", "%D", "%F")
+#: A format ``"2015|%m%d"``: the pattern ``%m%d`` read in the year 2015 (see ``yearless``).
+_IN_YEAR = re.compile(r"^(\d{4})\|(.+)$", re.DOTALL)
+
+
+def has_year(pattern: str) -> bool:
+    """Whether a strptime pattern reads the year (``%m%d`` does not)."""
+    return any(d in pattern for d in _YEAR_DIRECTIVES)
+
+
+def check_date_format(choice: str | None, year: int | None = None) -> None:
+    """Refuse a ``--date-format`` that is neither an order nor a strptime pattern, a pattern
+    without a year unless ``--year`` gives it, and a ``--year`` that has no such pattern."""
+    pattern = choice is not None and "%" in choice
+    if year is not None:
+        if not pattern or has_year(str(choice)):
+            raise IngestError(
+                "--year is for dates written without a year (e.g. Tmall's '1111' for 11 "
+                "November); it needs a --date-format pattern without %Y, such as '%m%d'.",
+                hint="Leave out --year, or pass --date-format '%m%d' with it.",
+            )
+        if not 1970 <= year <= 2100:
+            raise IngestError(f"--year {year} is outside 1970 .. 2100.")
+        return
+    if pattern and not has_year(str(choice)):
+        raise IngestError(
+            f"--date-format {choice!r} has no year (%Y or %y): every date would be read in 1900.",
+            hint=f"Name the year of the data: --date-format {choice!r} --year 2015.",
+        )
+    if choice is None or choice in ("auto", *ORDERS) or pattern:
         return
     raise IngestError(
         f"--date-format {choice!r} is not a date order or a pattern.",
         hint="Pass dmy (31/12/2024), mdy (12/31/2024), or a strptime pattern such as "
         "'%d/%m/%Y %H:%M'.",
     )
+
+
+def in_year(pattern: str, year: int) -> str:
+    """The format for a yearless ``pattern`` read in ``year`` (``"2015|%m%d"``)."""
+    return f"{year}|{pattern}"
+
+
+def yearless(fmt: str) -> tuple[int, str] | None:
+    """``(year, pattern)`` of a format made by ``in_year``, else None."""
+    match = _IN_YEAR.match(fmt)
+    return (int(match.group(1)), match.group(2)) if match else None
 
 
 def _patterns(order: str, separator: str, year: str) -> tuple[str, ...]:
@@ -55,11 +96,21 @@ def _patterns(order: str, separator: str, year: str) -> tuple[str, ...]:
 
 
 def date_reading(
-    con: duckdb.DuckDBPyConnection, relation: str, column: str, choice: str | None
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    choice: str | None,
+    data_year: int | None = None,
 ) -> DateReading:
-    """How ``column`` of ``relation`` (``_raw`` or its reader; VARCHAR timestamps) is read."""
+    """How ``column`` of ``relation`` (``_raw`` or its reader; VARCHAR timestamps) is read;
+    ``data_year`` completes a pattern without a year (``--year``)."""
     label = column
     if choice is not None and "%" in choice:
+        if data_year is not None and not has_year(choice):
+            return DateReading(
+                (in_year(choice, data_year),),
+                f"{label} read as {choice} in the year {data_year}.",
+            )
         return DateReading((choice,))
     q = quote_ident(column)
     sample = [

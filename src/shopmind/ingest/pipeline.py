@@ -128,7 +128,7 @@ def ingest_file(
             f"--decimal {options.decimal!r} is not a decimal separator.",
             hint="Use --decimal . (default) or --decimal , (numbers such as 1,5).",
         )
-    check_date_format(options.date_format)
+    check_date_format(options.date_format, options.year)
     if options.encoding:
         check_encoding(options.encoding)
     if options.event_map and (fmt.name != "generic" or target != "events"):
@@ -560,7 +560,7 @@ def _read_dates(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
         source = ctx.resolved.get(name)
         if source is None or ctx.extracted.columns.get(source, "").upper() != "VARCHAR":
             continue
-        reading = date_reading(con, relation, source, ctx.options.date_format)
+        reading = date_reading(con, relation, source, ctx.options.date_format, ctx.options.year)
         if reading.formats:
             ctx.date_formats[name] = reading.formats
         if reading.note:

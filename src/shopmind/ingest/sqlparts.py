@@ -8,6 +8,7 @@ fine and otherwise a short reason naming the column and the bad value.
 from __future__ import annotations
 
 from shopmind.errors import IngestError
+from shopmind.ingest.dates import yearless
 from shopmind.ingest.extract import quote_literal
 
 EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
@@ -190,8 +191,15 @@ def _yyyymmdd(v: str) -> str:
 
 
 def _strptime(v: str, formats: tuple[str, ...]) -> str:
-    listed = ", ".join(quote_literal(f) for f in formats)
-    return f"try_strptime({v}, [{listed}])"
+    """``try_strptime`` with every format; a yearless one (``dates.in_year``) reads the value
+    with its year put in front."""
+    plain = [f for f in formats if yearless(f) is None]
+    parts = [f"try_strptime({v}, [{', '.join(quote_literal(f) for f in plain)}])"] if plain else []
+    for f in formats:
+        if (found := yearless(f)) is not None:
+            year, pattern = found
+            parts.append(f"try_strptime('{year}|' || {v}, {quote_literal('%Y|' + pattern)})")
+    return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
 def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, ...] = ()) -> str:

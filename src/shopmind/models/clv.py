@@ -222,8 +222,11 @@ class CLVModel(Model):
             )
             draws = np.asarray(clv).reshape(-1, len(out))
             out["clv"] = draws.mean(axis=0)
-            out["clv_lower"] = np.quantile(draws, 0.03, axis=0)
-            out["clv_upper"] = np.quantile(draws, 0.97, axis=0)
+            # A MAP fit has one draw: its bounds would equal the estimate and suggest a
+            # certainty the fit does not have, so they stay empty (NaN) until --posterior.
+            sampled = draws.shape[0] > 1
+            out["clv_lower"] = np.quantile(draws, 0.03, axis=0) if sampled else np.nan
+            out["clv_upper"] = np.quantile(draws, 0.97, axis=0) if sampled else np.nan
         return out
 
     # -- persistence -------------------------------------------------------------------
