@@ -275,3 +275,49 @@ def test_days_without_a_year_need_the_year_and_then_load(tmp_path: Path) -> None
     )  # fmt: skip
     assert cli.returncode != 0 and "--year" in cli.stdout + cli.stderr
     assert not (tmp_path / "ws2" / "shopmind.duckdb").exists()
+
+
+def test_day_numbers_count_from_the_day_one_given(tmp_path: Path) -> None:
+    """Dunnhumby's ``DAY`` (1 .. 711) is a day number, sniffed as an integer: read as epoch
+    seconds it fell in 1970 and every row was refused. ``--date-format days --day-one D``
+    puts day 1 on D, midnight in the shop's zone; the numbers alone are refused with the fix."""
+    path = tmp_path / "transaction_data.csv"
+    path.write_text(
+        "household_key,BASKET_ID,DAY,PRODUCT_ID,QUANTITY,SALES_VALUE\n"
+        "2375,26984851472,1,1004906,1,1.39\n"
+        "2375,26984851472,1,1033142,2,1.64\n"
+        "1364,26984896261,711,842930,1,2.19\n"
+        "1364,26984896262,x,842930,1,2.19\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    mapping = {
+        "user_id": "household_key",
+        "order_id": "BASKET_ID",
+        "item_id": "PRODUCT_ID",
+        "quantity": "QUANTITY",
+        "line_total": "SALES_VALUE",
+        "ts": "DAY",
+    }
+    basket = {"mapping": mapping, "event_type": "purchase", "timezone": "America/Chicago"}
+    with pytest.raises(IngestError) as refused:
+        ingest_file(ws, path, options(**basket))
+    assert "--date-format days --day-one" in (refused.value.hint or "")
+    with pytest.raises(IngestError, match="needs the date of day 1"):
+        ingest_file(ws, path, options(**basket, date_format="days"))
+    with pytest.raises(IngestError, match="--day-one is for"):
+        ingest_file(ws, path, options(**basket, day_one="2012-01-01"))
+    with pytest.raises(IngestError, match="not a calendar date"):
+        ingest_file(ws, path, options(**basket, date_format="days", day_one="2012-02-30"))
+    report = ingest_file(ws, path, options(**basket, date_format="days", day_one="2012-01-01"))
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 1)
+    days = query(
+        ws,
+        "SELECT strftime(ts AT TIME ZONE 'America/Chicago', '%Y-%m-%d %H:%M'), quantity, price "
+        "FROM events ORDER BY ts, price",
+    )
+    assert days == [
+        ("2012-01-01 00:00", 2.0, 0.82),  # the line total 1.64 over 2 units
+        ("2012-01-01 00:00", 1.0, 1.39),
+        ("2013-12-11 00:00", 1.0, 2.19),  # day 711
+    ]
+    assert any("day 1 = 2012-01-01" in w for w in report.warnings)

@@ -118,7 +118,8 @@ def ingest(
         str | None,
         typer.Option(
             help="Order of dates such as 03/04/2024: dmy or mdy, or a strptime pattern "
-            "('%d.%m.%Y %H:%M'); default: guessed per column, and the guess is reported."
+            "('%d.%m.%Y %H:%M'), or days (day numbers, with --day-one); default: guessed per "
+            "column, and the guess is reported."
         ),
     ] = None,
     year: Annotated[
@@ -126,6 +127,13 @@ def ingest(
         typer.Option(
             help="The year of dates written without one, with a --date-format pattern such "
             "as '%m%d' (Tmall's 1111 is 11 November): --year 2015."
+        ),
+    ] = None,
+    day_one: Annotated[
+        str | None,
+        typer.Option(
+            help="The date of day 1 for times written as day numbers, with --date-format "
+            "days (Dunnhumby's DAY 1 .. 711): --day-one 2012-01-01."
         ),
     ] = None,
     encoding: Annotated[
@@ -184,7 +192,7 @@ def ingest(
     from shopmind.ingest.pipeline import check_encoding
     from shopmind.ingest.sqlparts import check_event_map
 
-    check_date_format(date_format, year)  # before a workspace or a key is created
+    check_date_format(date_format, year, day_one)  # before a workspace or a key is created
     if encoding is not None:
         check_encoding(encoding)
     if currency is not None and not (len(currency) == 3 and currency.isalpha()):
@@ -217,6 +225,7 @@ def ingest(
         decimal=decimal,
         date_format=None if date_format in (None, "auto") else date_format,
         year=year,
+        day_one=day_one,
         encoding=encoding,
         sheet=sheet,
         vault_key=settings.vault_key.get_secret_value() if settings.vault_key else None,

@@ -30,6 +30,7 @@ class IngestOptions:
     decimal: str = "."  # decimal separator of numbers written as text
     date_format: str | None = None  # dmy | mdy | a strptime pattern (None: guessed per column)
     year: int | None = None  # the year of dates written without one (``--date-format '%m%d'``)
+    day_one: str | None = None  # ISO date of day 1 for ``--date-format days``
     encoding: str | None = None  # text files not in UTF-8 (e.g. latin-1, cp1252, gbk)
     sheet: str | None = None  # spreadsheets: the one sheet to read (default: see spreadsheet.py)
     vault_key: str | None = None  # SHOPMIND_VAULT_KEY (else derived from ``key``)

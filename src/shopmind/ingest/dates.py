@@ -9,13 +9,15 @@ whose dates span fewer days wins (a log is dense in days: ``12/1``, ``12/2`` are
 consecutive days in December rather than 12 January and 12 February); a tie is read
 month-first. Dotted dates (``01.12.2010``, German and Russian exports) are always day-first.
 ``--date-format dmy|mdy`` or an explicit pattern (``%d/%m/%Y %H:%M``) overrides the guess; a
-pattern without a year (Tmall's ``1111`` for 11 November, ``%m%d``) needs ``--year``.
+pattern without a year (Tmall's ``1111`` for 11 November, ``%m%d``) needs ``--year``, and day
+numbers (Dunnhumby's ``DAY`` 1 .. 711) are read with ``--date-format days --day-one DATE``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 
@@ -50,9 +52,21 @@ def has_year(pattern: str) -> bool:
     return any(d in pattern for d in _YEAR_DIRECTIVES)
 
 
-def check_date_format(choice: str | None, year: int | None = None) -> None:
-    """Refuse a ``--date-format`` that is neither an order nor a strptime pattern, a pattern
-    without a year unless ``--year`` gives it, and a ``--year`` that has no such pattern."""
+#: ``--date-format days``: whole day numbers (Dunnhumby's ``DAY`` 1 .. 711), ``--day-one``
+#: gives the date of day 1.
+DAY_NUMBERS = "days"
+_DAYS_FROM = re.compile(r"^days\|(\d{4}-\d{2}-\d{2})$")
+
+
+def check_date_format(
+    choice: str | None, year: int | None = None, day_one: str | None = None
+) -> None:
+    """Refuse a ``--date-format`` that is neither an order, ``days`` nor a strptime pattern,
+    a pattern without a year unless ``--year`` gives it, a ``--year`` that has no such
+    pattern, and ``days`` without an ISO ``--day-one`` (or the other way round)."""
+    if choice == DAY_NUMBERS or day_one is not None:
+        _check_day_numbers(choice, year, day_one)
+        return
     pattern = choice is not None and "%" in choice
     if year is not None:
         if not pattern or has_year(str(choice)):
@@ -76,6 +90,41 @@ def check_date_format(choice: str | None, year: int | None = None) -> None:
         hint="Pass dmy (31/12/2024), mdy (12/31/2024), or a strptime pattern such as "
         "'%d/%m/%Y %H:%M'.",
     )
+
+
+def _check_day_numbers(choice: str | None, year: int | None, day_one: str | None) -> None:
+    if choice != DAY_NUMBERS:
+        raise IngestError(
+            "--day-one is for times written as day numbers (Dunnhumby's DAY 1, 2, ...).",
+            hint="Pass --date-format days with it, or leave out --day-one.",
+        )
+    if year is not None:
+        raise IngestError(
+            "--year is for dates written without a year, not for day numbers.",
+            hint="Leave out --year; --day-one gives the date of day 1.",
+        )
+    if day_one is None or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day_one.strip()):
+        raise IngestError(
+            "--date-format days needs the date of day 1: the numbers alone do not say when "
+            "the log began" + (f" ({day_one!r} is not an ISO date)." if day_one else "."),
+            hint="Pass --day-one YYYY-MM-DD, e.g. --day-one 2012-01-01 (any date: the real "
+            "one when known; weekdays and seasons follow from it).",
+        )
+    try:
+        date.fromisoformat(day_one.strip())
+    except ValueError:
+        raise IngestError(f"--day-one {day_one!r} is not a calendar date.") from None
+
+
+def counted_from(day_one: str) -> str:
+    """The format of day numbers whose day 1 is ``day_one`` (``"days|2012-01-01"``)."""
+    return f"{DAY_NUMBERS}|{day_one.strip()}"
+
+
+def day_one_of(fmt: str) -> str | None:
+    """The ISO date of day 1 of a format made by ``counted_from``, else None."""
+    match = _DAYS_FROM.match(fmt)
+    return match.group(1) if match else None
 
 
 def in_year(pattern: str, year: int) -> str:

@@ -24,7 +24,7 @@ import duckdb
 
 from shopmind.errors import IngestError, MissingColumnError
 from shopmind.ingest.context import Context, IngestOptions, IngestReport
-from shopmind.ingest.dates import check_date_format, date_reading
+from shopmind.ingest.dates import DAY_NUMBERS, check_date_format, counted_from, date_reading
 from shopmind.ingest.extract import (
     PARQUET_SUFFIXES,
     Extracted,
@@ -128,7 +128,7 @@ def ingest_file(
             f"--decimal {options.decimal!r} is not a decimal separator.",
             hint="Use --decimal . (default) or --decimal , (numbers such as 1,5).",
         )
-    check_date_format(options.date_format, options.year)
+    check_date_format(options.date_format, options.year, options.day_one)
     if options.encoding:
         check_encoding(options.encoding)
     if options.event_map and (fmt.name != "generic" or target != "events"):
@@ -556,6 +556,14 @@ _TIMESTAMP_FIELDS = ("ts", "signup_ts", "sent_ts")
 def _read_dates(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
     """strptime patterns for text timestamps written day- or month-first (``12/1/2010``)."""
     relation = ctx.extracted.reader if ctx.extracted.streamed else "_raw"
+    if ctx.options.date_format == DAY_NUMBERS and ctx.options.day_one:
+        for name in _TIMESTAMP_FIELDS:  # day numbers: text or integer columns alike
+            if (source := ctx.resolved.get(name)) is not None:
+                ctx.date_formats[name] = (counted_from(ctx.options.day_one),)
+                ctx.notes.append(
+                    f"{source} read as day numbers, day 1 = {ctx.options.day_one.strip()}."
+                )
+        return
     for name in _TIMESTAMP_FIELDS:
         source = ctx.resolved.get(name)
         if source is None or ctx.extracted.columns.get(source, "").upper() != "VARCHAR":
@@ -767,8 +775,9 @@ def _all_rejected_hint(reasons: dict[str, int]) -> str:
     if first.startswith(("ts ", "signup_ts ", "sent_ts ")) and "time zone" not in first:
         return (
             "Name how the times are written: --date-format dmy, mdy or a strptime pattern "
-            "(e.g. --date-format '%m %d, %Y' for '09 13, 2009'); or map another column "
-            "with --map ts=COLUMN."
+            "(e.g. --date-format '%m %d, %Y' for '09 13, 2009'; '%m%d' --year 2015 for "
+            "'1111'), or --date-format days --day-one 2012-01-01 for day numbers; or map "
+            "another column with --map ts=COLUMN."
         )
     if "time zone" in first:
         return "Pass the zone the times were written in, e.g. --timezone Europe/London."

@@ -8,7 +8,7 @@ fine and otherwise a short reason naming the column and the bad value.
 from __future__ import annotations
 
 from shopmind.errors import IngestError
-from shopmind.ingest.dates import yearless
+from shopmind.ingest.dates import day_one_of, yearless
 from shopmind.ingest.extract import quote_literal
 
 EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
@@ -190,9 +190,21 @@ def _yyyymmdd(v: str) -> str:
     return f"try_strptime({v}, '%Y%m%d')"
 
 
+def _counts_days(formats: tuple[str, ...]) -> bool:
+    return any(day_one_of(f) is not None for f in formats)
+
+
 def _strptime(v: str, formats: tuple[str, ...]) -> str:
-    """``try_strptime`` with every format; a yearless one (``dates.in_year``) reads the value
-    with its year put in front."""
+    """``try_strptime`` with every format (a naive TIMESTAMP, or NULL); a yearless one
+    (``dates.in_year``) reads the value with its year put in front, day numbers
+    (``dates.counted_from``) count days from day 1 (midnight)."""
+    for f in formats:
+        if (day_one := day_one_of(f)) is not None:
+            n = f"TRY_CAST({v} AS BIGINT)"
+            return (
+                f"CASE WHEN {n} BETWEEN -100000 AND 100000 THEN "
+                f"CAST(DATE '{day_one}' + CAST({n} - 1 AS INTEGER) AS TIMESTAMP) END"
+            )
     plain = [f for f in formats if yearless(f) is None]
     parts = [f"try_strptime({v}, [{', '.join(quote_literal(f) for f in plain)}])"] if plain else []
     for f in formats:
@@ -210,6 +222,10 @@ def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, 
     Values without a zone are read in ``timezone``; with ``timezone=None`` they become NULL.
     """
     t = col_type.upper()
+    if formats and _counts_days(formats) and not t.startswith(("TIMESTAMP", "DATE")):
+        # a day number is a local day: read in the zone given, else NULL (ts_problem says why)
+        day = _strptime(trimmed(col), formats)
+        return f"timezone({quote_literal(timezone)}, {day})" if timezone else "NULL::TIMESTAMPTZ"
     if formats and not t.startswith(("TIMESTAMP", "DATE")) and t not in _NUMBER_TYPES:
         other = ts_value(col, col_type, timezone)
         parsed = _strptime(trimmed(col), formats)
@@ -287,8 +303,11 @@ def ts_problem(
         f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
         "pass --timezone Europe/London)' "
         if timezone is None
-        and col_type.upper()
-        in {"VARCHAR", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
+        and (
+            col_type.upper()
+            in {"VARCHAR", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"}
+            or _counts_days(formats)
+        )
         else ""
     )
     return (
