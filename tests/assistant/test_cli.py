@@ -79,7 +79,19 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"text": ["where is my order", "", "x" * 100_000]}).to_csv(bad, index=False)
     result = _cli(ws, "classify", "--data", str(bad), "--out", str(tmp_path / "p.csv"))
-    assert result.returncode == 2 and "Empty text in row(s) 1" in result.stderr
+    assert result.returncode == 2 and "longer than 10,000 characters in row(s) 2" in result.stderr
+    # an empty message is out of scope with no confidence; its neighbours get their answers
+    gaps = tmp_path / "gaps.csv"
+    messages = ["where is my order", "  ", None, "refund please"]
+    pd.DataFrame({"id": range(4), "text": messages}).to_csv(gaps, index=False)
+    result = _cli(ws, "classify", "--data", str(gaps), "--out", str(tmp_path / "g.csv"), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.json()["empty_messages"] == 2
+    answered = pd.read_csv(tmp_path / "g.csv", keep_default_na=False)
+    assert answered["row"].tolist() == [0, 1, 2, 3]
+    assert answered["out_of_scope"].astype(str).tolist()[1:3] == ["True", "True"]
+    assert answered["confidence"].tolist()[1:3] == [0.0, 0.0]
+    assert all(answered["intent"][[0, 3]] != "") and (answered["confidence"][[0, 3]] > 0).all()
     big = tmp_path / "big.csv"
     pd.DataFrame({"text": ["where is my order", "x" * 100_000]}).to_csv(big, index=False)
     result = _cli(ws, "classify", "--data", str(big), "--out", str(tmp_path / "p.csv"))

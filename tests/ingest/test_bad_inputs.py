@@ -25,6 +25,7 @@ class Case:
     loaded: int | None = None
     quarantined: int | None = None
     duplicates: int | None = None
+    warns: str = ""  # substring of one of the report's warnings
 
 
 def b(text: str) -> bytes:
@@ -50,7 +51,7 @@ CASES = [
         quarantined=1,
     ),
     Case("empty_file", b(""), "error", "empty"),
-    Case("header_only", b(HEADER), "ok", loaded=0, quarantined=0),
+    Case("header_only", b(HEADER), "ok", loaded=0, quarantined=0, warns="no data rows"),
     Case("utf8_bom", b"\xef\xbb\xbf" + b(HEADER + GOOD), "ok", loaded=2, quarantined=0),
     Case(
         "semicolon_delimiter",
@@ -276,6 +277,8 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
         assert report["duplicates_skipped"] == case.duplicates
     if case.expect:
         assert any(case.expect in reason for reason in report["quarantine_reasons"]), report
+    if case.warns:
+        assert any(case.warns in warning for warning in report["warnings"]), report
     stored = run_cli(
         "--workspace",
         str(tmp_path / "ws"),

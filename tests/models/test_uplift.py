@@ -98,6 +98,13 @@ def test_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
     assert unfitted.returncode == 2 and "uplift train" in unfitted.stderr
     for result in (wrong_value, missing, constant, unfitted):
         assert "Traceback" not in result.stderr
+    # a file with a third arm: the models learn from the named arm and the control only
+    fitted = run_cli(*base, "--treatment", "mail", "--outcome", "y", "--features", "age",
+                     "--features", "member", "--json")  # fmt: skip
+    assert fitted.returncode == 0, fitted.stderr
+    counts = frame["arm"].value_counts()
+    assert fitted.json()["rows"] == len(frame)
+    assert fitted.json()["rows_used"] == counts["mail"] + counts["none"] < len(frame)
 
 
 @pytest.mark.realdata

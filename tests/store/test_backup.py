@@ -203,3 +203,28 @@ def test_online_retail_round_trip(retail_ws: Workspace, tmp_path: Path) -> None:
     assert_same_tables(retail_ws, again)
     with again.connect(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] > 500_000  # type: ignore[index]
+
+
+def test_a_wrong_key_neither_journals_nor_breaks_the_owners_backup(tmp_path: Path) -> None:
+    """A command run with a mistyped key is refused and leaves no journal line (one sealed
+    with that key was unreadable to the owner and made their next backup fail with "the
+    file is damaged"); a line no key here opens is kept as it is, never a refused backup."""
+    from tests.conftest import run_cli
+
+    ws = _small(tmp_path / "ws", KEY, tmp_path)
+    journal_file = ws.root / "audit.journal"
+    before = journal_file.read_bytes()
+    wrong = run_cli(
+        "--workspace", str(ws.root), "sql", "select 1", "--json",
+        env={"SHOPMIND_WORKSPACE_KEY": "mistyped", "SHOPMIND_PROFILE": "dev"},
+    )  # fmt: skip
+    assert wrong.returncode != 0 and "Wrong key" in wrong.stdout + wrong.stderr
+    assert journal_file.read_bytes() == before
+    # a line sealed under another key (an older process, a torn rotation) stays readable-less
+    foreign = encryption.new_cipher("another key").seal_line('{"action": "x"}')
+    with journal_file.open("a", encoding="utf-8") as handle:
+        handle.write(foreign + "\n")
+    create_backup(ws, tmp_path / "b")
+    restored = Workspace(tmp_path / "r", key=KEY)
+    restore_backup(tmp_path / "b", restored)
+    assert_same_tables(ws, restored)

@@ -102,22 +102,33 @@ def classify(workspace: Workspace, frame: pd.DataFrame, text_col: str, source: s
     input row, in input order (``row`` is the 0-based row index)."""
     require_columns(frame, [text_col], source, "--text-col")
     model = IntentModel.load(intent_model_path(workspace))
-    texts = check_texts(frame[text_col].tolist(), max_chars=model.config.max_text_chars)
-    if texts:
-        predicted = model.predict(texts)
-    else:
-        predicted = pd.DataFrame(
-            columns=[
-                "intent",
-                "confidence",
-                "language",
-                "out_of_scope",
-                "second_intent",
-                "second_confidence",
-            ]
-        )
-    predicted.insert(0, "row", np.arange(len(frame)))
-    return predicted
+    # an empty message asks nothing: out of scope (no intent), so one such row does not
+    # cost the file its answers
+    every = check_texts(
+        frame[text_col].tolist(), max_chars=model.config.max_text_chars, allow_empty=True
+    )
+    empty = np.array([not t.strip() for t in every], dtype=bool)
+    texts = [t for t in every if t.strip()]
+    columns = ["intent", "confidence", "language", "out_of_scope"]
+    columns += ["second_intent", "second_confidence"]
+    predicted = model.predict(texts) if texts else pd.DataFrame(columns=columns)
+    result = pd.DataFrame(
+        {
+            "row": np.arange(len(frame)),
+            "intent": model.config.oos_label or "",
+            "confidence": 0.0,
+            "language": "",
+            "out_of_scope": True,
+            "second_intent": "",
+            "second_confidence": 0.0,
+        }
+    )
+    if len(predicted):
+        result.loc[~empty, columns] = predicted[columns].to_numpy()
+    for name, kind in (("confidence", float), ("second_confidence", float)):
+        result[name] = result[name].astype(kind)
+    result["out_of_scope"] = result["out_of_scope"].astype(bool)
+    return result
 
 
 def summary(model: IntentModel, path: Path) -> dict[str, Any]:

@@ -205,12 +205,21 @@ def classify(
         "out": str(out),
         "rows": len(result),
         "out_of_scope": int(result["out_of_scope"].sum()) if len(result) else 0,
+        "empty_messages": int(frame[text_col].fillna("").astype(str).str.strip().eq("").sum()),
         "intents": result["intent"].value_counts().head(10).to_dict() if len(result) else {},
     }
     emit(
         summary,
         as_json,
-        lambda: stdout.print(f"wrote {out}: {len(result):,} rows", highlight=False),
+        lambda: stdout.print(
+            f"wrote {out}: {len(result):,} rows"
+            + (
+                f" ({summary['empty_messages']:,} empty messages: out of scope, confidence 0)"
+                if summary["empty_messages"]
+                else ""
+            ),
+            highlight=False,
+        ),
     )
 
 

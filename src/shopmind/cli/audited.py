@@ -113,12 +113,20 @@ def run(app: typer.Typer, argv: list[str]) -> Any:
         result = app(standalone_mode=False)
     except BaseException as exc:
         outcome = _outcome(exc)
-        if outcome is not None:
+        if outcome is not None and not _wrong_key(exc):
             _after(app, argv, outcome, failed=outcome != "ok")
         raise
     failed = isinstance(result, int) and not isinstance(result, bool) and result != 0
     _after(app, argv, f"exit {result}" if failed else "ok", failed=failed)
     return result
+
+
+def _wrong_key(exc: BaseException) -> bool:
+    """A workspace key that opens nothing: no entry, since a line sealed with that key
+    would be unreadable to the owner (and broke their next backup); the error says why."""
+    from shopmind.errors import WorkspaceError
+
+    return isinstance(exc, WorkspaceError) and str(exc).startswith("Wrong key:")
 
 
 def _outcome(exc: BaseException) -> str | None:

@@ -37,7 +37,10 @@ def fit(
     from shopmind.models.clv import CLVConfig, CLVModel
 
     if time_unit not in ("D", "W") or model not in ("bgnbd", "pareto"):
-        raise ShopmindError("Use --time-unit D|W and --model bgnbd|pareto.")
+        raise ShopmindError(
+            f"--time-unit {time_unit} / --model {model} is not a choice here.",
+            hint="Use --time-unit D (days) or W (weeks), and --model bgnbd or pareto.",
+        )
     ws = state(ctx).workspace
     config = CLVConfig(
         time_unit=cast(Literal["D", "W"], time_unit),
@@ -92,7 +95,10 @@ def predict(
         if unit not in ("M", "W") or months <= 0:
             raise ValueError
     except ValueError:
-        raise ShopmindError(f"--horizon {horizon} is not like 12M or 52W.") from None
+        raise ShopmindError(
+            f"--horizon {horizon} is not like 12M or 52W.",
+            hint="Give a positive number of months (M) or weeks (W), e.g. --horizon 12M.",
+        ) from None
     model = CLVModel.load(clv_model_dir(state(ctx).workspace))
     frame = model.predict(months, discount_rate).rename(columns={"customer_id": "user_id"})
     frame.to_csv(out, index=False)

@@ -146,6 +146,9 @@ def train(
         "excluded_why": why,
         "validation_qini": model.validation_,
         "rows": len(frame),
+        # the rows the models learnt from: the named arms and the control (other arms are
+        # in the file, and scored, but not trained on)
+        "rows_used": int(frame[treatment_col].astype(str).isin([*treatments, control]).sum()),
     }
 
     def render() -> None:

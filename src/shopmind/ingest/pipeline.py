@@ -334,6 +334,10 @@ def _ingest(
                 f"{unreadable} rows are not UTF-8 text and were quarantined: load the file again "
                 "with its encoding (e.g. --encoding gbk, big5, shift_jis or latin-1)."
             )
+        if report.rows_in == 0:  # a header alone (an export of an empty day): say so
+            report.warnings.append(
+                f"{path.name} holds no data rows (a header only?): nothing was loaded."
+            )
         if (
             report.rows_loaded == 0
             and report.rows_quarantined > 0

@@ -89,7 +89,12 @@ class CLVModel(Model):
                     f"{last_day.date()}).",
                 )
             if pd.Timestamp(cfg.holdout_end) <= end:
-                raise ShopmindError("--holdout-end must be after --calibration-end.")
+                raise ShopmindError(
+                    f"--holdout-end {cfg.holdout_end} must be after --calibration-end "
+                    f"{cfg.calibration_end}.",
+                    hint="The calibration period comes first, then the holdout: swap the two "
+                    "dates, or choose a later --holdout-end.",
+                )
 
             holdout = (tx["date"] > end) & (tx["date"] <= pd.Timestamp(cfg.holdout_end))
             if not holdout.any():

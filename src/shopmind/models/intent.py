@@ -57,9 +57,14 @@ LANGUAGE_ENCODER: dict[str, Encoder] = {"en": "minilm", "zh": "e5"}
 
 # -- text checks --------------------------------------------------------------------------
 def check_texts(
-    texts: Sequence[Any], *, what: str = "text", max_chars: int = MAX_TEXT_CHARS
+    texts: Sequence[Any],
+    *,
+    what: str = "text",
+    max_chars: int = MAX_TEXT_CHARS,
+    allow_empty: bool = False,
 ) -> list[str]:
-    """The texts as strings; refuses empty and oversize ones, naming the rows (0-based)."""
+    """The texts as strings; refuses oversize ones, and empty ones unless ``allow_empty``
+    (they come back as ``""``), naming the rows (0-based)."""
     out: list[str] = []
     empty: list[int] = []
     long: list[int] = []
@@ -72,7 +77,7 @@ def check_texts(
         elif len(text) > max_chars:
             long.append(i)
         out.append(text)
-    if empty:
+    if empty and not allow_empty:
         raise AssistantError(
             f"Empty {what} in row(s) {_rows(empty)}.",
             hint="Every row needs a non-empty message; remove or fill those rows.",

@@ -237,9 +237,18 @@ _NUMBERS = re.compile(
 # ends at the Chinese comma)
 _URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]+", re.IGNORECASE)
 #: hosts whose path is a person's number or handle (click-to-chat and phone links)
+CHAT_HOSTS = (
+    "wa.me",
+    "api.whatsapp.com",
+    "t.me",
+    "telegram.me",
+    "m.me",
+    "line.me",
+    "viber.click",
+    "signal.me",
+)
 _CONTACT_HOSTS = re.compile(
-    r"(?:https?://)?(?:www\.)?(?:wa\.me|api\.whatsapp\.com|t\.me|telegram\.me|m\.me|line\.me|"
-    r"viber\.click|signal\.me)/",
+    r"(?:https?://)?(?:www\.)?(?:" + "|".join(re.escape(h) for h in CHAT_HOSTS) + ")/",
     re.IGNORECASE,
 )
 
@@ -329,7 +338,7 @@ def find_pii(text: str) -> list[tuple[str, int, int]]:
     spans = [s for s in spans if _not_an_id(text, s[0], s[1])]
     spans = _outside_url_paths(text, spans)
     lowered = text.lower()
-    if any(host in lowered for host in ("wa.me", "t.me", "telegram.me", "whatsapp", "viber")):
+    if any(host in lowered for host in CHAT_HOSTS):
         _contact_link_numbers(text, spans)
     return spans
 

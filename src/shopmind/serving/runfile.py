@@ -63,7 +63,7 @@ def service_error(workspace: Workspace, api_hint: str) -> WorkspaceError | None:
         return None
     return WorkspaceError(
         f"The shopmind service (pid {info['pid']}, {info['url']}) holds this workspace; "
-        "only one process can write it.",
+        "while it runs, DuckDB lets no other process open the file, not even to read.",
         hint=f"{api_hint} or stop the service (kill -TERM {info['pid']}) and rerun.",
     )
 

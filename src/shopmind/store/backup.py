@@ -131,7 +131,7 @@ def _members(workspace: Workspace) -> list[Member]:
                 else None
             )
             text = "".join(
-                (cipher.open_line(line, rel) if cipher else line) + "\n" for line in lines
+                (_open_line(cipher, line, rel) if cipher else line) + "\n" for line in lines
             )
             members.append(Member(rel, text.encode(), "journal", cipher is not None, mode))
         elif rel.startswith(PLAIN_PREFIXES):
@@ -140,6 +140,16 @@ def _members(workspace: Workspace) -> list[Member]:
             data = encryption.read_file(path) if sealed else blob
             members.append(Member(rel, data, "file", sealed, mode))
     return members
+
+
+def _open_line(cipher: encryption.FileCipher, line: str, rel: str) -> str:
+    """A journal line in clear; one this key cannot open (torn, or sealed by a process with
+    another key) is kept as it is, as the journal's reader keeps it: an "unreadable"
+    entry in the audit trail, never a backup refused."""
+    try:
+        return cipher.open_line(line, rel)
+    except WorkspaceError:
+        return line
 
 
 def create_backup(
