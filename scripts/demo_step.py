@@ -28,13 +28,23 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--campaign")
     args = parser.parse_args(argv[:cut])
     command = argv[cut + 1 :]
-    reason = why_not(Workspace(args.workspace), args.step, args.campaign)
+    reason = why_not(Workspace(args.workspace), args.step, args.campaign, _horizon(command))
     if reason is not None:
         print(f"skipped {args.step}: {reason}", flush=True)
         return 0
     print("+", " ".join(command), flush=True)
     os.execvp(command[0], command)
     return 0  # not reached
+
+
+def _horizon(command: list[str]) -> float | None:
+    """The ``--horizon`` of a propensity command in days (``7d``, ``12h``, ``2w``), else None."""
+    import re
+
+    for flag, value in zip(command, command[1:], strict=False):
+        if flag == "--horizon" and (m := re.fullmatch(r"(\d+(?:\.\d+)?)([hdw])", value)):
+            return float(m.group(1)) * {"h": 1 / 24, "d": 1.0, "w": 7.0}[m.group(2)]
+    return None
 
 
 if __name__ == "__main__":

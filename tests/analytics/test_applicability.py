@@ -50,3 +50,31 @@ def test_demo_step_skips_with_a_reason_and_stops_on_real_errors(shop) -> None:
 def test_the_makefile_demo_has_no_ignored_steps() -> None:
     recipe = (REPO / "Makefile").read_text().split("\ndemo:")[1].split("\n\n")[0]
     assert not [line for line in recipe.splitlines() if line.startswith("\t-")]
+
+
+def test_short_logs_and_logs_without_prices_name_the_real_reason(tmp_path: Path) -> None:
+    """The Taobao head: 9 days, repeat buyers, no prices. A 7-day propensity horizon needs
+    more than 21 days (the demo stopped there with an error), and CLV is skipped because
+    no purchase has a price, not because nobody bought twice."""
+    from shopmind.ingest import ingest_file
+    from shopmind.store import Workspace
+    from tests.conftest import options
+
+    rows = ["user_id,item_id,event_type,ts"]
+    for user in range(12):
+        for day in (1, 5, 9):
+            rows.append(f"u{user},i{day},purchase,2017-11-{day + 16:02d}T10:00:00Z")
+            rows.append(f"u{user},i{day + 1},view,2017-11-{day + 16:02d}T09:00:00Z")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    clv = why_not(ws, "clv") or ""
+    assert (
+        "12 customers bought on more than one day" in clv and "no purchase carries a price" in clv
+    )
+    short = why_not(ws, "propensity", horizon_days=7) or ""
+    assert "span 8.0 days" in short and "--horizon 2d" in short
+    assert why_not(ws, "propensity", horizon_days=2) is None
+    skipped = _step(ws.root, "propensity", "false", "--horizon", "7d")
+    assert skipped.returncode == 0 and skipped.stdout.startswith("skipped propensity: the data")

@@ -210,3 +210,9 @@ def test_report_section_shows_served_list_diversity_per_segment(shop: Path) -> N
     assert "<th>ild@10</th>" in part and "<td>all</td>" in part
     assert "no purchase yet" in part or "Champions" in part
     assert "nan" not in part and "None" not in part
+    import re
+
+    from tests.conftest import scalar
+
+    served = int(re.search(r"top 10, ([\d,]+) customers", part).group(1).replace(",", ""))
+    assert 0 < served <= scalar(Workspace(shop), "SELECT count(*) FROM users")

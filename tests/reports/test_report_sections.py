@@ -53,6 +53,33 @@ def test_sections_without_models_show_how_to_make_one(tmp_path: Path) -> None:
     assert "No assistant model yet: run shopmind assistant train" in helper
 
 
+def test_a_log_without_items_says_so_instead_of_a_blank_best_seller(tmp_path: Path) -> None:
+    """CDNOW: purchases with amounts and no products. Best-sellers showed one nameless item
+    holding every unit, and Recommendations advised `recommend train`, which cannot work."""
+    from shopmind.features.tables import duckdb_tables
+    from shopmind.ingest import ingest_file
+    from shopmind.reports.sections import items, recommendations
+    from tests.conftest import options
+
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_text("1 19970101 1 29.33\n1 19970118 2 29.73\n2 19970102 2 20.76\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options("cdnow"))
+    with duckdb_tables(ws) as tables:
+        best = _text(items.build(tables) or "")
+    assert "name no items" in best and "3" not in best  # no table of units
+    recs = _text(render(recommendations, lambda: recommendations.build(ws)))
+    assert "do not apply: no item interactions" in recs and "recommend train" not in recs
+    # a shop with products still gets its table and its "how to make one" note
+    (tmp_path / "retail").mkdir()
+    shop = small_retail(tmp_path / "retail")
+    with duckdb_tables(shop) as tables:
+        assert "<table" in (items.build(tables) or "")
+    assert "run shopmind recommend train" in _text(
+        render(recommendations, lambda: recommendations.build(shop))
+    )
+
+
 def test_at_review_rates_known_answer() -> None:
     scores = np.array([90.0, 10.0, 80.0, 70.0, 5.0, 60.0, 1.0, 2.0, 3.0, 4.0])
     labels = np.array([1, 0, 0, 1, 1, 0, 0, 0, 0, 0])
@@ -173,3 +200,21 @@ def test_assistant_section_renders_per_intent_figures_when_saved(
     text = _text(assistant.build(ws) or "")
     assert "intent validation messages accuracy refund_request 4 75.0% order_status 4" in text
     assert "intent taken for messages refund_request order_status 1" in text
+
+
+def test_clv_section_states_what_its_figure_assumes(tmp_path: Path) -> None:
+    """The 12-month CLV is revenue, undiscounted, a MAP point estimate, and (here) unchecked
+    on a holdout; one-time buyers are alive for certain under BG/NBD. The page says so."""
+    from shopmind.analytics.store import clv_model_dir
+    from shopmind.models.clv import CLVConfig, CLVModel
+    from shopmind.reports.sections import clv
+    from tests.models.test_clv import _synthetic_transactions
+
+    ws = small_retail(tmp_path)
+    model = CLVModel(CLVConfig(time_unit="D")).fit(_synthetic_transactions())
+    model.save(clv_model_dir(ws))
+    page = _text(clv.build(ws) or "")
+    assert "Assumptions: revenue, not margin; not discounted" in page
+    assert "point estimates (no interval" in page and "Not checked on a holdout" in page
+    once = int((model.summary_["frequency"] == 0).sum())
+    assert once > 0 and f"{once:,} of {len(model.summary_):,} customers have P(alive) = 1" in page

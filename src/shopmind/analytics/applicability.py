@@ -29,8 +29,15 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(rows[0][0] or 0)
 
 
-def why_not(workspace: Workspace, step: str, campaign: str | None = None) -> str | None:
-    """None when ``step`` applies to the workspace's data, else the reason in one line."""
+def why_not(
+    workspace: Workspace,
+    step: str,
+    campaign: str | None = None,
+    horizon_days: float | None = None,
+) -> str | None:
+    """None when ``step`` applies to the workspace's data, else the reason in one line;
+    ``horizon_days`` is propensity's label window (training, validation and test snapshots
+    each need one before the last event)."""
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
     with workspace.connect(read_only=True) as con:
@@ -50,13 +57,30 @@ def why_not(workspace: Workspace, step: str, campaign: str | None = None) -> str
         elif step in ("rfm", "propensity"):
             if not buyers:
                 return "no purchases by known users"
+            if step == "propensity" and horizon_days:
+                span = con.execute("SELECT epoch(max(ts)) - epoch(min(ts)) FROM events").fetchall()[
+                    0
+                ][0]
+                days = float(span or 0) / 86_400
+                if days <= 3 * horizon_days:
+                    fits = int(days / 3)
+                    return (
+                        f"the data span {days:.1f} days; a {horizon_days:g}-day horizon needs "
+                        f"more than {3 * horizon_days:g} (training, validation and test "
+                        "windows)" + (f": try --horizon {fits}d" if fits >= 1 else "")
+                    )
         elif step == "clv":
-            repeat = _one(
-                con,
-                "SELECT count(*) FROM (SELECT user_id FROM events WHERE event_type = 'purchase' "
-                "AND user_id IS NOT NULL AND price IS NOT NULL GROUP BY user_id "
-                "HAVING count(DISTINCT CAST(ts AS DATE)) > 1)",
-            )
+            repeat, priced = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE priced) FROM (SELECT user_id, "
+                "bool_or(price IS NOT NULL) AS priced FROM events WHERE event_type = 'purchase' "
+                "AND user_id IS NOT NULL GROUP BY user_id "
+                "HAVING count(DISTINCT CAST(ts AS DATE)) > 1)"
+            ).fetchall()[0]
+            if repeat >= 10 and priced < 10:
+                return (
+                    f"{repeat:,} customers bought on more than one day, but no purchase carries "
+                    "a price: CLV values spend"
+                )
             if repeat < 10:
                 return f"{repeat} customers bought on more than one day; CLV needs repeat buyers"
         elif step == "profiles":

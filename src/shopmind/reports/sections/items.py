@@ -5,6 +5,7 @@ from __future__ import annotations
 import ibis
 
 from shopmind.features.tables import Tables
+from shopmind.reports import fragments
 from shopmind.reports.fragments import table
 
 TITLE = "Best-selling items"
@@ -17,7 +18,8 @@ def build(tables: Tables) -> str | None:
 
     e = tables.events()
     items = tables["items"]
-    bought = e.filter(e.event_type == "purchase")
+    purchases = e.filter(e.event_type == "purchase")
+    bought = purchases.filter(purchases.item_id.notnull())
     note = ""
     con = getattr(tables.backend, "con", None)
     excluded = sorted(excluded_items(con)) if con is not None else []
@@ -38,6 +40,8 @@ def build(tables: Tables) -> str | None:
         .execute()
     )
     if frame.empty:
+        if purchases.count().execute():  # CDNOW: purchases with amounts, no products named
+            return fragments.note("The purchases name no items, so there are no best-sellers.")
         return None
     return note + table(
         ["item", "units", "order lines", "title", "标题 (title in Chinese)", "category"],
