@@ -39,9 +39,10 @@ def main(argv: list[str]) -> int:
 
 def _horizon(command: list[str]) -> float | None:
     """The ``--horizon`` of a propensity command in days (``7d``, ``12h``, ``2w``), else None."""
+    import itertools
     import re
 
-    for flag, value in zip(command, command[1:], strict=False):
+    for flag, value in itertools.pairwise(command):
         if flag == "--horizon" and (m := re.fullmatch(r"(\d+(?:\.\d+)?)([hdw])", value)):
             return float(m.group(1)) * {"h": 1 / 24, "d": 1.0, "w": 7.0}[m.group(2)]
     return None
