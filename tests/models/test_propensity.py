@@ -63,6 +63,12 @@ def test_simulated_shop_purchase_propensity(sim_ws: Workspace, tmp_path: Path) -
     # cutoff: the recent ones overlapping the validation labels, validation and training
     rows = report["rows"]
     assert rows["final_fit"] > rows["train"] + rows["validation"]
+    # the report says what a score means: the target, its horizon and the base rate
+    from shopmind.reports.sections import propensity as section
+
+    page = section.build(Workspace(ws)) or ""
+    rate = f"{100 * report['positive_rate_test']:.1f}% of the held-out users did"
+    assert "probability that the user buys within 7 days after the cutoff" in page and rate in page
     churn = run_cli(
         "--workspace",
         str(ws),

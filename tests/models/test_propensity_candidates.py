@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from shopmind.models.propensity_candidates import Candidate, auc, choose
 
@@ -65,7 +66,13 @@ def test_candidates_are_deterministic(kind: str) -> None:
 def test_small_validation_sets_get_a_smooth_calibration() -> None:
     from sklearn.isotonic import IsotonicRegression
 
-    from shopmind.models.propensity import ISOTONIC_MIN_ROWS, PlattCalibrator, calibrator
+    from shopmind.models.propensity import (
+        ISOTONIC_MIN_ROWS,
+        PROBABILITY_FLOOR,
+        IsotonicCalibrator,
+        PlattCalibrator,
+        calibrator,
+    )
 
     rng = np.random.default_rng(8)
     scores = rng.normal(size=2 * ISOTONIC_MIN_ROWS)
@@ -75,4 +82,28 @@ def test_small_validation_sets_get_a_smooth_calibration() -> None:
     p = small.predict(scores[:500])
     assert np.all(np.diff(p[np.argsort(scores[:500])]) > 0)  # keeps the ranking, no ties
     assert abs(p.mean() - y[:500].mean()) < 1e-3  # the fitted curve matches the base rate
-    assert isinstance(calibrator(scores, y), IsotonicRegression)
+    large = calibrator(scores, y)
+    assert isinstance(large, IsotonicCalibrator)
+    q = large.predict(scores)
+    # the isotonic steps keep the model's ranking (their ties cost AUC) and stay inside (0, 1)
+    assert np.all(np.diff(q[np.argsort(scores)]) > 0)
+    assert roc_auc_score(y, q) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    assert q.min() >= PROBABILITY_FLOOR - 1e-6 and q.max() <= 1 - PROBABILITY_FLOOR + 1e-6
+    steps = IsotonicRegression(out_of_bounds="clip").fit(scores, y).predict(scores)
+    assert np.abs(np.clip(steps, 0.001, 0.999) - q).max() < 1e-6  # still the isotonic curve
+
+
+def test_out_of_fold_scores_come_from_models_that_never_saw_the_row() -> None:
+    """The calibration of a refitted model learns from out-of-fold scores: on pure noise a
+    LightGBM ranks its own training rows well, and rows it never saw at chance."""
+    from shopmind.models.propensity import out_of_fold_scores
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(1500, 6))
+    y = (rng.random(1500) < 0.3).astype(int)
+    users = np.repeat(np.arange(500), 3)  # three snapshots per user stay in one fold
+    model = Candidate("lightgbm").fit(x, y, seed=0)
+    in_sample = roc_auc_score(y, model.score(x))
+    assert in_sample > 0.6  # noise learnt (the model is regularised for small data)
+    oof = roc_auc_score(y, out_of_fold_scores(model, x, y, users, seed=0))
+    assert abs(oof - 0.5) < 0.05 and oof < in_sample - 0.1

@@ -65,6 +65,9 @@ def test_a_log_without_items_says_so_instead_of_a_blank_best_seller(tmp_path: Pa
     path.write_text("1 19970101 1 29.33\n1 19970118 2 29.73\n2 19970102 2 20.76\n")
     ws = Workspace(tmp_path / "ws")
     ingest_file(ws, path, options("cdnow"))
+    from shopmind.analytics.metrics import workspace_currency
+
+    assert workspace_currency(ws) == "USD"  # the published column is dollar_value
     with duckdb_tables(ws) as tables:
         best = _text(items.build(tables) or "")
     assert "name no items" in best and "3" not in best  # no table of units

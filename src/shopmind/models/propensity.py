@@ -115,15 +115,65 @@ class PlattCalibrator:
         return np.asarray(self.model_.predict_proba(np.asarray(scores)[:, None])[:, 1])
 
 
-def calibrator(scores: np.ndarray, y: np.ndarray) -> Any:
-    """Score -> probability, fitted on the validation snapshot: isotonic regression with at
-    least ``ISOTONIC_MIN_ROWS`` rows, a Platt curve below, where isotonic steps overfit
-    (Niculescu-Mizil & Caruana 2005)."""
-    from sklearn.isotonic import IsotonicRegression
+#: Calibrated probabilities stay inside [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR]: an
+#: isotonic step of 0 or 1 is a sample's accident, never a certain buyer or non-buyer.
+PROBABILITY_FLOOR = 0.001
 
+
+class IsotonicCalibrator:
+    """Isotonic regression on the score (Zadrozny & Elkan 2002) that keeps the model's
+    ranking: inside one isotonic step, a higher score stays higher by at most 1e-6 (the
+    steps' ties cost ROC-AUC and ranked a campaign's audience by chance), and no
+    probability is exactly 0 or 1."""
+
+    def fit(self, scores: np.ndarray, y: np.ndarray) -> IsotonicCalibrator:
+        from sklearn.isotonic import IsotonicRegression
+
+        self.model_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        s = np.asarray(scores, dtype=float)
+        stepped = np.clip(self.model_.predict(s), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        return np.asarray(stepped + 1e-6 * (_sigmoid(s) - 0.5))
+
+
+def calibrator(scores: np.ndarray, y: np.ndarray) -> Any:
+    """Score -> probability: isotonic regression with at least ``ISOTONIC_MIN_ROWS`` rows, a
+    Platt curve below, where isotonic steps overfit (Niculescu-Mizil & Caruana 2005)."""
     if len(y) < ISOTONIC_MIN_ROWS:
         return PlattCalibrator().fit(scores, y)
-    return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+    return IsotonicCalibrator().fit(scores, y)
+
+
+def _refitted(kind: Candidate, x: np.ndarray, y: np.ndarray, seed: int) -> Candidate:
+    """A model of ``kind``'s kind fitted on ``x, y`` (an ensemble refits its two parts)."""
+    if kind.kind in ("lightgbm", "logistic"):
+        return Candidate(kind.kind).fit(x, y, seed)
+    if kind.kind == "ensemble":
+        parts = [Candidate("lightgbm").fit(x, y, seed), Candidate("logistic").fit(x, y, seed)]
+        return Candidate("ensemble").combine(parts, x)
+    return kind.fresh().fit(x, y, seed)
+
+
+def out_of_fold_scores(
+    kind: Candidate, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int
+) -> np.ndarray:
+    """Scores of each row by a model of ``kind``'s kind fitted without the row's fold (three
+    folds, one user's snapshots in one fold): what a calibrator of the model refitted on
+    all rows must learn from, as in scikit-learn's ``CalibratedClassifierCV``."""
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    out = np.zeros(len(y))
+    if groups is not None and len(np.unique(groups)) >= 3:
+        splits = GroupKFold(n_splits=3).split(x, y, groups)
+    else:
+        splits = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed).split(x, y)
+    for fit_rows, held_out in splits:
+        if np.unique(y[fit_rows]).size < 2:  # a fold of one class teaches nothing
+            return kind.score(x)
+        out[held_out] = _refitted(kind, x[fit_rows], y[fit_rows], seed).score(x[held_out])
+    return out
 
 
 class PropensityModel(Model):
@@ -298,6 +348,12 @@ class PropensityModel(Model):
                 self.model_ = Candidate("ensemble").combine([lgbm, logistic], fit_x)
             else:
                 self.model_ = self.model_.fresh().fit(fit_x, fit_y, self.config.seed)
+            # the validation model's calibration does not fit the refitted model's scores
+            # (another scale): calibrate on out-of-fold scores of the refit rows instead
+            known = id_column is not None and id_column in refit.columns
+            groups = refit[id_column].to_numpy() if known else None
+            oof = out_of_fold_scores(self.model_, fit_x, fit_y, groups, self.config.seed)
+            self.calibrator_ = calibrator(oof, fit_y)
         calibrated = self.calibrator_.predict(self.model_.score(xs[2]))
         report: dict[str, Any] = {
             "rows": {

@@ -27,6 +27,7 @@ class Cdnow(Format):
     reader = ReaderSpec(kind="whitespace", skip_header_like=r"^\s*[A-Za-z_]")
     primary_key = "event_id"
     timezone = "UTC"
+    currency = "USD"  # CDNOW was a US shop; the published column is dollar_value
     raw_user_columns = ("col1",)
 
     def staged_sql(self, ctx: Context) -> str:

@@ -37,7 +37,7 @@ def build(workspace: Workspace) -> str | None:
         f"{html.escape(str(getattr(model, 'cutoff_', None) or model.config.cutoff))}): the "
         f"chosen model ({html.escape(str(chosen['name']))}, picked on validation) has ROC-AUC "
         f"{chosen['roc_auc']:.3f} on the held-out period.</p>"
-    )
+    ) + _meaning(model)
     figure = chart(
         charts.reliability_chart(
             [b["predicted"] for b in r["reliability"]], [b["observed"] for b in r["reliability"]]
@@ -45,3 +45,28 @@ def build(workspace: Workspace) -> str | None:
         "calibration",
     )
     return lead + table(["model", "ROC-AUC", "PR-AUC"], rows) + figure
+
+
+def _meaning(model: object) -> str:
+    """What a score is: the target over its horizon, and the test period's base rate."""
+    config = getattr(model, "config", None)
+    report = getattr(model, "report_", {}) or {}
+    if config is None or getattr(model, "label_", None) is not None:
+        return ""  # a file model: its label is the file's column, no horizon
+    days = config.horizon_seconds / 86_400
+    span = f"{days:g} day{'s' if days != 1 else ''}"
+    event = (
+        f"the user buys within {span} after the cutoff"
+        if config.target == "purchase"
+        else f"a past buyer does not buy again within {span}"
+    )
+    rate = report.get("positive_rate_test")
+    base = (
+        f"; {100 * float(rate):.1f}% of the held-out users did, the score to compare with"
+        if rate is not None
+        else ""
+    )
+    return (
+        f"<p class='note'>A score is the calibrated probability that {event} (users with "
+        f"events before the cutoff){base}.</p>"
+    )
