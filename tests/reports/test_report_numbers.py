@@ -25,7 +25,11 @@ def _text(page: str) -> str:
 
 def test_report_shows_business_figures_with_currency(tmp_path: Path) -> None:
     text = _text(build_report(small_retail(tmp_path)))
-    assert "placed 4 orders (5 order lines): net revenue 38.00 GBP after 20.00 GBP" in text
+    assert (
+        "placed 4 orders (with 1 order of guests without an account; 5 order lines): net "
+        "revenue 38.00 GBP after 20.00 GBP" in text
+    )
+    assert "guest orders (no customer id) 1 " in text  # invoice 536004 has no CustomerID
     assert "average order value 9.50 GBP" in text
     assert "the best complete week started 2024-01-08" in text
     assert "Partial weeks" in text and "2024-01-15" in text
@@ -81,3 +85,18 @@ PLAN = {
     "expected_incremental_conversions": {"estimate": 19.4, "low": 10.0, "high": 29.0},
     "scored_at": "2025-03-01T10:00:00+00:00",
 }
+
+
+def test_report_names_the_zone_its_days_are_read_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Taobao report began on the eve of the data's first day with nothing saying why:
+    the page names the zone of its days, and the one to set when the events were loaded as
+    another zone's times (Online Retail: London)."""
+    shop = small_retail(tmp_path)
+    text = _text(build_report(shop))
+    assert "days in UTC (days, weeks and months are read in UTC" in text
+    assert "set SHOPMIND_TIMEZONE=Europe/London" in text
+    monkeypatch.setenv("SHOPMIND_TIMEZONE", "Europe/London")
+    text = _text(build_report(shop))
+    assert "days in Europe/London" in text and "set SHOPMIND_TIMEZONE" not in text

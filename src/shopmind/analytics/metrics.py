@@ -171,6 +171,7 @@ def summary(
             order_lines=lines.count(),
             orders=lines.order_key.nunique(),
             customers=lines.user_id.nunique(),
+            guest_orders=ibis.ifelse(lines.user_id.isnull(), lines.order_key, None).nunique(),
             gross=lines.amount.sum(),
         )
         .execute()
@@ -203,6 +204,7 @@ def summary(
         "order_lines": int(sold["order_lines"]),
         "orders": orders,
         "customers": customers,
+        "guest_orders": int(sold["guest_orders"]),
         "gross_revenue": gross,
         "refunds": refund_total,
         "refund_lines": int(refunded["n"]),

@@ -78,15 +78,22 @@ def render(module: ModuleType, builder: Callable[[], str | None]) -> str:
 
 def build_report(workspace: Workspace) -> str:
     """The report as one HTML string."""
+    from shopmind.analytics.metrics import timezone_note
+
     with duckdb_tables(workspace) as tables:
         parts = [section(overview.TITLE, overview.build(tables), overview.ANCHOR)]
         parts += [render(module, builder) for module, builder in _sections(tables, workspace)]
+        zone = tables.timezone
+    # days, weeks and months are the reporting zone's (SHOPMIND_TIMEZONE): said once, with a
+    # warning when the events were loaded as another zone's times
+    other = timezone_note(workspace, zone)
+    days = f"days in {html.escape(zone)}" + (f" ({html.escape(other)})" if other else "")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>shopmind report</title><style>{STYLE}</style></head><body>"
         f"<h1>shopmind report</h1><p class='note'>{html.escape(str(workspace.root))} · "
-        f"generated {generated}</p>{''.join(parts)}</body></html>"
+        f"generated {generated} · {days}</p>{''.join(parts)}</body></html>"
     )
 
 

@@ -27,7 +27,13 @@ def build(tables: Tables) -> str:
         f"<p class='lead'>{facts['active_users']:,} known users generated events between "
         f"{(facts['first'] or '')[:10]} and {(facts['last'] or '')[:10]}. "
         f"{facts['customers']:,} customers placed {facts['orders']:,} orders "
-        f"({facts['order_lines']:,} order lines): {revenue}.</p>"
+        + (
+            f"(with {facts['guest_orders']:,} order{'s' if facts['guest_orders'] != 1 else ''} "
+            "of guests without an account; "
+            if facts.get("guest_orders")
+            else "("
+        )
+        + f"{facts['order_lines']:,} order lines): {revenue}.</p>"
     )
     text += table(
         ["metric", "value"],
@@ -35,6 +41,7 @@ def build(tables: Tables) -> str:
             ["orders", f"{facts['orders']:,}"],
             ["order lines", f"{facts['order_lines']:,}"],
             ["customers", f"{facts['customers']:,}"],
+            ["guest orders (no customer id)", f"{facts.get('guest_orders', 0):,}"],
             ["gross revenue", money(facts["gross_revenue"], cur)],
             ["refunds", money(facts["refunds"], cur)],
             ["net revenue", money(facts["net_revenue"], cur)],
