@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -26,6 +27,10 @@ from shopmind.models.base import Model, ModelConfig
 from shopmind.store.encryption import opened, read_file, seal_file
 
 TIME_SCALER = {"D": 1.0, "W": 7.0}
+
+# ArviZ (imported by PyMC-Marketing) announces its refactor once a day per machine as a
+# FutureWarning at import: news for its developers, noise in a shop's demo and reports
+warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing", category=FutureWarning)
 
 
 class CLVConfig(ModelConfig):
