@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from shopmind.analytics.metrics import best_period, metrics_by_period, money, summary
@@ -80,7 +81,11 @@ def test_cli_shows_currency_and_rounds_for_people(shop: Workspace) -> None:
     table = run_cli("--workspace", ws, "analyze", "trends", "--interval", "week")
     assert table.returncode == 0, table.stderr
     assert "GBP" in table.stdout and "partial" in table.stdout
-    assert "best complete week: 2024-01-08" in table.stdout
+    assert "best complete week: 2024-01-08 (" in table.stdout and " GBP)" in table.stdout
+    # a sales log has no conversion: one line says why instead of a table of blanks
+    blank = run_cli("--workspace", ws, "analyze", "trends", "--metric", "conversion")
+    assert blank.returncode == 0, blank.stderr
+    assert "no conversion values: the data has no browsing events" in blank.stdout
     data = run_cli("--workspace", ws, "analyze", "summary", "--json").json()
     assert data["net_revenue"] == 38.0 and data["currency"] == "GBP"
 
@@ -208,3 +213,35 @@ def test_periods_in_the_shops_time_zone(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setenv("SHOPMIND_TIMEZONE", wrong)
         with pytest.raises(WorkspaceError, match="not a time zone"), duckdb_tables(ws):
             pass
+
+
+def test_a_period_is_partial_by_what_the_data_can_cover() -> None:
+    """CDNOW's last purchase is dated 1998-06-30 (midnight): June is complete. A Taobao log
+    that stops at 23:59:23 covers its day; one that stops at noon does not, nor does a week
+    that ends two days after the last event. The start is read by day, as before."""
+    from shopmind.analytics.metrics import _partial
+
+    ts = pd.Timestamp
+    june, july = ts("1998-06-01"), ts("1998-07-01")
+    assert not _partial(june, july, ts("1997-01-01"), ts("1998-06-30"))
+    assert _partial(june, july, ts("1997-01-01"), ts("1998-06-29"))  # June 30 missing
+    day, next_day = ts("2017-12-03"), ts("2017-12-04")
+    assert not _partial(day, next_day, ts("2017-11-25 00:00:17"), ts("2017-12-03 23:59:23"))
+    assert _partial(day, next_day, ts("2017-11-25"), ts("2017-12-03 12:00"))
+    week = ts("2011-12-05")
+    assert _partial(week, week + pd.Timedelta(days=7), ts("2010-12-01"), ts("2011-12-09 12:50"))
+    assert _partial(week, week + pd.Timedelta(days=7), ts("2011-12-06 08:00"), ts("2012-01-01"))
+    assert not _partial(week, week + pd.Timedelta(days=7), ts("2011-12-05 08:00"), ts("2012-01-01"))
+
+
+def test_a_known_step_missing_from_the_data_is_not_called_unknown(shop: Workspace) -> None:
+    """A sales log (purchases, refunds) asked for a view > cart > purchase funnel: the steps
+    are event types, absent here; 'Unknown funnel step(s): view, cart' said otherwise."""
+    from shopmind.errors import AnalyticsError
+
+    with duckdb_tables(shop) as tables:
+        with pytest.raises(AnalyticsError, match="This data has no view, cart events") as absent:
+            tables.require_event_types(["view", "cart", "purchase"], "funnel step")
+        assert "purchase, refund" in (absent.value.hint or "")
+        with pytest.raises(AnalyticsError, match="Unknown funnel step"):
+            tables.require_event_types(["purchase", "teleport"], "funnel step")

@@ -16,7 +16,8 @@
   (view, cart, ...); a log of sales alone has no conversion (None).
 * money is rounded to cents after summing and carries the workspace's **currency** (recorded
   at ingest: ``--currency`` or the format's default; None when unknown).
-* a period is **partial** when the data starts after its first day or ends before its end;
+* a period is **partial** when the data starts after its first day or ends before its end
+  (a date without a time covers its day; an end in the period's last 1% covers it);
   partial periods are flagged and never ranked best.
 """
 
@@ -358,8 +359,14 @@ def _partial(
     begin: pd.Timestamp, finish: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp
 ) -> bool:
     """Partial: the data starts after the period's first day or ends before its end (all
-    four naive wall-clock times of the reporting zone)."""
-    return bool(begin < first.normalize() or finish > last + timedelta(microseconds=1))
+    four naive wall-clock times of the reporting zone). A last time at midnight is a date
+    (CDNOW's days: the data covers that whole day), and a log that stops in the period's
+    last 1% (Taobao's 23:59:23) covers it."""
+    covered = last + timedelta(microseconds=1)
+    if last == last.normalize():  # dates without a time of day
+        covered = last + timedelta(days=1)
+    slack = (finish - begin) * 0.01
+    return bool(begin < first.normalize() or finish > covered + slack)
 
 
 def timezone_note(workspace: Any, zone: str) -> str | None:

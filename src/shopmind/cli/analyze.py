@@ -279,16 +279,28 @@ def trends(
             ],
         )
         best = result["best"]
+        if not any(p["value"] is not None for p in result["points"]):
+            stdout.print(f"no {metric} values: {_why_blank(metric)}", highlight=False)
         if best:
+            money_unit = result["currency"] or "currency unknown"
+            best_unit = f" {money_unit}" if result["measure"] in MONEY else ""
             stdout.print(
                 f"best complete {interval}: {best['period']} "
-                f"({human(best['value'], result['measure'])}"
-                f"{' ' + (result['currency'] or '') if result['measure'] in MONEY else ''})",
+                f"({human(best['value'], result['measure'])}{best_unit})",
                 highlight=False,
             )
         _print_zone(result)
 
     emit(result, as_json, render)
+
+
+def _why_blank(metric: str) -> str:
+    """Why a trend has no value in any period (docs/metrics.md)."""
+    if metric == "conversion":
+        return "the data has no browsing events (view, cart, ...), so conversion is undefined"
+    if metric in ("revenue", "net_revenue", "gross_revenue", "aov", "refunds"):
+        return "no purchase carries a price, so money is unknown"
+    return "no event in any period"
 
 
 @app.command()

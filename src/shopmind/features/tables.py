@@ -77,11 +77,19 @@ class Tables:
 
     def require_event_types(self, names: Sequence[str], what: str = "event type") -> None:
         """Refuse names that are not event types of the data, listing those present."""
+        from shopmind.store.workspace import EVENT_TYPES
+
         present = self.event_types()
-        unknown = [n for n in names if n not in present]
+        unknown = [n for n in names if n not in EVENT_TYPES]
         if unknown:
             raise AnalyticsError(
                 f"Unknown {what}(s): {', '.join(unknown)}.",
+                hint=f"Event types present: {', '.join(sorted(present))}.",
+            )
+        absent = [n for n in names if n not in present]
+        if absent:  # CDNOW's purchases alone: a view step is known, just not in this data
+            raise AnalyticsError(
+                f"This data has no {', '.join(absent)} events, so the {what}(s) cannot be counted.",
                 hint=f"Event types present: {', '.join(sorted(present))}.",
             )
 

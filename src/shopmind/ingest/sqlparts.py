@@ -10,8 +10,7 @@ from __future__ import annotations
 from shopmind.errors import IngestError
 from shopmind.ingest.dates import day_one_of, yearless
 from shopmind.ingest.extract import quote_literal
-
-EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
+from shopmind.store.workspace import EVENT_TYPES as EVENT_TYPES  # the formats read it here
 
 #: Source spellings accepted for each canonical event type (lower-cased, trimmed).
 EVENT_TYPE_ALIASES = {

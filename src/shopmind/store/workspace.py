@@ -22,6 +22,9 @@ DB_FILENAME = "shopmind.duckdb"
 #: Catalog name of the workspace database, the same in plain and sandboxed connections.
 CATALOG = Path(DB_FILENAME).stem
 
+#: The event types of ``events`` (its CHECK constraint; docs/schema.md).
+EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
+
 #: Canonical tables, in data-flow order (documented in docs/schema.md).
 CANONICAL_TABLES = (
     "events",
