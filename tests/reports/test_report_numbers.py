@@ -100,3 +100,45 @@ def test_report_names_the_zone_its_days_are_read_in(
     monkeypatch.setenv("SHOPMIND_TIMEZONE", "Europe/London")
     text = _text(build_report(shop))
     assert "days in Europe/London" in text and "set SHOPMIND_TIMEZONE" not in text
+
+
+def test_retention_headline_is_the_share_of_users_over_whole_cells(tmp_path: Path) -> None:
+    """The headline was the unweighted mean of the first column, partial cell included
+    (Online Retail: 20.6% where the complete cells give 21.5%)."""
+    from shopmind.analytics.retention import retention
+    from shopmind.reports.sections import retention as section
+
+    shop = small_retail(tmp_path)
+    with duckdb_tables(shop) as tables:
+        text = _text(section.build(tables) or "")
+        period = re.search(r"in the next (\w+) \((\d+) cohorts", text)
+        assert period is not None, text
+        result = retention(tables, "purchase", "purchase", period.group(1), periods=8)
+    whole = [c for c in result["cohorts"] if c["rates"][1] is not None and c["partial_offset"] != 1]
+    assert int(period.group(2)) == len(whole) > 0
+    share = sum(c["size"] * c["rates"][1] for c in whole) / sum(c["size"] for c in whole)
+    assert text.lstrip().startswith(f"{100 * share:.1f}% of users who did purchase")
+
+
+def test_trends_of_a_short_log_without_prices_say_what_they_show(tmp_path: Path) -> None:
+    """The Taobao head (9 days, no prices) got two partial weeks of active users and no
+    word of either: now days, and a line saying revenue is unknown."""
+    from shopmind.ingest import ingest_file
+    from shopmind.reports.sections import trends as section
+    from tests.conftest import options
+
+    rows = ["user_id,item_id,event_type,ts"]
+    for user in range(5):
+        for day in range(17, 26):
+            rows.append(f"u{user},i{day},view,2017-11-{day}T09:00:00Z")
+            rows.append(f"u{user},i{day},purchase,2017-11-{day}T10:00:00Z")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    with duckdb_tables(ws) as tables:
+        text = _text(section.build(tables))
+    assert "Daily active users: the best complete day started 2017-11-" in text
+    assert (
+        "No purchase carries a price, so revenue is unknown: showing active users per day" in text
+    )

@@ -31,11 +31,23 @@ def build(tables: Tables) -> str | None:
     values = np.array(
         [[np.nan if r is None else r for r in c["rates"][1:]] for c in shown], dtype=float
     )
-    first_cells = values[:, 0][~np.isnan(values[:, 0])]
-    mean_first = float(first_cells.mean()) if first_cells.size else float("nan")
+    # the share of users (cohorts weighted by size) over the cells that can be read whole:
+    # a cell of the partial last period is lower than it will be, and is left out
+    whole = [
+        c
+        for c in cohorts
+        if len(c["rates"]) > 1 and c["rates"][1] is not None and c.get("partial_offset") != 1
+    ]
+    sizes = np.array([c["size"] for c in whole], dtype=float)
+    mean_first = (
+        float(np.dot(sizes, [c["rates"][1] for c in whole]) / sizes.sum())
+        if sizes.sum()
+        else float("nan")
+    )
     sentence = (
-        f"<p class='lead'>On average {100 * mean_first:.1f}% of users who did "
-        f"<b>{start}</b> did it again in the next {period}.</p>"
+        f"<p class='lead'>{100 * mean_first:.1f}% of users who did <b>{start}</b> did it again "
+        f"in the next {period} ({len(whole)} cohorts whose next {period} is complete, weighted "
+        "by size).</p>"
     )
     notes = ["Blank cells cannot be observed yet (their period starts after the data ends)."]
     if result["last_period_partial"]:

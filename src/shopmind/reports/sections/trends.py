@@ -1,4 +1,5 @@
-"""Weekly net revenue (or active users when the log has no revenue)."""
+"""Weekly (daily when no week is whole) net revenue, or active users, saying so, when the
+log has no prices."""
 
 from __future__ import annotations
 
@@ -15,11 +16,21 @@ ANCHOR = "trends"
 def build(tables: Tables) -> str:
     from shopmind.analytics.trends import trends
 
-    result = trends(tables, "revenue", "week")
+    # weeks, unless no week is whole (the Taobao head: 9 days, two partial weeks): days
+    interval = "week"
+    result = trends(tables, "revenue", interval)
+    if all(p["partial"] for p in result["points"]):
+        interval = "day"
+        result = trends(tables, "revenue", interval)
     points = result["points"]
+    why = ""
     if not any(p["value"] for p in points):
-        result = trends(tables, "active_users", "week")
+        result = trends(tables, "active_users", interval)
         points = result["points"]
+        why = (
+            "<p class='note'>No purchase carries a price, so revenue is unknown: showing "
+            f"active users per {interval} instead.</p>"
+        )
     label = "net revenue" if result["metric"] == "revenue" else result["metric"].replace("_", " ")
     unit = (
         f" {result['currency'] or '(currency unknown)'}"
@@ -29,18 +40,20 @@ def build(tables: Tables) -> str:
     values = [p["value"] or 0.0 for p in points]
     best = result["best"]
     sentence = ""
+    adjective = "Weekly" if interval == "week" else "Daily"
     if best:
         sentence = (
-            f"<p class='lead'>Weekly {label}: the best complete week started {best['period']} "
-            f"({best['value']:,.0f}{unit}).</p>"
+            f"<p class='lead'>{adjective} {label}: the best complete {interval} started "
+            f"{best['period']} ({best['value']:,.0f}{unit}).</p>"
         )
+    sentence += why
     partial = result["partial_periods"]
     if partial:
         sentence += (
-            f"<p class='note'>Partial weeks (the data starts or ends inside them, never ranked "
-            f"best): {html.escape(', '.join(partial))}."
+            f"<p class='note'>Partial {interval}s (the data starts or ends inside them, never "
+            f"ranked best): {html.escape(', '.join(partial))}."
             + (
-                " Refunds are netted in the week of the refunded order."
+                f" Refunds are netted in the {interval} of the refunded order."
                 if label == "net revenue"
                 else ""
             )
