@@ -293,7 +293,7 @@ def batch(
     if rules is not None:  # re-rank among eligible items only
         catalog.prepare(rules, recommender.data_, blocked)
     explainer = Explainer.for_model(recommender, catalog)
-    users = batch_keys(ws, recommender)
+    users, without = batch_keys(ws, recommender)
     wide = k if rules is not None else k + len(blocked)  # else dropped after ranking
 
     def rows() -> Iterator[list[Any]]:
@@ -336,12 +336,21 @@ def batch(
         "rows": n,
         "out": str(out),
         "data_changed": drift is not None,
+        # users the model has no history for (only non-product lines, or no item at all)
+        "users_without_list": without,
     }
     emit(
         summary,
         as_json,
         lambda: stdout.print(
-            f"{n} recommendations for {len(users)} users ({recommender.name}) -> {out}"
+            f"{n:,} recommendations for {len(users):,} users ({recommender.name}) -> {out}"
+            + (
+                f"; {without:,} other users have no item the model learnt from (e.g. only "
+                "non-product lines) and get no list"
+                if without
+                else ""
+            ),
+            highlight=False,
         ),
     )
 
