@@ -78,3 +78,9 @@ def test_short_logs_and_logs_without_prices_name_the_real_reason(tmp_path: Path)
     assert why_not(ws, "propensity", horizon_days=2) is None
     skipped = _step(ws.root, "propensity", "false", "--horizon", "7d")
     assert skipped.returncode == 0 and skipped.stdout.startswith("skipped propensity: the data")
+
+
+def test_a_missing_campaign_names_the_ones_the_workspace_holds(sim_ws) -> None:
+    reason = why_not(sim_ws, "abtest", "spring") or ""
+    assert "no campaign 'spring'" in reason and "it holds email_campaign_1" in reason
+    assert why_not(sim_ws, "abtest", "email_campaign_1") is None

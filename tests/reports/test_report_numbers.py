@@ -36,6 +36,7 @@ def test_report_shows_business_figures_with_currency(tmp_path: Path) -> None:
     assert "Blank cells cannot be observed yet" in text and "All 2 cohorts shown" in text
     best = text.split("Best-selling items")[1].split("Recommendations")[0]
     assert "non-product lines" in best and "POSTAGE" not in best and "MUG" in best
+    assert "title" in best and "标题" not in best and "category" not in best  # empty columns
     assert " nan " not in text and " None " not in text
     assert "Risk No workspace risk model yet: run shopmind risk train" in text
     assert "Customer-service assistant No assistant model yet" in text

@@ -92,8 +92,19 @@ def why_not(
                 f"SELECT count(*) FROM campaign_assignments {where}", [campaign] if campaign else []
             ).fetchall()[0][0]
             if not n:
+                held = [
+                    str(r[0])
+                    for r in con.execute(
+                        "SELECT DISTINCT campaign_id FROM campaign_assignments ORDER BY 1 LIMIT 5"
+                    ).fetchall()
+                ]
                 named = f"campaign '{campaign}'" if campaign else "randomised campaign"
-                return f"no {named} in the workspace (campaign_assignments is empty)"
+                if held:  # another campaign is there: name it, the user may mean it
+                    return f"no {named} in the workspace (it holds {', '.join(held)})"
+                return (
+                    f"no {named} in the workspace (campaign_assignments is empty: load a past "
+                    "campaign with ingest --format campaign)"
+                )
         elif step == "recommend":
             items = _one(
                 con, "SELECT count(DISTINCT item_id) FROM events WHERE item_id IS NOT NULL"

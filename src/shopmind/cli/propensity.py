@@ -83,6 +83,12 @@ def train(
             rows,
         )
         chosen = model.report_.get("chosen")
+        single = model.report_.get("best_single_feature") or {}
+        if chosen == "feature" and single:  # name it: "feature" alone says nothing
+            chosen = (
+                f"the single feature {single['feature']} ({single['direction']} is likelier; "
+                f"validation ROC-AUC {single['auc']:.3f}), which the models did not beat"
+            )
         if chosen:
             stdout.print(f"chosen on validation: {chosen}", highlight=False)
         if model.report_.get("cutoff_note"):

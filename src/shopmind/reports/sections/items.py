@@ -43,10 +43,22 @@ def build(tables: Tables) -> str | None:
         if purchases.count().execute():  # CDNOW: purchases with amounts, no products named
             return fragments.note("The purchases name no items, so there are no best-sellers.")
         return None
+    # text columns the catalogue fills (an English shop has no Chinese titles, Online Retail
+    # no categories): empty ones are left out
+    texts = [
+        (column, header)
+        for column, header in (
+            ("title", "title"),
+            ("title_zh", "标题 (title in Chinese)"),
+            ("category", "category"),
+        )
+        if frame[column].fillna("").astype(str).str.strip().ne("").any()
+    ]
     return note + table(
-        ["item", "units", "order lines", "title", "标题 (title in Chinese)", "category"],
+        ["item", "units", "order lines", *(header for _, header in texts)],
         [
-            [r.item_id, f"{r.units:,.0f}", f"{int(r.orders):,}", r.title, r.title_zh, r.category]
-            for r in frame.itertuples()
+            [r["item_id"], f"{r['units']:,.0f}", f"{int(r['orders']):,}"]
+            + [r[column] for column, _ in texts]
+            for _, r in frame.iterrows()
         ],
     )
