@@ -245,3 +245,25 @@ def test_a_known_step_missing_from_the_data_is_not_called_unknown(shop: Workspac
         assert "purchase, refund" in (absent.value.hint or "")
         with pytest.raises(AnalyticsError, match="Unknown funnel step"):
             tables.require_event_types(["purchase", "teleport"], "funnel step")
+
+
+def test_dates_without_times_give_no_sessions_and_no_hours(tmp_path: Path) -> None:
+    """CDNOW's days (YYYYMMDD): 'sessions' of 0 s and an active hour of 0 for everyone meant
+    nothing. The sessions summary says so, and profiles leave the hour blank."""
+    from shopmind.analytics.profiles import build_profiles
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_text("1 19970101 1 29.33\n1 19970118 2 29.73\n2 19970102 2 20.76\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options("cdnow"))
+    with duckdb_tables(ws) as tables:
+        assert tables.dates_only()
+        profiles = build_profiles(tables)
+    assert len(profiles) == 2 and profiles["active_hour"].isna().all()
+    said = run_cli("--workspace", str(ws.root), "analyze", "sessions", "--json").json()
+    assert "dates without a time of day" in said["note"]
+    (tmp_path / "timed").mkdir()
+    with duckdb_tables(small_retail(tmp_path / "timed")) as tables:
+        assert not tables.dates_only()  # invoices at 10:00, 11:00, ...

@@ -76,6 +76,8 @@ def build_profiles(tables: Tables, clv: pd.DataFrame | None = None) -> pd.DataFr
         lambda d: WEEKDAYS[int(d)] if pd.notna(d) else None
     )
     frame["active_hour"] = frame.pop("favourite_hour")
+    if tables.dates_only():  # CDNOW's days: every event at midnight, hour 0 means nothing
+        frame["active_hour"] = None
     try:
         segments = rfm_table(tables).select("user_id", rfm_segment="segment").execute()
         frame = frame.merge(segments, on="user_id", how="left")

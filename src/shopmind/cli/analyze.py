@@ -447,6 +447,11 @@ def sessions(
         counted, per, note = _counted(tables, "user")
         result = session_summary(counted.events(), gap)
         _say_counted(result, per, note)
+        if tables.dates_only():
+            result["note"] = (
+                "the event times are dates without a time of day: each user's day is one "
+                "session of 0 s, so sessions and their lengths are not measured here"
+            )
     emit(result, as_json, title="sessions")  # text: rounded, with thousands separators
 
 

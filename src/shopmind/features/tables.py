@@ -75,6 +75,13 @@ class Tables:
             self._event_types = frozenset(str(v) for v in found)
         return self._event_types
 
+    def dates_only(self) -> bool:
+        """Whether every event time is a midnight of the reporting zone: dates without a time
+        of day (CDNOW's YYYYMMDD), where sessions, lengths and hours mean nothing."""
+        events = self.tables["events"]
+        timed = events.filter(events.ts != events.ts.truncate("D")).count().execute()
+        return int(timed) == 0 and int(events.count().execute()) > 0
+
     def require_event_types(self, names: Sequence[str], what: str = "event type") -> None:
         """Refuse names that are not event types of the data, listing those present."""
         from shopmind.store.workspace import EVENT_TYPES
