@@ -120,6 +120,8 @@ def train(
                 ["model", "ROC-AUC", "avg precision", "recall@1%FPR"],
                 rows,
             )
+        if validation.get("note"):
+            stdout.print(f"note: {validation['note']}", highlight=False)
         for column, why in report.get("excluded_columns", {}).items():
             stdout.print(f"note: {column} is not a feature: {why}", highlight=False)
 
