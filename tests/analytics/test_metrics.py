@@ -86,6 +86,8 @@ def test_cli_shows_currency_and_rounds_for_people(shop: Workspace) -> None:
     blank = run_cli("--workspace", ws, "analyze", "trends", "--metric", "conversion")
     assert blank.returncode == 0, blank.stderr
     assert "no conversion values: the data has no browsing events" in blank.stdout
+    fresh = run_cli("--workspace", ws, "analyze", "trends", "--metric", "new_customers")
+    assert "note: the first day (2024-01-02) counts every customer as new" in fresh.stdout
     data = run_cli("--workspace", ws, "analyze", "summary", "--json").json()
     assert data["net_revenue"] == 38.0 and data["currency"] == "GBP"
 

@@ -41,6 +41,14 @@ def trends(
         for p in result["points"]
     ]
     best = best_period(points, "value")
+    extra: dict[str, Any] = {}
+    if name in ("new_customers", "returning_customers") and points:
+        # left-censored: the data holds nothing before its first period, so every customer
+        # there is "new" (Online Retail's December 2010: 885)
+        extra["note"] = (
+            f"the first {interval} ({points[0]['period']}) counts every customer as new: the "
+            "data holds no earlier purchases"
+        )
     return {
         "metric": metric,
         "measure": name,
@@ -50,4 +58,5 @@ def trends(
         "points": points,
         "best": best,
         "partial_periods": [p["period"] for p in points if p["partial"]],
+        **extra,
     }

@@ -281,6 +281,8 @@ def trends(
         best = result["best"]
         if not any(p["value"] is not None for p in result["points"]):
             stdout.print(f"no {metric} values: {_why_blank(metric)}", highlight=False)
+        if result.get("note"):
+            stdout.print(f"note: {result['note']}", highlight=False)
         if best:
             money_unit = result["currency"] or "currency unknown"
             best_unit = f" {money_unit}" if result["measure"] in MONEY else ""
