@@ -269,3 +269,13 @@ def test_dates_without_times_give_no_sessions_and_no_hours(tmp_path: Path) -> No
     (tmp_path / "timed").mkdir()
     with duckdb_tables(small_retail(tmp_path / "timed")) as tables:
         assert not tables.dates_only()  # invoices at 10:00, 11:00, ...
+
+
+def test_rfm_on_a_short_log_says_what_its_names_can_mean(shop: Workspace) -> None:
+    """A 9-day log labelled last week's buyers 'Lost'; on two weeks of data the segment
+    names are ranks within the window, and the result says so."""
+    from shopmind.analytics.rfm import rfm
+
+    with duckdb_tables(shop) as tables:
+        result = rfm(tables)
+    assert "the data span 14 days" in result["note"] and "not gone" in result["note"]

@@ -98,6 +98,10 @@ def has_prices(tables: Tables) -> bool:
     return bool(priced.limit(1).count().execute())
 
 
+#: Below this many days of data, RFM's segment names say more than the data can.
+SHORT_SPAN_DAYS = 60
+
+
 def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
     """Segment sizes and means (the per-customer table is ``rfm_table``); ``has_prices``
     False means M was left out (``mean_monetary`` None)."""
@@ -116,6 +120,16 @@ def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
     order = {name: i for i, (name, _, _) in enumerate(SEGMENT_RULES)}
     summary = summary.sort_values("segment", key=lambda s: s.map(order))
     total = int(summary["customers"].sum())
+    events = tables.events()
+    span = (events.ts.max().epoch_seconds() - events.ts.min().epoch_seconds()).execute()
+    span_days = float(span or 0) / 86_400
+    extra: dict[str, Any] = {}
+    if span_days < SHORT_SPAN_DAYS:
+        # scores rank customers against each other: in 9 days "Lost" is last week's buyer
+        extra["note"] = (
+            f"the data span {span_days:.0f} days: recency scores rank customers within that "
+            "window, so 'Lost' or 'At risk' mean least recent here, not gone"
+        )
     return {
         "customers": total,
         "segments": [
@@ -131,6 +145,7 @@ def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
         ],
         "rules": [{"name": n, "r": list(r), "fm": list(f)} for n, r, f in SEGMENT_RULES],
         "has_prices": priced,
+        **extra,
     }
 
 

@@ -428,6 +428,8 @@ def rfm(
                 "  note: no purchase has a price: segments use recency and orders only (FM = F).",
                 highlight=False,
             )
+        if result.get("note"):
+            stdout.print(f"  note: {result['note']}", highlight=False)
         if out is not None:
             stdout.print(
                 f"wrote {result['exported']['rows']:,} customers to {out}", highlight=False
