@@ -29,7 +29,7 @@ def test_funnel_and_rfm_json_contract(sim_ws: Workspace) -> None:
     assert steps[0]["users"] >= steps[1]["users"] >= steps[2]["users"] > 0
     rfm = run_cli("--workspace", ws, "analyze", "rfm", "--json").json()
     assert rfm["segments"] and all({"name", "customers"} <= set(s) for s in rfm["segments"])
-    assert "note" not in rfm  # 90 days of data: segment names can be read as they are
+    assert "note" not in rfm  # 60 days of data: segment names can be read as they are
     by = run_cli(
         "--workspace",
         ws,

@@ -99,7 +99,7 @@ def has_prices(tables: Tables) -> bool:
 
 
 #: Below this many days of data, RFM's segment names say more than the data can.
-SHORT_SPAN_DAYS = 60
+SHORT_SPAN_DAYS = 30
 
 
 def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
