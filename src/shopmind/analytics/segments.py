@@ -19,7 +19,7 @@ from shopmind.features.tables import Tables
 FEATURES = {
     "views": "views",
     "carts": "add-to-carts",
-    "purchases": "purchases",
+    "purchases": "order lines bought",
     "spend": "spend",
     "active_days": "active days",
     "recency_days": "days since last visit",
