@@ -76,6 +76,10 @@ def test_short_logs_and_logs_without_prices_name_the_real_reason(tmp_path: Path)
     short = why_not(ws, "propensity", horizon_days=7) or ""
     assert "span 8.0 days" in short and "--horizon 2d" in short
     assert why_not(ws, "propensity", horizon_days=2) is None
+    # the hint is a horizon it accepts, also when the span is a multiple of three days
+    from shopmind.analytics.applicability import fitting_horizon
+
+    assert [fitting_horizon(d) for d in (9.0, 8.0, 10.0, 2.9, 0.0)] == [2, 2, 3, 0, 0]
     skipped = _step(ws.root, "propensity", "false", "--horizon", "7d")
     assert skipped.returncode == 0 and skipped.stdout.startswith("skipped propensity: the data")
 

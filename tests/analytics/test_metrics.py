@@ -218,22 +218,40 @@ def test_periods_in_the_shops_time_zone(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_a_period_is_partial_by_what_the_data_can_cover() -> None:
-    """CDNOW's last purchase is dated 1998-06-30 (midnight): June is complete. A Taobao log
+    """CDNOW's last purchase is dated 1998-06-30 (a date): June is complete. A Taobao log
     that stops at 23:59:23 covers its day; one that stops at noon does not, nor does a week
-    that ends two days after the last event. The start is read by day, as before."""
-    from shopmind.analytics.metrics import _partial
+    that ends two days after the last event, nor a timed log whose last event happens to
+    fall at midnight. The start is read by day, as before."""
+    from shopmind.analytics.metrics import period_partial
 
     ts = pd.Timestamp
     june, july = ts("1998-06-01"), ts("1998-07-01")
-    assert not _partial(june, july, ts("1997-01-01"), ts("1998-06-30"))
-    assert _partial(june, july, ts("1997-01-01"), ts("1998-06-29"))  # June 30 missing
+    assert not period_partial(june, july, ts("1997-01-01"), ts("1998-06-30"), dates_only=True)
+    assert period_partial(june, july, ts("1997-01-01"), ts("1998-06-29"), dates_only=True)
+    assert period_partial(june, july, ts("1997-01-01"), ts("1998-06-30"))  # a timed midnight
     day, next_day = ts("2017-12-03"), ts("2017-12-04")
-    assert not _partial(day, next_day, ts("2017-11-25 00:00:17"), ts("2017-12-03 23:59:23"))
-    assert _partial(day, next_day, ts("2017-11-25"), ts("2017-12-03 12:00"))
-    week = ts("2011-12-05")
-    assert _partial(week, week + pd.Timedelta(days=7), ts("2010-12-01"), ts("2011-12-09 12:50"))
-    assert _partial(week, week + pd.Timedelta(days=7), ts("2011-12-06 08:00"), ts("2012-01-01"))
-    assert not _partial(week, week + pd.Timedelta(days=7), ts("2011-12-05 08:00"), ts("2012-01-01"))
+    assert not period_partial(day, next_day, ts("2017-11-25 00:00:17"), ts("2017-12-03 23:59:23"))
+    assert period_partial(day, next_day, ts("2017-11-25"), ts("2017-12-03 12:00"))
+    week, end = ts("2011-12-05"), ts("2011-12-12")
+    assert period_partial(week, end, ts("2010-12-01"), ts("2011-12-09 12:50"))
+    assert period_partial(week, end, ts("2011-12-06 08:00"), ts("2012-01-01"))
+    assert not period_partial(week, end, ts("2011-12-05 08:00"), ts("2012-01-01"))
+
+
+def test_trends_and_retention_read_the_last_month_of_dates_alike(tmp_path: Path) -> None:
+    """A log of dates ending June 30: trends called June complete while retention called it
+    partial and dropped its cells from the report's headline."""
+    from shopmind.ingest import ingest_file
+    from tests.conftest import options
+
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_text("1 19970501 1 29.33\n1 19970610 2 29.73\n2 19970502 2 20.76\n2 19970630 1 9\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options("cdnow"))
+    with duckdb_tables(ws) as tables:
+        assert trends(tables, "orders", "month")["partial_periods"] == []
+        cohorts = retention(tables, "purchase", "purchase", "month", periods=2)
+    assert cohorts["last_period"] == "1997-06-01" and cohorts["last_period_partial"] is False
 
 
 def test_a_known_step_missing_from_the_data_is_not_called_unknown(shop: Workspace) -> None:

@@ -277,6 +277,27 @@ def test_days_without_a_year_need_the_year_and_then_load(tmp_path: Path) -> None
     assert not (tmp_path / "ws2" / "shopmind.duckdb").exists()
 
 
+def test_days_without_a_year_in_number_columns_and_without_their_zero(tmp_path: Path) -> None:
+    """The same log as Parquet (an integer column: 1111, 829) or as text written without
+    the leading zero (829 for 29 August): read as month and day, never as epoch seconds
+    (every row had loaded in 1970 without a word)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"user_id": ["1", "2", "3"], "item_id": ["a", "b", "c"], "time_stamp": [1111, 829, 101]}
+    )
+    path = tmp_path / "user_log.parquet"
+    frame.to_parquet(path, index=False)
+    text = tmp_path / "user_log.csv"
+    frame.assign(time_stamp=frame["time_stamp"].astype(str)).to_csv(text, index=False)
+    for source in (path, text):
+        ws = Workspace(tmp_path / f"ws-{source.suffix[1:]}")
+        tmall = {"mapping": {"ts": "time_stamp"}, "event_type": "view", "timezone": "UTC"}
+        report = ingest_file(ws, source, options(**tmall, date_format="%m%d", year=2015))
+        assert (report.rows_loaded, report.rows_quarantined) == (3, 0), source
+        assert _days(ws) == ["2015-01-01 00:00", "2015-08-29 00:00", "2015-11-11 00:00"]
+
+
 def test_day_numbers_count_from_the_day_one_given(tmp_path: Path) -> None:
     """Dunnhumby's ``DAY`` (1 .. 711) is a day number, sniffed as an integer: read as epoch
     seconds it fell in 1970 and every row was refused. ``--date-format days --day-one D``
@@ -288,6 +309,7 @@ def test_day_numbers_count_from_the_day_one_given(tmp_path: Path) -> None:
         "2375,26984851472,1,1033142,2,1.64\n"
         "1364,26984896261,711,842930,1,2.19\n"
         "1364,26984896262,x,842930,1,2.19\n"
+        "1364,26984896263,12.5,842930,1,2.19\n"
     )
     ws = Workspace(tmp_path / "ws")
     mapping = {
@@ -309,7 +331,7 @@ def test_day_numbers_count_from_the_day_one_given(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="not a calendar date"):
         ingest_file(ws, path, options(**basket, date_format="days", day_one="2012-02-30"))
     report = ingest_file(ws, path, options(**basket, date_format="days", day_one="2012-01-01"))
-    assert (report.rows_loaded, report.rows_quarantined) == (3, 1)
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 2)  # x and 12.5 are no days
     days = query(
         ws,
         "SELECT strftime(ts AT TIME ZONE 'America/Chicago', '%Y-%m-%d %H:%M'), quantity, price "

@@ -147,6 +147,7 @@ def test_posterior_sampling_gives_intervals_around_the_estimate() -> None:
     assert (frame["clv_upper"] - frame["clv_lower"]).median() > 0
 
 
+@pytest.mark.slow
 def test_arviz_daily_refactor_notice_stays_out_of_the_output(tmp_path: Path) -> None:
     """ArviZ prints a FutureWarning about its refactor once a day per machine (a stamp in
     the user cache): every fresh machine's demo showed it. A fresh cache shows it unless
@@ -164,5 +165,6 @@ def test_arviz_daily_refactor_notice_stays_out_of_the_output(tmp_path: Path) -> 
         [sys.executable, "-c", "import shopmind.models.clv, pymc_marketing.clv"],
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
-    assert "ArviZ is undergoing" in plain.stderr  # the notice this test keeps out
+    if "ArviZ is undergoing" not in plain.stderr:  # an ArviZ without the notice
+        pytest.skip("this ArviZ prints no refactor notice: nothing to keep out")
     assert "ArviZ" not in ours.stderr

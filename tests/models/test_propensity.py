@@ -67,7 +67,7 @@ def test_simulated_shop_purchase_propensity(sim_ws: Workspace, tmp_path: Path) -
     from shopmind.reports.sections import propensity as section
 
     page = section.build(Workspace(ws)) or ""
-    rate = f"{100 * report['positive_rate_test']:.1f}% of the held-out users did"
+    rate = f"{100 * report['positive_rate_test']:.1f}% of them did in the held-out period"
     assert "probability that the user buys within 7 days after the cutoff" in page and rate in page
     churn = run_cli(
         "--workspace",

@@ -55,6 +55,11 @@ REDACTED = [
     ("https://wa.me/8613812345678", "https://wa.me/<PHONE>"),
     ("chat wa.me/447700900123?text=hi", "chat wa.me/<PHONE>?text=hi"),
     (
+        "web.whatsapp.com/send?phone=8613812345678",
+        "web.whatsapp.com/send?phone=<PHONE>",
+    ),
+    ("https://t.me/+447700900123", "https://t.me/<PHONE>"),
+    (
         "链接https://shop.com/item/1，我的手机13812345678",
         "链接https://shop.com/item/1，我的手机<PHONE>",
     ),

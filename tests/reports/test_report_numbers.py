@@ -143,3 +143,21 @@ def test_trends_of_a_short_log_without_prices_say_what_they_show(tmp_path: Path)
     assert (
         "No purchase carries a price, so revenue is unknown: showing active users per day" in text
     )
+
+
+def test_retention_headline_without_a_whole_next_period_says_so(tmp_path: Path) -> None:
+    """One day of data: no cohort's next day is observable; the headline said 'nan%'."""
+    from shopmind.ingest import ingest_file
+    from shopmind.reports.sections import retention as section
+    from tests.conftest import options
+
+    path = tmp_path / "day.csv"
+    path.write_text(
+        "user_id,item_id,event_type,ts\n"
+        "a,i1,purchase,2024-03-01T09:00:00Z\nb,i2,purchase,2024-03-01T10:00:00Z\n"
+    )
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    with duckdb_tables(ws) as tables:
+        text = _text(section.build(tables) or "")
+    assert "No cohort's next day is complete yet." in text and "nan" not in text

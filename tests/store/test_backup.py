@@ -220,10 +220,18 @@ def test_a_wrong_key_neither_journals_nor_breaks_the_owners_backup(tmp_path: Pat
     )  # fmt: skip
     assert wrong.returncode != 0 and "Wrong key" in wrong.stdout + wrong.stderr
     assert journal_file.read_bytes() == before
+    # refused for another reason before the key was tried: still no line under that key
+    refused = run_cli(
+        "--workspace", str(ws.root), "sql", "delete from events", "--json",
+        env={"SHOPMIND_WORKSPACE_KEY": "mistyped", "SHOPMIND_PROFILE": "dev"},
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert journal_file.read_bytes() == before
     # a line sealed under another key (an older process, a torn rotation) stays readable-less
     foreign = encryption.new_cipher("another key").seal_line('{"action": "x"}')
     with journal_file.open("a", encoding="utf-8") as handle:
         handle.write(foreign + "\n")
+        handle.write(foreign[: len(foreign) // 2 + 3] + "\n")  # a line cut short
     create_backup(ws, tmp_path / "b")
     restored = Workspace(tmp_path / "r", key=KEY)
     restore_backup(tmp_path / "b", restored)

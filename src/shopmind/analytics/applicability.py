@@ -7,6 +7,8 @@ funnel; a log without a randomised campaign has nothing to learn uplift from.
 
 from __future__ import annotations
 
+import math
+
 import duckdb
 
 from shopmind.store import Workspace
@@ -27,6 +29,12 @@ STEPS = (
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     rows = con.execute(sql).fetchall()
     return int(rows[0][0] or 0)
+
+
+def fitting_horizon(span_days: float) -> int:
+    """The longest whole-day propensity horizon a log of ``span_days`` holds: training,
+    validation and test windows need a span of more than three horizons (9 days: 2)."""
+    return max(0, math.ceil(span_days / 3) - 1)
 
 
 def why_not(
@@ -63,7 +71,7 @@ def why_not(
                 ][0]
                 days = float(span or 0) / 86_400
                 if days <= 3 * horizon_days:
-                    fits = int(days / 3)
+                    fits = fitting_horizon(days)
                     return (
                         f"the data span {days:.1f} days; a {horizon_days:g}-day horizon needs "
                         f"more than {3 * horizon_days:g} (training, validation and test "
@@ -77,9 +85,10 @@ def why_not(
                 "HAVING count(DISTINCT CAST(ts AS DATE)) > 1)"
             ).fetchall()[0]
             if repeat >= 10 and priced < 10:
+                which = "no purchase carries" if not priced else f"only {priced} of them have"
                 return (
-                    f"{repeat:,} customers bought on more than one day, but no purchase carries "
-                    "a price: CLV values spend"
+                    f"{repeat:,} customers bought on more than one day, but {which} a price: "
+                    "CLV values spend"
                 )
             if repeat < 10:
                 return f"{repeat} customers bought on more than one day; CLV needs repeat buyers"

@@ -277,6 +277,7 @@ def metrics_by_period(
     first, last = pd.Timestamp(bounds["first"]), pd.Timestamp(bounds["last"])
     browsing = _has_browsing(tables)
     priced = _has_prices(events) or frame.empty
+    dates_only = tables.dates_only()
     points = []
     for row in frame.itertuples(index=False):
         begin = pd.Timestamp(cast(Any, row.period))
@@ -293,7 +294,9 @@ def metrics_by_period(
             {
                 "period": begin.date().isoformat(),
                 "end": finish.date().isoformat(),
-                "partial": _partial(begin, finish, tables.local(first), tables.local(last)),
+                "partial": period_partial(
+                    begin, finish, tables.local(first), tables.local(last), dates_only
+                ),
                 "net_revenue": net,
                 "gross_revenue": (money(gross) or 0.0) if priced else None,
                 "refunds": money(refunded) or 0.0,
@@ -355,16 +358,24 @@ def _next(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
     return begin + timedelta(days=7 if interval == "week" else 1)
 
 
-def _partial(
-    begin: pd.Timestamp, finish: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp
+def next_period(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
+    """The start of the period after the one starting at ``begin`` (day, week or month)."""
+    return _next(begin, interval)
+
+
+def period_partial(
+    begin: pd.Timestamp,
+    finish: pd.Timestamp,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    dates_only: bool = False,
 ) -> bool:
     """Partial: the data starts after the period's first day or ends before its end (all
-    four naive wall-clock times of the reporting zone). A last time at midnight is a date
-    (CDNOW's days: the data covers that whole day), and a log that stops in the period's
-    last 1% (Taobao's 23:59:23) covers it."""
-    covered = last + timedelta(microseconds=1)
-    if last == last.normalize():  # dates without a time of day
-        covered = last + timedelta(days=1)
+    four naive wall-clock times of the reporting zone). With ``dates_only`` (every time a
+    midnight: CDNOW's days, ``Tables.dates_only``) the last date covers its whole day, and a
+    log that stops in the period's last 1% (Taobao's 23:59:23) covers it. The one rule of
+    trends, retention and the report."""
+    covered = last + (timedelta(days=1) if dates_only else timedelta(microseconds=1))
     slack = (finish - begin) * 0.01
     return bool(begin < first.normalize() or finish > covered + slack)
 

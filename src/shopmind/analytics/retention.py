@@ -15,6 +15,7 @@ import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
+from shopmind.analytics.metrics import next_period, period_partial
 from shopmind.features.tables import Tables
 
 Period = Literal["day", "week", "month"]
@@ -83,7 +84,10 @@ def retention(
     events = tables.events()
     last = tables.local(events.ts.max().execute())
     last_period = _bucket_start(last, period)
-    last_partial = bool(_bucket_start(last + pd.Timedelta(microseconds=1), period) == last_period)
+    # the trends' rule (a date covers its day, an end in the last 1% covers the period)
+    last_partial = period_partial(
+        last_period, next_period(last_period, period), last_period, last, tables.dates_only()
+    )
     cohorts = []
     for cohort, row in matrix.iterrows():
         begin = pd.Timestamp(cohort)

@@ -121,6 +121,18 @@ def run(app: typer.Typer, argv: list[str]) -> Any:
     return result
 
 
+def _opens(workspace: Any) -> bool:
+    """Whether the workspace key given opens the database (a failed command may have
+    stopped before trying: ``sql "delete ..."`` is refused first)."""
+    from shopmind.errors import WorkspaceError
+
+    try:
+        with workspace.connect(read_only=True):
+            return True
+    except WorkspaceError as exc:
+        return not str(exc).startswith("Wrong key:")
+
+
 def _wrong_key(exc: BaseException) -> bool:
     """A workspace key that opens nothing: no entry, since a line sealed with that key
     would be unreadable to the owner (and broke their next backup); the error says why."""
@@ -236,6 +248,8 @@ def record_command(
         return  # nothing was read or changed there; do not create a workspace to say so
     if failed and workspace.key is None and is_encrypted(root):
         return  # without its key nothing could be read there (the error says so)
+    if failed and workspace.key is not None and is_encrypted(root) and not _opens(workspace):
+        return  # a wrong key read nothing, and a line sealed with it is unreadable to the owner
     from shopmind.serving.runfile import running
 
     service = running(workspace)

@@ -38,7 +38,7 @@ from shopmind.ingest.extract import (
 from shopmind.ingest.formats import get_format
 from shopmind.ingest.formats.base import Format
 from shopmind.ingest.spreadsheet import SPREADSHEET_SUFFIXES, spreadsheet_to_csv
-from shopmind.ingest.sqlparts import event_map_conflicts
+from shopmind.ingest.sqlparts import NUMBER_TYPES, event_map_conflicts
 from shopmind.ingest.textscan import (
     TextScan,
     has_utf8_text,
@@ -570,7 +570,10 @@ def _read_dates(con: duckdb.DuckDBPyConnection, ctx: Context) -> None:
         return
     for name in _TIMESTAMP_FIELDS:
         source = ctx.resolved.get(name)
-        if source is None or ctx.extracted.columns.get(source, "").upper() != "VARCHAR":
+        kind = ctx.extracted.columns.get(source or "", "").upper()
+        # text, or with --year a number (a Parquet column of mmdd: 1111, 829)
+        numeric = ctx.options.year is not None and kind in NUMBER_TYPES
+        if source is None or (kind != "VARCHAR" and not numeric):
             continue
         reading = date_reading(con, relation, source, ctx.options.date_format, ctx.options.year)
         if reading.formats:

@@ -87,6 +87,9 @@ _YYYYMMDD_RE = r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$"  # GA4 ``eve
 
 _NULL_SPELLINGS = ("", "nan", "null", "none", "na", "n/a")
 _NUMBER_TYPES = {"BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT", "DECIMAL"}
+#: DuckDB types of numeric source columns (a timestamp there is epoch time unless a pattern
+#: says otherwise)
+NUMBER_TYPES = frozenset(_NUMBER_TYPES)
 
 
 # Membership tests are written ``list_contains([...], x)``, not ``x IN (...)``: DuckDB plans
@@ -199,18 +202,25 @@ def _strptime(v: str, formats: tuple[str, ...]) -> str:
     (``dates.counted_from``) count days from day 1 (midnight)."""
     for f in formats:
         if (day_one := day_one_of(f)) is not None:
-            n = f"TRY_CAST({v} AS BIGINT)"
+            # whole day numbers only: 12.5 is no day (a cast to BIGINT would round it)
+            x = f"TRY_CAST({v} AS DOUBLE)"
             return (
-                f"CASE WHEN {n} BETWEEN -100000 AND 100000 THEN "
-                f"CAST(DATE '{day_one}' + CAST({n} - 1 AS INTEGER) AS TIMESTAMP) END"
+                f"CASE WHEN {x} BETWEEN -100000 AND 100000 AND {x} = floor({x}) THEN "
+                f"CAST(DATE '{day_one}' + CAST({x} - 1 AS INTEGER) AS TIMESTAMP) END"
             )
     plain = [f for f in formats if yearless(f) is None]
     parts = [f"try_strptime({v}, [{', '.join(quote_literal(f) for f in plain)}])"] if plain else []
     for f in formats:
         if (found := yearless(f)) is not None:
             year, pattern = found
-            parts.append(f"try_strptime('{year}|' || {v}, {quote_literal('%Y|' + pattern)})")
+            # month and day as four digits: 829 is 0829 (a number column drops the zero)
+            value = f"lpad({v}, 4, '0')" if pattern in ("%m%d", "%d%m") else v
+            parts.append(f"try_strptime('{year}|' || {value}, {quote_literal('%Y|' + pattern)})")
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
+
+
+def _has_yearless(formats: tuple[str, ...]) -> bool:
+    return any(yearless(f) is not None for f in formats)
 
 
 def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, ...] = ()) -> str:
@@ -224,6 +234,10 @@ def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, 
     if formats and _counts_days(formats) and not t.startswith(("TIMESTAMP", "DATE")):
         # a day number is a local day: read in the zone given, else NULL (ts_problem says why)
         day = _strptime(trimmed(col), formats)
+        return f"timezone({quote_literal(timezone)}, {day})" if timezone else "NULL::TIMESTAMPTZ"
+    if formats and t in _NUMBER_TYPES and _has_yearless(formats):
+        # Tmall's 1111 as a Parquet integer: the pattern reads its digits, never epoch seconds
+        day = _strptime(f"CAST(TRY_CAST({col} AS BIGINT) AS VARCHAR)", formats)
         return f"timezone({quote_literal(timezone)}, {day})" if timezone else "NULL::TIMESTAMPTZ"
     if formats and not t.startswith(("TIMESTAMP", "DATE")) and t not in _NUMBER_TYPES:
         other = ts_value(col, col_type, timezone)
@@ -297,10 +311,14 @@ def ts_problem(
     naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {yyyymmdd})"
     if formats and not _zoned(formats):
         naive = f"coalesce(TRY_CAST({v} AS TIMESTAMP), {_strptime(v, formats)})"
+    fix = (
+        "pass --timezone Europe/London: a day number is a day of the shop''s zone"
+        if _counts_days(formats)
+        else "add an offset such as +00:00, or pass --timezone Europe/London"
+    )
     no_zone = (
         f"WHEN {parsed} IS NULL AND {naive} IS NOT NULL "
-        f"THEN '{name} ''' || {v} || ''' has no time zone (add an offset such as +00:00, or "
-        "pass --timezone Europe/London)' "
+        f"THEN '{name} ''' || {v} || ''' has no time zone ({fix})' "
         if timezone is None
         and (
             col_type.upper()

@@ -3,11 +3,12 @@ again (``churn``)? Chosen on validation among LightGBM, logistic regression, the
 single features (``propensity_candidates``), with a recency-only baseline reported.
 
 Workspace mode is temporal: the test snapshot has features at ``cutoff`` and labels from
-``[cutoff, cutoff + horizon)``; the validation snapshot sits one horizon earlier (the choice,
-the calibration and the honest baselines are made there); training snapshots are rolling
-cutoffs one day apart before it. After the choice, the chosen kind is fitted again on every
-labelled snapshot before the test cutoff (training, validation and the days in between), so
-the final model has seen the most recent behaviour. Nothing after a snapshot's cutoff enters
+``[cutoff, cutoff + horizon)``; the validation snapshot sits one horizon earlier (the choice
+and the honest baselines are made there); training snapshots are rolling cutoffs one day
+apart before it. After the choice, the chosen kind is fitted again on every labelled snapshot
+before the test cutoff (training, validation and the days in between), so the final model
+has seen the most recent behaviour, and is calibrated on out-of-fold scores of those
+snapshots (``out_of_fold_scores``). Nothing after a snapshot's cutoff enters
 its features (``features.intent.propensity_features``). Tabular mode (``fit_frame``) uses a
 stratified 70/15/15 split of a labelled file and no refit.
 Explanations are TreeSHAP contributions (Lundberg et al. 2020) in log-odds, turned into words.
@@ -134,7 +135,9 @@ class IsotonicCalibrator:
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
         s = np.asarray(scores, dtype=float)
-        stepped = np.clip(self.model_.predict(s), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        # the order term moves a value by under 5e-7: inside the bounds after it, too
+        low, high = PROBABILITY_FLOOR + 1e-6, 1 - PROBABILITY_FLOOR - 1e-6
+        stepped = np.clip(self.model_.predict(s), low, high)
         return np.asarray(stepped + 1e-6 * (_sigmoid(s) - 0.5))
 
 
@@ -158,20 +161,24 @@ def _refitted(kind: Candidate, x: np.ndarray, y: np.ndarray, seed: int) -> Candi
 
 def out_of_fold_scores(
     kind: Candidate, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None, seed: int
-) -> np.ndarray:
+) -> np.ndarray | None:
     """Scores of each row by a model of ``kind``'s kind fitted without the row's fold (three
-    folds, one user's snapshots in one fold): what a calibrator of the model refitted on
-    all rows must learn from, as in scikit-learn's ``CalibratedClassifierCV``."""
-    from sklearn.model_selection import GroupKFold, StratifiedKFold
+    folds, stratified, one user's snapshots in one fold): what a calibrator of the model
+    refitted on all rows must learn from, as in scikit-learn's ``CalibratedClassifierCV``.
+    None when three folds cannot each hold both classes (a rare target)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+    if np.bincount(y, minlength=2).min() < 3:
+        return None
     out = np.zeros(len(y))
     if groups is not None and len(np.unique(groups)) >= 3:
-        splits = GroupKFold(n_splits=3).split(x, y, groups)
+        folds = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
+        splits = folds.split(x, y, groups)
     else:
         splits = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed).split(x, y)
     for fit_rows, held_out in splits:
         if np.unique(y[fit_rows]).size < 2:  # a fold of one class teaches nothing
-            return kind.score(x)
+            return None
         out[held_out] = _refitted(kind, x[fit_rows], y[fit_rows], seed).score(x[held_out])
     return out
 
@@ -309,7 +316,9 @@ class PropensityModel(Model):
     ) -> None:
         """Choose on ``val`` among candidates fitted on ``train`` and calibrate there; with
         ``refit`` (every labelled snapshot before the test cutoff), the chosen kind and the
-        two reported models are then fitted again on those rows, the calibration kept.
+        two reported models are then fitted again on those rows, and the chosen one is
+        calibrated again on their out-of-fold scores (the validation calibration stays when
+        no three folds hold both classes).
         ``active_in_label_window`` (shares of users active in each label window, temporal
         mode) joins the shift check."""
         drop = ["label"] + ([id_column] if id_column else [])
@@ -334,6 +343,7 @@ class PropensityModel(Model):
             self.feature_names_, (xs[0], ys[0]), (xs[1], ys[1]), self.config.seed
         )
         self.calibrator_ = calibrator(self.model_.score(xs[1]), ys[1])
+        calibrated_on = "the validation snapshot"
         fit_x, fit_y = xs[0], ys[0]
         if refit is not None:
             fit_x = refit[self.feature_names_].to_numpy(dtype=float)
@@ -353,7 +363,13 @@ class PropensityModel(Model):
             known = id_column is not None and id_column in refit.columns
             groups = refit[id_column].to_numpy() if known else None
             oof = out_of_fold_scores(self.model_, fit_x, fit_y, groups, self.config.seed)
-            self.calibrator_ = calibrator(oof, fit_y)
+            if oof is not None:  # else the validation calibration stays (said in the report)
+                self.calibrator_ = calibrator(oof, fit_y)
+            calibrated_on = (
+                "out-of-fold scores of the refit rows"
+                if oof is not None
+                else ("the validation snapshot (too few positives for three folds)")
+            )
         calibrated = self.calibrator_.predict(self.model_.score(xs[2]))
         report: dict[str, Any] = {
             "rows": {
@@ -370,6 +386,7 @@ class PropensityModel(Model):
             "lightgbm": _metrics(ys[2], lgbm.score(xs[2])),
             "logistic_regression": _metrics(ys[2], _sigmoid(logistic.score(xs[2]))),
             "reliability": _reliability(ys[2], calibrated),
+            "calibrated_on": calibrated_on,
         }
         report["shift"] = feature_shift(
             self.feature_names_,

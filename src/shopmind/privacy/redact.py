@@ -338,12 +338,14 @@ def find_pii(text: str) -> list[tuple[str, int, int]]:
     spans = [s for s in spans if _not_an_id(text, s[0], s[1])]
     spans = _outside_url_paths(text, spans)
     lowered = text.lower()
-    if any(host in lowered for host in CHAT_HOSTS):
+    if any(hint in lowered for hint in _CONTACT_NUMBER_HINTS):
         _contact_link_numbers(text, spans)
     return spans
 
 
-# the number of a click-to-chat link (wa.me/8613812345678, api.whatsapp.com/send?phone=...)
+# the number of a click-to-chat link (wa.me/8613812345678, api.whatsapp.com/send?phone=...,
+# web.whatsapp.com/send?phone=...); _CONTACT_NUMBER_HINTS: a cheap test that it may match
+_CONTACT_NUMBER_HINTS = ("wa.me", "t.me", "telegram.me", "whatsapp.com", "viber.click")
 _CONTACT_NUMBER = re.compile(
     r"(?:wa\.me/|(?:t|telegram)\.me/\+?|viber\.click/|whatsapp\.com/send/?\?phone=)"
     r"(?P<n>\+?\d{7,15})(?!\d)",

@@ -148,7 +148,7 @@ def _open_line(cipher: encryption.FileCipher, line: str, rel: str) -> str:
     entry in the audit trail, never a backup refused."""
     try:
         return cipher.open_line(line, rel)
-    except WorkspaceError:
+    except (WorkspaceError, ValueError):  # ValueError: binascii.Error of a cut-short line
         return line
 
 

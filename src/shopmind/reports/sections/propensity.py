@@ -56,17 +56,16 @@ def _meaning(model: object) -> str:
     days = config.horizon_seconds / 86_400
     span = f"{days:g} day{'s' if days != 1 else ''}"
     event = (
-        f"the user buys within {span} after the cutoff"
+        f"the user buys within {span} after the cutoff (users with events before the cutoff)"
         if config.target == "purchase"
-        else f"a past buyer does not buy again within {span}"
+        else f"the customer does not buy again within {span} after the cutoff (customers "
+        "with a purchase before the cutoff)"
     )
     rate = report.get("positive_rate_test")
     base = (
-        f"; {100 * float(rate):.1f}% of the held-out users did, the score to compare with"
+        f"; {100 * float(rate):.1f}% of them did in the held-out period, the rate to compare "
+        "a score with"
         if rate is not None
         else ""
     )
-    return (
-        f"<p class='note'>A score is the calibrated probability that {event} (users with "
-        f"events before the cutoff){base}.</p>"
-    )
+    return f"<p class='note'>A score is the calibrated probability that {event}{base}.</p>"

@@ -48,6 +48,8 @@ def build(tables: Tables) -> str | None:
         f"<p class='lead'>{100 * mean_first:.1f}% of users who did <b>{start}</b> did it again "
         f"in the next {period} ({len(whole)} cohorts whose next {period} is complete, weighted "
         "by size).</p>"
+        if whole and sizes.sum()
+        else f"<p class='lead'>No cohort's next {period} is complete yet.</p>"
     )
     notes = ["Blank cells cannot be observed yet (their period starts after the data ends)."]
     if result["last_period_partial"]:
