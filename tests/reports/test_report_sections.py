@@ -221,3 +221,27 @@ def test_clv_section_states_what_its_figure_assumes(tmp_path: Path) -> None:
     assert "point estimates (no interval" in page and "Not checked on a holdout" in page
     once = int((model.summary_["frequency"] == 0).sum())
     assert once > 0 and f"{once:,} of {len(model.summary_):,} customers have P(alive) = 1" in page
+
+
+def test_clv_and_propensity_sections_say_why_they_do_not_apply(
+    tmp_path: Path, sim_ws: Workspace
+) -> None:
+    """The Taobao head: 9 days, no prices. 'run shopmind clv fit' and a 7-day propensity
+    cannot work there; the sections give the reason instead."""
+    from shopmind.ingest import ingest_file
+    from shopmind.reports.sections import clv, propensity
+    from tests.conftest import options
+
+    rows = ["user_id,item_id,event_type,ts"]
+    for user in range(12):
+        for day in (17, 21, 25):
+            rows.append(f"u{user},i{day},purchase,2017-11-{day}T10:00:00Z")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ws = Workspace(tmp_path / "ws")
+    ingest_file(ws, path, options())
+    assert "CLV does not apply" in _text(clv.build(ws) or "")
+    assert "no purchase carries a price" in _text(clv.build(ws) or "")
+    assert "try --horizon 2d" in _text(propensity.build(ws) or "")
+    # 60 days of a priced shop: both apply, and the notes say how to make the models
+    assert clv.build(sim_ws) is None and propensity.build(sim_ws) is None

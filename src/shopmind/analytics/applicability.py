@@ -85,13 +85,18 @@ def why_not(
                 "HAVING count(DISTINCT CAST(ts AS DATE)) > 1)"
             ).fetchall()[0]
             if repeat >= 10 and priced < 10:
-                which = "no purchase carries" if not priced else f"only {priced} of them have"
+                which = (
+                    "no purchase carries"
+                    if not priced
+                    else f"only {priced} of them {'has' if priced == 1 else 'have'}"
+                )
                 return (
                     f"{repeat:,} customers bought on more than one day, but {which} a price: "
                     "CLV values spend"
                 )
             if repeat < 10:
-                return f"{repeat} customers bought on more than one day; CLV needs repeat buyers"
+                who = "customer" if repeat == 1 else "customers"
+                return f"{repeat} {who} bought on more than one day; CLV needs repeat buyers"
         elif step == "profiles":
             if not types:
                 return "no events"

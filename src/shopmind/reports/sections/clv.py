@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from shopmind.reports import charts
-from shopmind.reports.fragments import chart, money
+from shopmind.reports.fragments import chart, money, note
 from shopmind.store import Workspace
 
 if TYPE_CHECKING:
@@ -36,7 +36,10 @@ def build(workspace: Workspace) -> str | None:
     from shopmind.models.clv import CLVModel
 
     if not (clv_model_dir(workspace) / "clv.json").exists():
-        return None
+        from shopmind.analytics.applicability import why_not
+
+        reason = why_not(workspace, "clv")  # the Taobao head: no prices
+        return None if reason is None else note(f"CLV does not apply: {html.escape(reason)}.")
     model = CLVModel.load(clv_model_dir(workspace))
     frame = model.predict(12)
     if "clv" not in frame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from shopmind.reports import charts
-from shopmind.reports.fragments import chart, table
+from shopmind.reports.fragments import chart, note, table
 from shopmind.store import Workspace
 
 TITLE = "Purchase propensity"
@@ -21,7 +21,11 @@ def build(workspace: Workspace) -> str | None:
 
     path = workspace.models_dir / "propensity" / "model.pkl"
     if not path.exists():
-        return None
+        from shopmind.analytics.applicability import why_not
+
+        # the NOTE's 7-day horizon may not fit the data (the Taobao head: 9 days)
+        reason = why_not(workspace, "propensity", horizon_days=7)
+        return None if reason is None else note(f"No model: {html.escape(reason)}.")
     model = PropensityModel.load(path)
     r = model.report_
     chosen = r.get("chosen_model") or {**r["lightgbm"], "name": "lightgbm"}
