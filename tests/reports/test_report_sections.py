@@ -243,5 +243,7 @@ def test_clv_and_propensity_sections_say_why_they_do_not_apply(
     assert "CLV does not apply" in _text(clv.build(ws) or "")
     assert "no purchase carries a price" in _text(clv.build(ws) or "")
     assert "try --horizon 2d" in _text(propensity.build(ws) or "")
-    # 60 days of a priced shop: both apply, and the notes say how to make the models
-    assert clv.build(sim_ws) is None and propensity.build(sim_ws) is None
+    # 60 days of a priced shop: both apply (the shared workspace may hold models other
+    # tests trained, so only the reasons' absence is asserted)
+    assert "does not apply" not in (clv.build(sim_ws) or "")
+    assert "No model:" not in (propensity.build(sim_ws) or "")
