@@ -281,7 +281,7 @@ def metrics_by_period(
     points = []
     for row in frame.itertuples(index=False):
         begin = pd.Timestamp(cast(Any, row.period))
-        finish = _next(begin, interval)
+        finish = next_period(begin, interval)
         gross = _num(row.gross_revenue)
         refunded = _num(row.refunds)
         orders = int(_num(row.orders))
@@ -336,7 +336,7 @@ def _every_period(frame: pd.DataFrame, interval: str) -> pd.DataFrame:
     every, at = [], pd.Timestamp(frame["period"].min())
     while at <= frame["period"].max():
         every.append(at)
-        at = _next(at, interval)
+        at = next_period(at, interval)
     return pd.DataFrame({"period": every}).merge(frame, on="period", how="left")
 
 
@@ -352,15 +352,11 @@ def _iso(value: Any, zone: str | None = None) -> str | None:
     return (stamp.tz_convert(zone) if zone and stamp.tzinfo else stamp).isoformat()
 
 
-def _next(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
+def next_period(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
+    """The start of the period after the one starting at ``begin`` (day, week or month)."""
     if interval == "month":
         return begin + pd.offsets.MonthBegin(1)
     return begin + timedelta(days=7 if interval == "week" else 1)
-
-
-def next_period(begin: pd.Timestamp, interval: str) -> pd.Timestamp:
-    """The start of the period after the one starting at ``begin`` (day, week or month)."""
-    return _next(begin, interval)
 
 
 def period_partial(

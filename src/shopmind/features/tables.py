@@ -35,6 +35,7 @@ class Tables:
     #: the zone days, weeks and months are read in (``reporting_timezone``)
     timezone: str = "UTC"
     _event_types: frozenset[str] | None = field(default=None, init=False, repr=False)
+    _dates_only: bool | None = field(default=None, init=False, repr=False)
 
     def with_tables(self, tables: Mapping[str, Table]) -> Tables:
         """The same backend and reporting zone over other tables (sessions, persons, a
@@ -77,10 +78,13 @@ class Tables:
 
     def dates_only(self) -> bool:
         """Whether every event time is a midnight of the reporting zone: dates without a time
-        of day (CDNOW's YYYYMMDD), where sessions, lengths and hours mean nothing."""
-        events = self.tables["events"]
-        timed = events.filter(events.ts != events.ts.truncate("D")).count().execute()
-        return int(timed) == 0 and int(events.count().execute()) > 0
+        of day (CDNOW's YYYYMMDD), where sessions, lengths and hours mean nothing (queried
+        once per Tables: the report's trends and retention ask several times)."""
+        if self._dates_only is None:
+            events = self.tables["events"]
+            timed = events.filter(events.ts != events.ts.truncate("D")).count().execute()
+            self._dates_only = int(timed) == 0 and int(events.count().execute()) > 0
+        return self._dates_only
 
     def require_event_types(self, names: Sequence[str], what: str = "event type") -> None:
         """Refuse names that are not event types of the data, listing those present."""
