@@ -1,6 +1,6 @@
 """Ingest throughput against a bare DuckDB load of the same file, timed in the same run.
 
-    python benchmarks/ingest.py [--events 10000000] [--csv FILE] [--repeat 3]
+    python benchmarks/ingest.py [--events 10000000] [--csv FILE] [--repeat 3] [--stages]
 
 For each file, in turns: the wall time of the ``shopmind ingest`` command into a new
 workspace (a separate process: CLI start-up, extract, validate, pseudonymise, deduplicate,
@@ -8,7 +8,11 @@ vault, load, commit, all atomic) and of a bare ``read_csv``/``read_parquet`` + `
 a new DuckDB file (in this process, start-up not counted). The ratio is ours / bare, medians
 of ``--repeat`` turns (target: at most 1.5x for files over 1M rows); ``library_s`` is the
 ingest's own time as it reports it (no start-up). ``--csv`` reuses a generated file instead
-of simulating one. Results go to benchmarks/results/ingest.json.
+of simulating one. ``--stages`` adds, per file, one more load through the library
+(``ingest_file`` in this process, no start-up) that times each stage the progress callback
+names (hash and line scan, extract, validate into the staging table, deduplicate, load into
+``events`` and the derived tables and the vault, commit): where the time above the bare load
+goes. Results go to benchmarks/results/ingest.json.
 """
 
 from __future__ import annotations
@@ -66,7 +70,30 @@ def ours(path: Path, fmt: str, folder: Path) -> tuple[float, float, int]:
     return seconds, float(report["seconds"]), int(report["rows_in"])
 
 
-def measure(name: str, path: Path, fmt: str, repeat: int, folder: Path) -> dict[str, Any]:
+def stages(path: Path, fmt: str, folder: Path) -> dict[str, float]:
+    """Seconds of each ingest stage (named by the pipeline's progress callback), one load
+    through the library into a new workspace."""
+    from shopmind.ingest.context import IngestOptions
+    from shopmind.ingest.pipeline import ingest_file
+    from shopmind.store import Workspace
+
+    ws_root = folder / "ws-stages"
+    shutil.rmtree(ws_root, ignore_errors=True)
+    marks: list[tuple[str, float]] = []
+    ingest_file(
+        Workspace(ws_root),
+        path,
+        IngestOptions(format=fmt, key=KEY),
+        lambda stage: marks.append((stage, time.perf_counter())),
+    )
+    ended = time.perf_counter()
+    ends = [at for _, at in marks[1:]] + [ended]
+    return {stage: round(end - at, 3) for (stage, at), end in zip(marks, ends, strict=True)}
+
+
+def measure(
+    name: str, path: Path, fmt: str, repeat: int, folder: Path, with_stages: bool = False
+) -> dict[str, Any]:
     bare, mine, library, rows = [], [], [], 0
     for _ in range(repeat):
         bare.append(bare_load(path, folder))
@@ -75,6 +102,7 @@ def measure(name: str, path: Path, fmt: str, repeat: int, folder: Path) -> dict[
         library.append(inside)
         print(f"  {name}: bare {bare[-1]:.2f} s, shopmind {seconds:.2f} s", flush=True)
     b, m = statistics.median(bare), statistics.median(mine)
+    extra = {"stages_s": stages(path, fmt, folder)} if with_stages else {}
     return {
         "file": name,
         "format": fmt,
@@ -87,6 +115,7 @@ def measure(name: str, path: Path, fmt: str, repeat: int, folder: Path) -> dict[
         "ratio": round(m / b, 2),
         "bare_all_s": [round(x, 3) for x in bare],
         "shopmind_all_s": [round(x, 3) for x in mine],
+        **extra,
     }
 
 
@@ -109,6 +138,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--csv", type=Path, help="a generated events CSV to use as it is")
     parser.add_argument("--skip-retail", action="store_true", help="only the CSV")
+    parser.add_argument("--stages", action="store_true", help="also time each ingest stage")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "ingest.json")
     args = parser.parse_args()
     results = []
@@ -119,12 +149,19 @@ def main() -> None:
             pass
         elif retail.exists():
             results.append(
-                measure("online_retail.parquet", retail, "online_retail", args.repeat, folder)
+                measure(
+                    "online_retail.parquet",
+                    retail,
+                    "online_retail",
+                    args.repeat,
+                    folder,
+                    args.stages,
+                )
             )
         else:
             print(f"skipping online_retail: {retail} not found")
         csv = args.csv or simulated_csv(args.events, folder)
-        results.append(measure(csv.name, csv, "generic", args.repeat, folder))
+        results.append(measure(csv.name, csv, "generic", args.repeat, folder, args.stages))
     for r in results:
         print(
             f"{r['file']:<28} {r['rows']:>11,} rows  bare {r['bare_rows_per_s']:>11,} rows/s  "

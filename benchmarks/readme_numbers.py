@@ -38,7 +38,27 @@ BENCHMARKS: dict[str, tuple[list[str], tuple[str, ...]]] = {
         [PY, "benchmarks/analytics.py", "--events", "1000000", "10000000", "--repeat", "3"],
         ("analytics.json",),
     ),
+    "funnel_floor": (
+        [
+            PY,
+            "benchmarks/analytics.py",
+            "--events",
+            "10000000",
+            "--analyses",
+            "funnel",
+            "funnel_floor",
+            "--repeat",
+            "3",
+            "--out",
+            "benchmarks/results/funnel_floor.json",
+        ],
+        ("funnel_floor.json",),
+    ),
     "propensity": ([PY, "benchmarks/propensity.py"], ("propensity.json",)),
+    "propensity_ceiling": (
+        [PY, "benchmarks/propensity_ceiling.py"],
+        ("propensity_ceiling.json",),
+    ),
     "marketing": ([PY, "benchmarks/marketing.py", "--users", "50000"], ("marketing.json",)),
     "recsys": (
         [PY, "benchmarks/recsys.py", "--datasets", "beauty", "online_retail"],
@@ -161,6 +181,28 @@ def _propensity(key: str) -> Callable[[Any], list[str]]:
         ]
 
     return values
+
+
+def _funnel_floor(d: Any) -> list[str]:
+    funnel = _where(d["results"], analysis="funnel")
+    floor = _where(d["results"], analysis="funnel_floor")
+    return [
+        f"{seconds(funnel['shopmind_s'])} against pandas' {seconds(funnel['pandas_s'])}",
+        ratio(funnel["speedup"]),
+        f"alone takes {seconds(floor['shopmind_s'])}",
+        f"{ratio(floor['speedup'])} pandas' {seconds(floor['pandas_s'])}",
+    ]
+
+
+def _propensity_ceiling(d: Any) -> list[str]:
+    row = d["rows"]["taobao_purchase"]
+    return [
+        f"{commas(row['training_rows'])}",
+        f"{row['test_rows']} test users",
+        f"{row['models_tried']} models",
+        f4(row["ceiling_roc_auc"]),
+        f4(row["best_models_hindsight"][0]["roc_auc"]),
+    ]
 
 
 def _recsys(dataset: str, model: str, metrics: tuple[str, ...]) -> Callable[[Any], list[str]]:
@@ -287,6 +329,10 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim("| Online Retail | churn, 60d", "propensity.json", _propensity("online_retail_churn")),
     Claim("| Taobao head | purchase, 2d", "propensity.json", _propensity("taobao_purchase")),
+    Claim("The funnel's floor, measured:", "funnel_floor.json", _funnel_floor),
+    Claim(
+        "`python benchmarks/propensity_ceiling.py`", "propensity_ceiling.json", _propensity_ceiling
+    ),
     Claim("Explanations (`python benchmarks/marketing.py", "marketing.json", _marketing),
     Claim("| default (model selection", "recsys.json", _recsys("beauty", "default", BEAUTY)),
     Claim("| slist (default settings) |", "recsys.json", _recsys("beauty", "slist", BEAUTY)),

@@ -91,6 +91,23 @@ def test_next_numbers_cases_from_one_and_keeps_repeats(trained: Path) -> None:
     assert {r["case_id"] for r in rows} == {"1", "2"}
     assert "a3" in {r["item_id"] for r in rows if r["case_id"] == "1"}
     assert "unknown item ids" in result.stderr
+    excluded = trained / "next_excluded.csv"
+    result = run_cli(
+        "--workspace",
+        str(trained),
+        "recommend",
+        "next",
+        "--input",
+        str(prefixes),
+        "--k",
+        "3",
+        "--exclude-seen",
+        "--out",
+        str(excluded),
+    )
+    assert result.returncode == 0, result.stderr
+    fresh = {r["item_id"] for r in _rows(excluded) if r["case_id"] == "1"}
+    assert len(fresh) == 3 and not fresh & {"a1", "a2"}
 
 
 def _evaluate(ws: Path, model: str) -> dict:

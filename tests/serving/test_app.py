@@ -34,6 +34,22 @@ def test_session_and_similar(served: Server) -> None:
     assert similar["items"][0]["item_id"] in {"b1", "b3"}
 
 
+def test_session_can_leave_out_the_items_it_holds(served: Server) -> None:
+    """By default a whole-catalogue answer keeps the session's own items (repeats are real
+    next events); ``exclude_seen`` leaves exactly those out."""
+    seen = {"a1", "a2"}
+    whole = served.request(
+        "POST", "/v1/sessions/recommendations", json={"items": sorted(seen), "k": 1000}
+    ).json()["items"]
+    assert seen <= {i["item_id"] for i in whole}
+    fresh = served.request(
+        "POST",
+        "/v1/sessions/recommendations",
+        json={"items": sorted(seen), "k": 1000, "exclude_seen": True},
+    ).json()["items"]
+    assert {i["item_id"] for i in fresh} == {i["item_id"] for i in whole} - seen
+
+
 @pytest.mark.parametrize(
     ("method", "path", "payload", "status"),
     [

@@ -390,9 +390,17 @@ def next_items(
     out: Annotated[Path, typer.Option(help="CSV: case_id,rank,item_id,score.")],
     model: ModelOption = None,
     k: Annotated[int, typer.Option(help="Items per prefix.")] = 20,
+    exclude_seen: Annotated[
+        bool,
+        typer.Option(
+            "--exclude-seen",
+            help="Leave out the items a prefix already holds (default: keep them, repeats "
+            "are real next events).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Next items for anonymous sessions (nothing excluded: repeats are real)."""
+    """Next items for anonymous sessions (by default nothing is excluded: repeats are real)."""
     from shopmind.evaluation.topk import check_k
     from shopmind.models.recommend.workflow import load_model
 
@@ -409,7 +417,8 @@ def next_items(
 
     def rows() -> Iterator[list[Any]]:
         for start in range(0, len(prefixes), 2048):
-            recs = recommender.recommend_next(prefixes[start : start + 2048], k)
+            batch = prefixes[start : start + 2048]
+            recs = recommender.recommend_next(batch, k, exclude_seen=exclude_seen)
             for case, rec in enumerate(recs, start=start + 1):
                 for rank, (item, score) in enumerate(rec, start=1):
                     yield [case, rank, item, f"{score:.6g}"]
@@ -421,6 +430,7 @@ def next_items(
         "rows": n,
         "unknown_items_dropped": dropped,
         "prefixes_without_known_items": cold,
+        "exclude_seen": exclude_seen,
         "out": str(out),
     }
     emit(

@@ -217,13 +217,31 @@ class PropensityModel(Model):
             features["label"] = bought
         return features
 
+    def snapshot_times(
+        self, first: datetime, cutoff: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        """Cutoffs of the training snapshots and of the recent ones that join only the refit
+        (the validation snapshot is ``cutoff - horizon``; ``first`` is the first event).
+
+        Rolling snapshots one stride apart (a day, or the horizon if shorter), each with at
+        least half a stride of history. Training ones end their label windows before the
+        validation snapshot starts; the recent ones overlap the validation labels, so they
+        join only the final refit, after the choice."""
+        horizon = timedelta(seconds=self.config.horizon_seconds)
+        stride = min(horizon, timedelta(days=1))
+        count = self.config.train_snapshots
+        train_at = [cutoff - 2 * horizon - k * stride for k in range(count)]
+        train_at = [at for at in train_at if at - first >= stride / 2] or train_at[:1]
+        recent_at = [cutoff - horizon - k * stride for k in range(1, count) if k * stride < horizon]
+        return train_at, [at for at in recent_at if at - first >= stride / 2]
+
     def fit(self, tables: Any) -> PropensityModel:
         if self.config.target not in ("purchase", "churn"):
             raise ShopmindError(
                 f"Unknown target '{self.config.target}'.",
                 hint="Use --target purchase or --target churn.",
             )
-        first, last = _event_span(tables.events())
+        first, last = event_span(tables.events())
         cutoff, self.cutoff_note_ = resolve_cutoff(
             self.config.cutoff, last, timedelta(seconds=self.config.horizon_seconds)
         )
@@ -241,17 +259,9 @@ class PropensityModel(Model):
             )
         test = self.snapshot(tables, cutoff)
         val = self.snapshot(tables, cutoff - horizon)
-        # rolling snapshots one stride apart (a day, or the horizon if shorter), each with at
-        # least half a stride of history. Training ones end their label windows before the
-        # validation snapshot starts; the recent ones overlap the validation labels, so they
-        # join only the final refit, after the choice.
-        stride = min(horizon, timedelta(days=1))
-        count = self.config.train_snapshots
-        train_at = [cutoff - 2 * horizon - k * stride for k in range(count)]
-        train_at = [at for at in train_at if at - first >= stride / 2] or train_at[:1]
-        recent_at = [cutoff - horizon - k * stride for k in range(1, count) if k * stride < horizon]
+        train_at, recent_at = self.snapshot_times(first, cutoff)
         train = pd.concat([self.snapshot(tables, at) for at in train_at], ignore_index=True)
-        recent = [self.snapshot(tables, at) for at in recent_at if at - first >= stride / 2]
+        recent = [self.snapshot(tables, at) for at in recent_at]
         refit = pd.concat([*recent, val, train], ignore_index=True)
         active = {
             "validation": _active_share(tables, val["user_id"], cutoff - horizon, cutoff),
@@ -519,7 +529,7 @@ def shift_warnings(shift: dict[str, Any]) -> list[str]:
     return out
 
 
-def _event_span(events: Any) -> tuple[datetime, datetime]:
+def event_span(events: Any) -> tuple[datetime, datetime]:
     """The first and last event times, in one scan with the checks that the events can
     give a propensity (clear errors for no events, no user ids: session-only data, or no
     purchase at all)."""

@@ -59,10 +59,20 @@ class SessionRequest(Strict):
         "appended to the session's events)",
     )
     k: int = Field(default=10, ge=1, le=1000)
+    exclude_seen: bool = Field(
+        default=False,
+        description="leave out the items the session already holds (default: keep them, "
+        "shoppers often go back to an item they viewed)",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"session_id": "x-42", "k": 10}, {"items": ["a1", "a2"]}]},
+        json_schema_extra={
+            "examples": [
+                {"session_id": "x-42", "k": 10},
+                {"items": ["a1", "a2"], "exclude_seen": True},
+            ]
+        },
     )
 
 

@@ -110,7 +110,8 @@ async def similar(service: ServiceDep, item_id: IdPath, k: K = 10) -> SimilarIte
 @router.post("/sessions/recommendations", response_model=SessionRecommendations)
 def session(service: ServiceDep, body: SessionRequest) -> SessionRecommendations:
     """Next items for an anonymous session: its events received so far (stored or just
-    posted to /v1/events), then ``items`` if given. 404 for a session id without events
+    posted to /v1/events), then ``items`` if given; ``exclude_seen`` leaves those items out
+    of the answer. 404 for a session id without events
     when no items are sent; 422 when none of the items is known to the model."""
     model = _model(service).model
     history: list[str] = []
@@ -135,7 +136,7 @@ def session(service: ServiceDep, body: SessionRequest) -> SessionRecommendations
             "of catalogue items.",
             code="unknown_items",
         )
-    pairs = model.recommend_next([known], body.k)[0]
+    pairs = model.recommend_next([known], body.k, exclude_seen=body.exclude_seen)[0]
     return SessionRecommendations(
         model=model.name,
         session_id=body.session_id,
