@@ -61,7 +61,7 @@ demo: $(STAMP)
 	@$(STEP) profiles -- $(SM) analyze profiles
 	@$(STEP) propensity -- $(SM) propensity train --target purchase --horizon 7d
 	@$(STEP) abtest --campaign $(CAMPAIGN) -- $(SM) abtest analyze --campaign $(CAMPAIGN)
-	@$(STEP) recommend -- $(SM) recommend train --quiet
+	@$(STEP) recommend -- $(SM) recommend train
 	@$(STEP) recommend -- $(SM) recommend batch --k 10 --out $(WORKSPACE)/reports/recommendations.csv
 	@$(STEP) campaign -- $(SM) campaign plan --budget $(BUDGET) --cost 1 --value 30 \
 	  --out $(WORKSPACE)/reports/audience.csv

@@ -133,6 +133,10 @@ def test_dates_are_iso_only_and_an_empty_holdout_is_named() -> None:
         CLVModel(CLVConfig(calibration_end=middle, holdout_end=beyond)).fit(tx)
     with pytest.raises(ShopmindError, match="needs --calibration-end"):
         CLVModel(CLVConfig(holdout_end=last.date().isoformat())).fit(tx)
+    # customers who each buy once (Fraud_Data): BG/NBD has nothing to learn, so it refuses
+    once = tx.drop_duplicates("customer_id")
+    with pytest.raises(ShopmindError, match="bought again"):
+        CLVModel(CLVConfig()).fit(once)
 
 
 @pytest.mark.slow

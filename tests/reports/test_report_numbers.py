@@ -139,7 +139,14 @@ def test_trends_of_a_short_log_without_prices_say_what_they_show(tmp_path: Path)
     ingest_file(ws, path, options())
     with duckdb_tables(ws) as tables:
         text = _text(section.build(tables))
-    assert "Daily active users: the best complete day started 2017-11-" in text
+    # five users every day: a flat series names no best day
+    assert "Daily active users: 5 in every complete day, no best one." in text
+    path = tmp_path / "one_more.csv"
+    path.write_text("user_id,item_id,event_type,ts\nu9,i20,view,2017-11-20T12:00:00Z\n")
+    ingest_file(ws, path, options())
+    with duckdb_tables(ws) as tables:
+        text = _text(section.build(tables))
+    assert "Daily active users: the best complete day started 2017-11-20" in text
     assert (
         "No purchase carries a price, so revenue is unknown: showing active users per day" in text
     )

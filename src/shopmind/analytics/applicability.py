@@ -12,6 +12,7 @@ import math
 import duckdb
 
 from shopmind.store import Workspace
+from shopmind.store.workspace import synthetic_time_format
 
 STEPS = (
     "funnel",
@@ -37,6 +38,18 @@ def fitting_horizon(span_days: float) -> int:
     return max(0, math.ceil(span_days / 3) - 1)
 
 
+#: Steps that read dates (recency, spans, horizons): not for logs without timestamps.
+TIMED_STEPS = ("rfm", "clv", "profiles", "propensity")
+
+#: Users with a purchase after an earlier event of theirs (what propensity learns from).
+_RETURNING_BUYERS = """
+    SELECT count(*) FROM (
+        SELECT user_id FROM events WHERE user_id IS NOT NULL GROUP BY user_id
+        HAVING max(ts) FILTER (WHERE event_type = 'purchase') > min(ts)
+    )
+"""
+
+
 def why_not(
     workspace: Workspace,
     step: str,
@@ -49,6 +62,12 @@ def why_not(
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}; steps: {', '.join(STEPS)}")
     with workspace.connect(read_only=True) as con:
+        synthetic = synthetic_time_format(con)
+        if synthetic and step in TIMED_STEPS:
+            return (
+                f"the events come from a '{synthetic}' file, which has no timestamps (their "
+                f"times are synthetic and keep the order only): {step} needs real dates"
+            )
         types = {r[0] for r in con.execute("SELECT DISTINCT event_type FROM events").fetchall()}
         buyers = _one(
             con,
@@ -65,6 +84,11 @@ def why_not(
         elif step in ("rfm", "propensity"):
             if not buyers:
                 return "no purchases by known users"
+            if step == "propensity" and not _one(con, _RETURNING_BUYERS):
+                return (
+                    "no purchase follows an earlier event of the same user (each customer's "
+                    "only event is their purchase): there is no behaviour to predict it from"
+                )
             if step == "propensity" and horizon_days:
                 span = con.execute("SELECT epoch(max(ts)) - epoch(min(ts)) FROM events").fetchall()[
                     0
@@ -100,6 +124,8 @@ def why_not(
         elif step == "profiles":
             if not types:
                 return "no events"
+            if not _one(con, "SELECT count(*) FROM events WHERE user_id IS NOT NULL"):
+                return "no event carries a user id (anonymous sessions): profiles need known users"
         elif step in ("abtest", "campaign"):
             where = "WHERE campaign_id = ?" if campaign else ""
             n = con.execute(

@@ -322,9 +322,13 @@ def metrics_by_period(
 
 
 def best_period(points: list[dict[str, Any]], metric: str) -> dict[str, Any] | None:
-    """The complete period with the highest ``metric`` (partial periods never rank)."""
+    """The complete period with the highest ``metric`` (partial periods never rank; a series
+    flat over its complete periods, or 0 in its only one, has no best one)."""
     complete = [p for p in points if not p["partial"] and p.get(metric) is not None]
-    return max(complete, key=lambda p: p[metric]) if complete else None
+    values = {p[metric] for p in complete}
+    if not complete or (len(values) == 1 and (len(complete) > 1 or 0 in values)):
+        return None
+    return max(complete, key=lambda p: p[metric])
 
 
 def _every_period(frame: pd.DataFrame, interval: str) -> pd.DataFrame:

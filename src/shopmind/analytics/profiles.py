@@ -16,6 +16,7 @@ import ibis
 import pandas as pd
 
 from shopmind.analytics.rfm import rfm_table
+from shopmind.errors import AnalyticsError
 from shopmind.features.tables import Tables
 
 NEW_DAYS, ACTIVE_DAYS, AT_RISK_DAYS = 30, 30, 90
@@ -53,6 +54,12 @@ def build_profiles(tables: Tables, clv: pd.DataFrame | None = None) -> pd.DataFr
         source=e.source.mode(),
     )
     frame = base.execute()
+    if frame.empty:
+        raise AnalyticsError(
+            "No event carries a user id (a log of anonymous sessions): profiles describe known "
+            "users.",
+            hint="Load events with a user_id column (or --map user_id=...) to build profiles.",
+        )
     for column in ("category", "brand", "hour", "weekday"):
         top = _top(e, column, e.weight).execute()
         frame = frame.merge(

@@ -130,6 +130,16 @@ def rfm(tables: Tables, as_of: datetime | None = None) -> dict[str, Any]:
             f"the data span {span_days:.0f} days: recency scores rank customers within that "
             "window, so 'Lost' or 'At risk' mean least recent here, not gone"
         )
+    one_order = total > 0 and float(table.frequency.max().execute() or 0) <= 1
+    if one_order:  # Fraud_Data: every customer's one purchase
+        notes = [extra["note"]] if "note" in extra else []
+        extra["note"] = "; ".join(
+            [
+                *notes,
+                "every customer bought once: frequency tells no one apart, so the segments "
+                "rank recency and spend only ('loyal' names do not mean repeat buyers here)",
+            ]
+        )
     return {
         "customers": total,
         "segments": [

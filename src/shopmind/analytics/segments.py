@@ -28,6 +28,10 @@ FEATURES = {
 }
 
 
+#: Standard deviations from the overall mean below which a feature describes no segment.
+MIN_TRAIT_Z = 0.05
+
+
 def user_features(tables: Tables) -> pd.DataFrame:
     events = tables.events()
     e = events.filter(events.user_id.notnull())
@@ -94,11 +98,14 @@ def segment_users(
     spread = frame[columns].std().replace(0, 1)
     for label, group in frame.groupby("segment"):
         zs = ((group[columns].mean() - overall) / spread).sort_values(key=np.abs, ascending=False)
+        # a trait sets the segment apart: a feature the same for everyone, or one where the
+        # segment sits at the overall mean (under 0.05 standard deviations), is none
+        telling = zs[zs.abs() >= MIN_TRAIT_Z]
         traits = [
             f"{'high' if v > 0 else 'low'} {FEATURES[str(c)]} "
             f"({group[str(c)].mean():.3g} vs {overall[str(c)]:.3g} overall)"
-            for c, v in zs.head(3).items()
-        ]
+            for c, v in telling.head(3).items()
+        ] or ["close to the overall means"]
         described.append(
             {
                 "segment": int(str(label)),

@@ -180,8 +180,10 @@ def retention(
     if period not in ("day", "week", "month"):
         raise AnalyticsError(f"Unknown --period {period}.", hint="Use day, week or month.")
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(_per(tables, per), start, return_, period, not first_time, periods)  # type: ignore[arg-type]
+        counted, per, note = _counted(tables, per)
+        result = run(counted, start, return_, period, not first_time, periods)  # type: ignore[arg-type]
         _say_zone(result, ctx, tables.timezone)
+        _say_counted(result, per, note)
 
     def render() -> None:
         columns = ["cohort", "size", *[str(i) for i in range(1, periods + 1)]]
@@ -201,6 +203,14 @@ def retention(
             ],
             fixed=2,
         )
+        if result.get("note"):
+            stdout.print(f"note: {result['note']}", highlight=False)
+        if not result["cohorts"]:
+            stdout.print(
+                f"0 cohorts: no {per} has a {start} event in this data (--start / --return "
+                "choose the event types)",
+                highlight=False,
+            )
         notes = [f"{len(result['cohorts'])} cohorts", "blank: not observable yet"]
         if result["last_period_partial"]:
             notes.append(f"* the {period} of {result['last_period']} is partial (data ends in it)")
@@ -259,13 +269,21 @@ def trends(
     from shopmind.analytics.trends import trends as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(tables, metric, interval, refunds_by)
+        counted, per, session_note = _counted(tables, "user")  # a session-only log: sessions
+        result = run(counted, metric, interval, refunds_by)
+        if session_note:
+            result["counted_per"] = per
+            result["note"] = "; ".join(filter(None, [session_note, result.get("note")]))
         _say_zone(result, ctx, tables.timezone)
 
     def render() -> None:
         unit = (
             f" ({result['currency'] or 'currency unknown'})" if result["measure"] in MONEY else ""
         )
+        if not any(p["value"] is not None for p in result["points"]):  # no table of blanks
+            stdout.print(f"no {metric} values: {_why_blank(metric)}", highlight=False)
+            _print_zone(result)
+            return
         print_table(
             f"{metric} per {interval}{unit}",
             ["period", "value", ""],
@@ -279,8 +297,6 @@ def trends(
             ],
         )
         best = result["best"]
-        if not any(p["value"] is not None for p in result["points"]):
-            stdout.print(f"no {metric} values: {_why_blank(metric)}", highlight=False)
         if result.get("note"):
             stdout.print(f"note: {result['note']}", highlight=False)
         if best:
@@ -311,15 +327,21 @@ def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = Fals
     from shopmind.analytics.metrics import summary as run
 
     with duckdb_tables(state(ctx).workspace) as tables:
-        result = run(_per(tables, per))
+        counted, per, note = _counted(tables, per)
+        result = run(counted)
         _say_zone(result, ctx, tables.timezone)
+        _say_counted(result, per, note)
 
     def render() -> None:
         cur = result["currency"] or "currency unknown"
 
         def shown(name: str) -> str:
-            if name in MONEY and result[name] is None and result.get("prices"):
-                return "n/a (no prices in the data)"
+            if name in MONEY and not result["orders"]:
+                return "n/a (no purchases in the data)"
+            if result[name] is None:
+                if name in MONEY and result.get("prices"):
+                    return "n/a (no prices in the data)"
+                return "n/a"
             return human(result[name], name) + (f" {cur}" if name in MONEY else "")
 
         rows = [
@@ -341,6 +363,8 @@ def summary(ctx: typer.Context, per: PerOpt = "user", as_json: JsonOption = Fals
             ["metric", "value"],
             rows,
         )
+        if result.get("note"):
+            stdout.print(f"note: {result['note']}", highlight=False)
         stdout.print("definitions: docs/metrics.md", highlight=False)
         _print_zone(result)
 

@@ -166,7 +166,7 @@ def score(
         d = result["decisions"]
         stdout.print(
             f"wrote {out}: {result['rows']:,} rows (allow {d['allow']:,}, review {d['review']:,}, "
-            f"block {d['block']:,})" + (f"; {queued} queued for review" if queue else ""),
+            f"block {d['block']:,})" + (f"; {queued:,} queued for review" if queue else ""),
             highlight=False,
         )
 

@@ -97,11 +97,12 @@ class Tables:
                 f"Unknown {what}(s): {', '.join(unknown)}.",
                 hint=f"Event types present: {', '.join(sorted(present))}.",
             )
-        absent = [n for n in names if n not in present]
+        absent = list(dict.fromkeys(n for n in names if n not in present))
         if absent:  # CDNOW's purchases alone: a view step is known, just not in this data
             raise AnalyticsError(
                 f"This data has no {', '.join(absent)} events, so the {what}(s) cannot be counted.",
-                hint=f"Event types present: {', '.join(sorted(present))}.",
+                hint=f"Event types present: {', '.join(sorted(present))}; choose among them "
+                "(e.g. retention --start/--return, funnel --steps).",
             )
 
 

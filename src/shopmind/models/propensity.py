@@ -344,7 +344,7 @@ class PropensityModel(Model):
             if y.min() == y.max():
                 outcome = "positive" if y[0] else "negative"
                 raise ShopmindError(
-                    f"Every {part} label is {outcome} ({len(y)} rows): nothing can be "
+                    f"Every {part} label is {outcome} ({len(y):,} rows): nothing can be "
                     f"{'learned' if part == 'training' else 'measured'} there.",
                     hint="Choose another --cutoff (the label window must hold both buyers "
                     "and non-buyers) or a longer --horizon.",

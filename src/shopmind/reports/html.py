@@ -33,6 +33,7 @@ from shopmind.reports.sections import (
 )
 from shopmind.store import Workspace
 from shopmind.store.encryption import write_file
+from shopmind.store.workspace import synthetic_time_format
 
 STYLE = """
 body{font-family:"Segoe UI",Helvetica,Arial,"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;
@@ -89,6 +90,14 @@ def build_report(workspace: Workspace) -> str:
     other = timezone_note(workspace, zone)
     days = f"days in {html.escape(zone)}" + (f" ({html.escape(other)})" if other else "")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with workspace.connect(read_only=True) as con:
+        synthetic = synthetic_time_format(con)
+    if synthetic:  # Amazon Beauty, Diginetica: the order of events is all a file gave
+        days += (
+            f". The events come from a '{html.escape(synthetic)}' file without timestamps: "
+            "their dates (from 2000-01-01) are synthetic and keep the order only, so dates, "
+            "recency, retention and trends below do not describe real time"
+        )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>shopmind report</title><style>{STYLE}</style></head><body>"

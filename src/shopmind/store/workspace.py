@@ -24,6 +24,22 @@ CATALOG = Path(DB_FILENAME).stem
 
 #: The event types of ``events`` (its CHECK constraint; docs/schema.md).
 EVENT_TYPES = ("view", "cart", "remove_cart", "favorite", "purchase", "search", "refund")
+#: Formats without timestamps: their events get synthetic, increasing times (order only).
+SYNTHETIC_TIME_FORMATS = ("sequences", "sessions")
+
+
+def synthetic_time_format(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The format name when every event load came from a format without timestamps
+    (``SYNTHETIC_TIME_FORMATS``): the workspace's times then carry order only, no dates."""
+    formats = ", ".join(f"'{f}'" for f in SYNTHETIC_TIME_FORMATS)
+    row = con.execute(
+        f"SELECT min(format), count(*) FILTER (WHERE format NOT IN ({formats})), count(*) "
+        "FROM ingestions WHERE target = 'events'"
+    ).fetchone()
+    if not row or not row[2] or row[1]:
+        return None
+    return str(row[0])
+
 
 #: Canonical tables, in data-flow order (documented in docs/schema.md).
 CANONICAL_TABLES = (

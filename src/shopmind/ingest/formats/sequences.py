@@ -18,6 +18,16 @@ from shopmind.ingest.formats.event_tables import load_event_tables
 from shopmind.ingest.sqlparts import EVENT_TYPES, first_problem
 
 SYNTHETIC_EPOCH = "2000-01-01 00:00:00+00"
+SYNTHETIC_NOTE = (
+    "this format has no timestamps: events get synthetic times from 2000-01-01 that keep "
+    "their order only, so dates, recency, retention, trends, sessions' lengths, CLV and "
+    "propensity do not describe real time (make demo skips the steps that need dates)"
+)
+
+
+def _note_synthetic(ctx: Context) -> None:
+    if SYNTHETIC_NOTE not in ctx.notes:  # staging may run twice (a strict read, then exact)
+        ctx.notes.append(SYNTHETIC_NOTE)
 
 
 def _tokens() -> str:
@@ -66,6 +76,7 @@ class Sequences(Format):
     raw_user_columns = ("line",)  # the line starts with the user id
 
     def staged_sql(self, ctx: Context) -> str:
+        _note_synthetic(ctx)
         _event_type(ctx, "purchase")
         key = ctx.content_key("sq_", "user_id", "array_to_string(items, ' ')")
         return f"""
@@ -112,6 +123,7 @@ class Sessions(Format):
     user_field = None
 
     def staged_sql(self, ctx: Context) -> str:
+        _note_synthetic(ctx)
         _event_type(ctx, "view")
         session = f"'ss_{ctx.sha256[:12]}_' || _row"
         return f"""

@@ -12,7 +12,7 @@ TITLE = "Purchase propensity"
 ANCHOR = "propensity"
 NOTE = (
     "No propensity model yet: run <code>shopmind propensity train --target "
-    "purchase --horizon 7d --cutoff ...</code>."
+    "purchase --horizon 7d</code> (the cutoff defaults to one horizon before the last event)."
 )
 
 

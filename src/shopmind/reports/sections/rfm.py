@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
+
 from shopmind.features.tables import Tables
 from shopmind.reports import charts
-from shopmind.reports.fragments import chart, table
+from shopmind.reports.fragments import chart, note, table
 
 TITLE = "Customer segments (RFM)"
 ANCHOR = "rfm"
@@ -62,4 +64,5 @@ def build(tables: Tables) -> str:
             for s in segs
         ],
     )
-    return lead + figure + segments_table
+    caveat = note(html.escape(f"Note: {result['note']}.")) if result.get("note") else ""
+    return lead + caveat + figure + segments_table

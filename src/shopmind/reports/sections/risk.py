@@ -46,6 +46,13 @@ def build(workspace: Workspace) -> str | None:
     )
 
     if not model_path(workspace).exists():
+        with workspace.connect(read_only=True) as con:
+            row = con.execute("SELECT count(*) FROM orders").fetchone()
+        if not (row and row[0]):
+            return note(
+                "No orders in the workspace: risk control scores orders (and payments), so "
+                "it does not apply to this data (docs/risk.md)."
+            )
         return None
     model = WorkspaceRisk.load(workspace).model
     scored, _ = score_workspace(workspace)

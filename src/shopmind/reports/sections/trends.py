@@ -41,10 +41,16 @@ def build(tables: Tables) -> str:
     best = result["best"]
     sentence = ""
     adjective = "Weekly" if interval == "week" else "Daily"
+    complete = [p["value"] for p in points if not p["partial"] and p["value"] is not None]
     if best:
         sentence = (
             f"<p class='lead'>{adjective} {label}: the best complete {interval} started "
             f"{best['period']} ({best['value']:,.0f}{unit}).</p>"
+        )
+    elif complete:  # flat: every complete period the same (metrics.best_period names none)
+        sentence = (
+            f"<p class='lead'>{adjective} {label}: {complete[0]:,.0f}{unit} in every complete "
+            f"{interval}, no best one.</p>"
         )
     sentence += why
     partial = result["partial_periods"]
