@@ -98,12 +98,20 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def run_row(name: str, data: Path, scratch: Path) -> dict[str, Any]:
+def ingest_row(name: str, data: Path, scratch: Path) -> Path:
+    """A fresh workspace under ``scratch`` with the row's file ingested (ids kept); none is
+    written in tabular mode. Returns the workspace folder."""
     row = ROWS[name]
     ws = scratch / name
     if row["format"]:
         ingest = ["--workspace", str(ws), "ingest", str(data / row["file"])]
         _cli(*ingest, "--format", row["format"], "--pseudonymize", "off", "--json")
+    return ws
+
+
+def run_row(name: str, data: Path, scratch: Path) -> dict[str, Any]:
+    row = ROWS[name]
+    ws = ingest_row(name, data, scratch)
     train = ["--workspace", "WS", "propensity", "train", *row["train"], "--json"]
     actual = {"WS": str(ws), "FILE": str(data / row["file"])}
     started = time.perf_counter()

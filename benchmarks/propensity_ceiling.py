@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -39,7 +37,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from propensity import ROWS  # noqa: E402  (the same rows, files and cutoffs)
+from propensity import ROWS, ingest_row  # noqa: E402  (the same rows, files, cutoffs)
 
 #: Features that describe purchase history only (no browsing activity).
 PURCHASE_HISTORY = (
@@ -75,15 +73,6 @@ SELECT user_id, category_purchase_rate, item_purchases_log, purchase_days,
 FROM touched JOIN days USING (user_id)
 """
 EXTRA = ("category_purchase_rate", "item_purchases_log", "purchase_days", "purchase_day_share")
-
-
-def _cli(*args: str) -> None:
-    env = {**os.environ, "SHOPMIND_PROFILE": os.environ.get("SHOPMIND_PROFILE", "dev")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "shopmind", *args], capture_output=True, text=True, env=env
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"shopmind {' '.join(args)} failed:\n{proc.stderr}")
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -199,10 +188,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for name in args.row or ["taobao_purchase"]:
             row = ROWS[name]
-            ws = Path(scratch) / name
             print(f"{name}: ingesting {row['file']}", flush=True)
-            _cli("--workspace", str(ws), "ingest", str(args.data / row["file"]),
-                 "--format", row["format"], "--pseudonymize", "off", "--json")  # fmt: skip
+            ws = ingest_row(name, args.data, Path(scratch))
             train, test = snapshots(ws, row["train"])
             features = [c for c in test.columns if c not in ("user_id", "label", *EXTRA)]
             features = [c for c in features if test[c].nunique() > 1 or train[c].nunique() > 1]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ingest_lines, run_cli
+from tests.conftest import CliResult, ingest_lines, run_cli
 
 
 def _sequences() -> list[str]:
@@ -73,18 +73,12 @@ def test_next_numbers_cases_from_one_and_keeps_repeats(trained: Path) -> None:
     prefixes = trained / "prefixes.txt"
     prefixes.write_text("a1 a2\nb3 b4 nope\n")
     out = trained / "next.csv"
-    result = run_cli(
-        "--workspace",
-        str(trained),
-        "recommend",
-        "next",
-        "--input",
-        str(prefixes),
-        "--k",
-        "3",
-        "--out",
-        str(out),
-    )
+
+    def next_items(target: Path, *extra: str) -> CliResult:
+        command = ["--workspace", str(trained), "recommend", "next", "--input", str(prefixes)]
+        return run_cli(*command, "--k", "3", *extra, "--out", str(target))
+
+    result = next_items(out)
     assert result.returncode == 0, result.stderr
     rows = _rows(out)
     assert list(rows[0]) == ["case_id", "rank", "item_id", "score"]
@@ -92,19 +86,7 @@ def test_next_numbers_cases_from_one_and_keeps_repeats(trained: Path) -> None:
     assert "a3" in {r["item_id"] for r in rows if r["case_id"] == "1"}
     assert "unknown item ids" in result.stderr
     excluded = trained / "next_excluded.csv"
-    result = run_cli(
-        "--workspace",
-        str(trained),
-        "recommend",
-        "next",
-        "--input",
-        str(prefixes),
-        "--k",
-        "3",
-        "--exclude-seen",
-        "--out",
-        str(excluded),
-    )
+    result = next_items(excluded, "--exclude-seen")
     assert result.returncode == 0, result.stderr
     fresh = {r["item_id"] for r in _rows(excluded) if r["case_id"] == "1"}
     assert len(fresh) == 3 and not fresh & {"a1", "a2"}

@@ -85,13 +85,12 @@ def build_report(workspace: Workspace) -> str:
         parts = [section(overview.TITLE, overview.build(tables), overview.ANCHOR)]
         parts += [render(module, builder) for module, builder in _sections(tables, workspace)]
         zone = tables.timezone
+        synthetic = synthetic_time_format(tables.backend.con)  # the report's own connection
     # days, weeks and months are the reporting zone's (SHOPMIND_TIMEZONE): said once, with a
     # warning when the events were loaded as another zone's times
     other = timezone_note(workspace, zone)
     days = f"days in {html.escape(zone)}" + (f" ({html.escape(other)})" if other else "")
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    with workspace.connect(read_only=True) as con:
-        synthetic = synthetic_time_format(con)
     if synthetic:  # Amazon Beauty, Diginetica: the order of events is all a file gave
         days += (
             f". The events come from a '{html.escape(synthetic)}' file without timestamps: "
