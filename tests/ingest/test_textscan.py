@@ -89,3 +89,34 @@ def test_scan_feeds_the_digest_every_byte_across_blocks(tmp_path: Path) -> None:
         textscan._CHUNK = old
     assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
     assert scan.lines == 3000 and scan.blank_lines == list(range(2, 3001, 3))
+
+
+def test_utf8_check_of_non_ascii_runs_agrees_with_a_full_decode() -> None:
+    import random
+
+    import numpy as np
+
+    from shopmind.ingest.textscan import is_utf8
+
+    pieces = [b"a", b",", b"\n", "é".encode(), "绘本".encode(), "€".encode(), "𝄞".encode()]
+    broken = [b"\xe7\xbb", b"\x80", b"\xc0\xaf", b"\xed\xa0\x80", b"\xff", b"\xf4\x90\x80\x80"]
+    rng = random.Random(7)
+    verdicts = set()
+    for _ in range(3000):
+        parts = [rng.choice(pieces) for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.4:
+            parts.insert(rng.randint(0, len(parts)), rng.choice(broken))
+        if rng.random() < 0.2:  # mostly non-ASCII: the whole-decode branch
+            parts = ["绘本".encode()] * 5 + parts
+        raw = b"".join(parts)
+        try:
+            raw.decode("utf-8")
+            valid = True
+        except UnicodeDecodeError:
+            valid = False
+        assert is_utf8(np.frombuffer(raw, dtype=np.uint8)) == valid, raw
+        verdicts.add(valid)
+    assert verdicts == {True, False}  # both kinds were tried
+    # a character split by an ASCII byte is no character, however the runs fall
+    assert not is_utf8(np.frombuffer(b"\xe7\xbb,\x98", dtype=np.uint8))
+    assert is_utf8(np.frombuffer("x绘,本y".encode(), dtype=np.uint8))

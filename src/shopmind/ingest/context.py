@@ -98,6 +98,9 @@ class Context:
     whole_number_ids: bool = True
     #: the file's (size, mtime ns, inode) before it was first read; checked before commit
     stamp: tuple[int, int, int] | None = None
+    #: a table whose ``pseudo`` column holds exactly the user ids of ``_fresh`` (set when
+    #: ``_fresh`` is every good staged row), so users need no pass over the events
+    fresh_user_ids: str | None = None
 
     def has(self, canonical: str) -> bool:
         return canonical in self.resolved

@@ -14,9 +14,12 @@ and doubles backslashes (valid text is unchanged when it holds no backslash).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +29,7 @@ import numpy as np
 from shopmind.errors import IngestError
 
 _CHUNK = 1 << 22
+_HASH_AHEAD = 4  # blocks (of _CHUNK bytes) the hashing thread may lag behind the scan
 #: bytes.translate table that deletes everything but quotes and newlines
 _NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
 _QUOTE = re.compile(rb'"')
@@ -57,6 +61,34 @@ def scan_text(path: Path, *, quotes: bool = True, digest: _Digest | None = None)
     return scan
 
 
+class _NoDigest:
+    def close(self) -> None:
+        pass
+
+
+class _BackgroundDigest:
+    """Feeds a digest in a thread of its own, so hashing a block overlaps the scan of the next
+    (``hashlib`` releases the GIL on large buffers); at most ``_HASH_AHEAD`` blocks wait.
+    ``close`` returns once every block is in the digest."""
+
+    def __init__(self, digest: _Digest) -> None:
+        self._digest = digest
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopmind-sha256")
+        self._pending: deque[Future[None]] = deque()
+
+    def update(self, block: bytes) -> None:
+        self._pending.append(self._pool.submit(self._digest.update, block))
+        if len(self._pending) > _HASH_AHEAD:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
 def _line_regions(
     path: Path, *, digest: _Digest | None = None, strip_bom: bool = False
 ) -> Iterator[bytes]:
@@ -64,10 +96,11 @@ def _line_regions(
     last line without one gets it); ``digest`` is fed every byte read."""
     carry = b""
     first = strip_bom
-    with path.open("rb") as handle:
+    feed = _BackgroundDigest(digest) if digest is not None else None
+    with path.open("rb") as handle, contextlib.closing(feed or _NoDigest()):
         while block := handle.read(_CHUNK):
-            if digest is not None:
-                digest.update(block)
+            if feed is not None:
+                feed.update(block)
             data = carry + block
             if first:
                 data = data.removeprefix(BOM)
@@ -95,15 +128,35 @@ def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
         scan.blank_lines.extend((np.flatnonzero(blank) + base + 1).tolist())
     scan.lines += len(ends)
     if not scan.not_utf8 and not region.isascii():  # regions end at a newline: whole chars
-        try:
-            region.decode("utf-8")
-        except UnicodeDecodeError:
-            scan.not_utf8 = True
+        scan.not_utf8 = not is_utf8(data)
     if quotes and not scan.odd_quote_lines and b'"' in region:
         # keep only quotes and newlines: each line's quotes are then one run; removing pairs
         # leaves a quote exactly where a line had an odd number of them
         skeleton = region.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
         scan.odd_quote_lines = b'"' in skeleton
+
+
+def is_utf8(data: np.ndarray) -> bool:
+    """Whether the bytes (a uint8 array) are valid UTF-8, decoding only their non-ASCII runs.
+
+    A multi-byte character is made of bytes >= 0x80 only and an ASCII byte is always a whole
+    character, so the bytes are UTF-8 exactly when every maximal run of bytes >= 0x80 is; the
+    runs, joined by a newline each, decode as one string. Text with a few non-ASCII characters
+    (search queries in an events log) is checked at the cost of a comparison over its bytes
+    instead of a decode of all of it."""
+    high = np.flatnonzero(data >= 0x80)
+    if not len(high):
+        return True
+    if len(high) * 2 > len(data):  # mostly non-ASCII (Chinese text): decode it as it is
+        runs = data
+    else:  # a newline before each run that does not continue the previous one
+        starts = np.flatnonzero(np.diff(high) > 1) + 1
+        runs = np.insert(data[high], starts, 10)
+    try:
+        runs.tobytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def odd_quote_lines(data: bytes) -> list[int]:

@@ -62,8 +62,20 @@ def add_users_from_events(
 ) -> int:
     """Users first seen in these events (signup time unknown); returns users added."""
     columns = staged_columns(con, table)
-    country = _optional(columns, "user_country")
     before = _count(con, "SELECT count(*) FROM users")
+    if table == "_fresh" and ctx.fresh_user_ids and "user_country" not in columns:
+        # the pseudonyms already computed once per distinct id are these events' users
+        con.execute(
+            f"""
+            INSERT INTO users (user_id, signup_ts, country, gender, age, attributes, ingestion_id)
+            SELECT DISTINCT pseudo, NULL, NULL, NULL, NULL, NULL, '{ctx.ingestion_id}'
+            FROM {ctx.fresh_user_ids} f
+            WHERE pseudo IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = f.pseudo)
+            """
+        )
+        return _count(con, "SELECT count(*) FROM users") - before
+    country = _optional(columns, "user_country")
     con.execute(
         f"""
         INSERT INTO users (user_id, signup_ts, country, gender, age, attributes, ingestion_id)
