@@ -297,3 +297,29 @@ def test_bad_option_creates_no_workspace_and_no_key(option: list[str], tmp_path:
     result = run_cli("--workspace", str(ws), "ingest", str(path), "--format", "generic", *option)
     assert result.returncode != 0 and result.stderr.startswith("error:"), result.stderr
     assert option[0] in result.stderr and not ws.exists()  # no folder, no key to back up
+
+
+def test_numeric_times_that_are_no_time_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """A Parquet ``ts`` of epoch numbers holding NaN, an infinity or a number no timestamp
+    holds: those rows go to the quarantine (to_timestamp failed the whole load on them)."""
+    import duckdb
+
+    from shopmind.ingest import ingest_file
+    from shopmind.store import Workspace
+    from tests.conftest import options, query
+
+    path = tmp_path / "epochs.parquet"
+    rows = "('u1', 1735725600.0), ('u2', 'inf'), ('u3', 'nan'), ('u4', 1e30), ('u5', -1e20), "
+    rows += "('u6', 1735725600000.0)"  # milliseconds
+    duckdb.sql(
+        f"COPY (SELECT user_id, 'i1' AS item_id, 'view' AS event_type, CAST(ts AS DOUBLE) AS ts "
+        f"FROM (VALUES {rows}) t(user_id, ts)) TO '{path}' (FORMAT parquet)"
+    )
+    ws = Workspace(tmp_path / "ws")
+    report = ingest_file(ws, path, options(pseudonymize=False))
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 4)
+    assert report.quarantine_reasons == {"ts ... is not a timestamp": 4}
+    loaded = query(
+        ws, "SELECT user_id, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S') FROM events"
+    )
+    assert sorted(loaded) == [("u1", "2025-01-01 10:00:00"), ("u6", "2025-01-01 10:00:00")]

@@ -175,6 +175,24 @@ def test_a_line_total_gives_the_unit_price(tmp_path: Path) -> None:
     assert scalar(ws, "SELECT round(sum(quantity * price), 2) FROM events") == 993.9
 
 
+def test_a_line_total_with_decimal_commas_is_read_with_decimal_comma(tmp_path: Path) -> None:
+    """``--decimal ,`` reads a line total as it reads prices: "12,50" is 12.5 (it was
+    quarantined as an ambiguous decimal comma although the option was given)."""
+    text = "user;item;ts;total;qty\nC1;P1;2016-11-08;12,50;2\nC1;P2;2016-11-08;1.234,50;1\n"
+    ws = Workspace(tmp_path / "ws")
+    mapping = {"user_id": "user", "item_id": "item", "line_total": "total", "quantity": "qty"}
+    report = ingest_file(
+        ws,
+        _write(tmp_path, "totals.csv", text),
+        options(mapping=mapping, event_type="purchase", timezone="UTC", decimal=","),
+    )
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 0)
+    assert query(ws, "SELECT item_id, round(price, 6) FROM events ORDER BY item_id") == [
+        ("P1", 6.25),
+        ("P2", 1234.5),
+    ]
+
+
 def test_numbered_headers_map_by_their_words(tmp_path: Path) -> None:
     text = "Customer #,Product,Event,Timestamp,Invoice #\nC1,P1,purchase,2024-01-01T10:00:00Z,9\n"
     ws = Workspace(tmp_path / "ws")

@@ -51,3 +51,18 @@ def test_users_are_the_people_of_loaded_events_only(tmp_path: Path) -> None:
     assert report.tables["users"] == 1
     assert _users(ws) == _event_users(ws) and len(_users(ws)) == 3
     assert scalar(ws, "SELECT count(*) FROM users") == 3  # each person once
+
+
+def test_a_repeated_event_id_adds_only_the_kept_rows_person(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    path = tmp_path / "repeats.csv"
+    path.write_text(
+        HEADER
+        + "e1,alice,i1,view,2025-01-01T10:00:00Z\n"
+        + "e1,bob,i1,view,2025-01-01T10:00:00Z\n"  # the same event id: a duplicate
+        + "e2,carol,i1,view,2025-01-01T10:00:00Z\n"
+    )
+    report = ingest_file(ws, path, options())
+    assert (report.rows_loaded, report.duplicates_skipped) == (2, 1)
+    assert report.tables["users"] == 2
+    assert _users(ws) == _event_users(ws) and len(_users(ws)) == 2

@@ -713,7 +713,8 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
         )
         where.append("s._row NOT IN (SELECT _row FROM _repeats)")
     kind = "VIEW" if as_view else "TABLE"
-    if as_view and any(j.startswith("LEFT JOIN _uids") for j in joins):
+    # ``_uids`` holds the people of every good row: of ``_fresh`` only when it drops none
+    if len(where) == 1 and as_view and any(j.startswith("LEFT JOIN _uids") for j in joins):
         ctx.fresh_user_ids = "_uids"
     con.execute(
         f"CREATE OR REPLACE TEMP {kind} _fresh AS SELECT {', '.join(select)} FROM _staged s "

@@ -255,8 +255,12 @@ def ts_value(col: str, col_type: str, timezone: str | None, formats: tuple[str, 
         return f"timezone({tz}, CAST({col} AS TIMESTAMP))" if tz else "NULL::TIMESTAMPTZ"
     if t in _NUMBER_TYPES:
         compact = _yyyymmdd(f"CAST(CAST({col} AS BIGINT) AS VARCHAR)")
+        x = f"CAST({col} AS DOUBLE)"
         return (
-            f"CASE WHEN {col} BETWEEN 19000101 AND 21001231 "  # YYYYMMDD as a number
+            # NaN, infinities and numbers no timestamp holds are no time (to_timestamp
+            # would fail the whole load on one of them)
+            f"CASE WHEN NOT isfinite({x}) OR {x} >= 1e18 OR {x} < -9e12 THEN NULL "
+            f"WHEN {col} BETWEEN 19000101 AND 21001231 "  # YYYYMMDD as a number
             f"AND {compact} IS NOT NULL THEN timezone({tz or 'NULL'}, {compact}) "
             f"WHEN {col} > 1e14 THEN to_timestamp({col} / 1000000.0) "
             f"WHEN {col} > 1e11 THEN to_timestamp({col} / 1000.0) "

@@ -239,6 +239,8 @@ def _events_sql(ctx: Context) -> str:
     # number) are told apart at deduplication, while the key itself stays the fields' own
     rest = _unmapped_columns(ctx)
     key = "event_id_in" if ctx.has("event_id") else ctx.content_key("ev_", *key_cols)
+    # read with --decimal, as the price derived from it is (``_event_price``)
+    line_total = number_value("line_total_raw", decimal=ctx.options.decimal)
     problems = first_problem(
         *(
             nested_id_problem(c, n)
@@ -265,7 +267,9 @@ def _events_sql(ctx: Context) -> str:
             high=MAX_ABS_QUANTITY,
         ),
         number_problem("price_raw", "price", parsed="price", low=0, high=MAX_PRICE),
-        number_problem("line_total_raw", "line_total", low=-MAX_PRICE, high=MAX_PRICE),
+        number_problem(
+            "line_total_raw", "line_total", parsed=line_total, low=-MAX_PRICE, high=MAX_PRICE
+        ),
         _zero_quantity_problem(ctx),
         number_problem("rating_raw", "rating", parsed="rating", low=-1e6, high=1e6),
         "CASE WHEN event_id_in IS NULL AND has_event_id THEN 'event_id is missing' END",
