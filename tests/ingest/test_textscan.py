@@ -120,3 +120,24 @@ def test_utf8_check_of_non_ascii_runs_agrees_with_a_full_decode() -> None:
     # a character split by an ASCII byte is no character, however the runs fall
     assert not is_utf8(np.frombuffer(b"\xe7\xbb,\x98", dtype=np.uint8))
     assert is_utf8(np.frombuffer("x绘,本y".encode(), dtype=np.uint8))
+
+
+def test_regions_are_the_same_whatever_the_blocks(tmp_path: Path) -> None:
+    """Lines cut by block ends, blocks without a newline (carriage-return line ends), a BOM
+    and a last line without a newline: the regions join to the file, each ends a line."""
+    from shopmind.ingest import textscan
+
+    path = tmp_path / "mixed.csv"
+    body = b"a,b\r\n" + b"x" * 500 + b"\rold mac\r" * 40 + b"\n1,2\n\n3,4"
+    path.write_bytes(textscan.BOM + body)
+    old = textscan._CHUNK
+    try:
+        for chunk in (1, 2, 3, 7, 97, 4096):
+            textscan._CHUNK = chunk
+            regions = list(textscan._line_regions(path, strip_bom=True))
+            assert b"".join(regions) == body + b"\n"
+            assert all(r.endswith(b"\n") for r in regions)
+            scan = scan_text(path)
+            assert (scan.lines, scan.blank_lines) == (5, [4])
+    finally:
+        textscan._CHUNK = old

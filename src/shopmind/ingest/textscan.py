@@ -93,24 +93,30 @@ def _line_regions(
     path: Path, *, digest: _Digest | None = None, strip_bom: bool = False
 ) -> Iterator[bytes]:
     """The file in regions of whole lines (about 4 MiB each), each ending in a newline (a
-    last line without one gets it); ``digest`` is fed every byte read."""
-    carry = b""
+    last line without one gets it); ``digest`` is fed every byte read. Blocks without a
+    newline (a file with carriage-return line ends only) wait in a list and are joined once,
+    not copied again with every block."""
+    carry: list[bytes] = []
     first = strip_bom
     feed = _BackgroundDigest(digest) if digest is not None else None
     with path.open("rb") as handle, contextlib.closing(feed or _NoDigest()):
         while block := handle.read(_CHUNK):
             if feed is not None:
                 feed.update(block)
-            data = carry + block
-            if first:
-                data = data.removeprefix(BOM)
-                first = False
-            cut = data.rfind(b"\n") + 1
-            region, carry = data[:cut], data[cut:]
-            if region:
-                yield region
-    if carry:
-        yield carry + b"\n"
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                carry.append(block)
+                continue
+            region = b"".join((*carry, block[:cut])) if carry else block[:cut]
+            carry = [block[cut:]] if cut < len(block) else []
+            if first:  # the first region starts the file and holds any BOM whole
+                region, first = region.removeprefix(BOM), False
+            yield region
+    tail = b"".join(carry)
+    if first:
+        tail = tail.removeprefix(BOM)
+    if tail:
+        yield tail + b"\n"
 
 
 def _scan_region(scan: TextScan, region: bytes, quotes: bool) -> None:
