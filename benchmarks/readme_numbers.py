@@ -144,9 +144,13 @@ def _where(rows: list[dict], **match: Any) -> dict:
     return found[0]
 
 
+def _ingest_row(d: Any, file_start: str) -> dict[str, Any]:
+    return next(r for r in d["results"] if r["file"].startswith(file_start))
+
+
 def _ingest(file_start: str) -> Callable[[Any], list[str]]:
     def values(d: Any) -> list[str]:
-        row = next(r for r in d["results"] if r["file"].startswith(file_start))
+        row = _ingest_row(d, file_start)
         return [
             f"{commas(row['bare_rows_per_s'])} rows/s",
             f"{commas(row['shopmind_rows_per_s'])} rows/s",
@@ -158,7 +162,7 @@ def _ingest(file_start: str) -> Callable[[Any], list[str]]:
 
 def _ingest_floor(d: Any) -> list[str]:
     """The contract's least work against the bare load, and the stages of a real load."""
-    row = next(r for r in d["results"] if r["file"].startswith("simulated"))
+    row = _ingest_row(d, "simulated")
     steps, stages = row["floor_steps_s"], row["stages_s"]
     steps_cpu = row["floor_steps_cpu_s"]
     return [
@@ -176,7 +180,7 @@ def _ingest_floor(d: Any) -> list[str]:
 
 def _ingest_stages(d: Any) -> list[str]:
     """Where a real load of the 10M CSV spends its time, stage by stage."""
-    row = next(r for r in d["results"] if r["file"].startswith("simulated"))
+    row = _ingest_row(d, "simulated")
     stages = row["stages_s"]
     return [
         f"hash and line scan {seconds(stages['hash'])}",

@@ -678,7 +678,8 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
     columns = {r[0] for r in con.execute("DESCRIBE _staged").fetchall()}
     dropped = "_reason, _rest" if "_rest" in columns else "_reason"
     select, joins, where = [f"s.* EXCLUDE ({dropped})"], [], ["s._reason IS NULL"]
-    if ctx.options.pseudonymize and "user_id" in columns:
+    pseudonymised = ctx.options.pseudonymize and "user_id" in columns
+    if pseudonymised:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _uids AS
@@ -714,7 +715,7 @@ def _deduplicate(con: duckdb.DuckDBPyConnection, fmt: Format, ctx: Context) -> N
         where.append("s._row NOT IN (SELECT _row FROM _repeats)")
     kind = "VIEW" if as_view else "TABLE"
     # ``_uids`` holds the people of every good row: of ``_fresh`` only when it drops none
-    if len(where) == 1 and as_view and any(j.startswith("LEFT JOIN _uids") for j in joins):
+    if pseudonymised and as_view and not repeated:
         ctx.fresh_user_ids = "_uids"
     con.execute(
         f"CREATE OR REPLACE TEMP {kind} _fresh AS SELECT {', '.join(select)} FROM _staged s "

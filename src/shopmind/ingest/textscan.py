@@ -61,11 +61,6 @@ def scan_text(path: Path, *, quotes: bool = True, digest: _Digest | None = None)
     return scan
 
 
-class _NoDigest:
-    def close(self) -> None:
-        pass
-
-
 class _BackgroundDigest:
     """Feeds a digest in a thread of its own, so hashing a block overlaps the scan of the next
     (``hashlib`` releases the GIL on large buffers); at most ``_HASH_AHEAD`` blocks wait.
@@ -99,7 +94,8 @@ def _line_regions(
     carry: list[bytes] = []
     first = strip_bom
     feed = _BackgroundDigest(digest) if digest is not None else None
-    with path.open("rb") as handle, contextlib.closing(feed or _NoDigest()):
+    hashing = contextlib.closing(feed) if feed is not None else contextlib.nullcontext()
+    with path.open("rb") as handle, hashing:
         while block := handle.read(_CHUNK):
             if feed is not None:
                 feed.update(block)
