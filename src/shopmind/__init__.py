@@ -4,5 +4,5 @@ from shopmind.config import Settings
 from shopmind.errors import ShopmindError
 from shopmind.store import Workspace
 
-__version__ = "0.9.6"
+__version__ = "0.9.7"
 __all__ = ["Settings", "ShopmindError", "Workspace", "__version__"]

@@ -247,3 +247,30 @@ def test_batch_lists_customers_not_anonymous_sessions(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert {r["user_id"] for r in _rows(out)} == {"u1", "u2"}
     assert result.json()["users"] == 2
+
+
+def test_batch_of_a_sessions_only_model_says_sessions(tmp_path: Path) -> None:
+    """A workspace of anonymous sessions (no user ids) gets a list per session, and the
+    summary says so instead of calling the sessions users."""
+    ws = tmp_path / "ws"
+    lines = [f"{a} {b} {c}" for a, b, c in [("1", "2", "3"), ("2", "3", "4"), ("1", "3", "5")]]
+    ingest_lines(ws, tmp_path / "s.txt", lines * 4, "sessions")
+    env = {"SHOPMIND_PROFILE": "dev"}
+    result = run_cli("--workspace", str(ws), "recommend", "train", "--model", "itemknn", env=env)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "recs.csv"
+    args = ("--workspace", str(ws), "recommend", "batch", "--k", "2", "--out", str(out))
+    summary = run_cli(*args, "--json")
+    assert summary.returncode == 0, summary.stderr
+    assert summary.json()["keys"] == "sessions"
+    assert summary.json()["users"] == len({r["user_id"] for r in _rows(out)}) == 12
+    text = run_cli(*args)
+    assert text.returncode == 0, text.stderr
+    assert "for 12 sessions" in text.stdout and " users " not in text.stdout
+
+
+def test_batch_of_customers_says_users(trained: Path) -> None:
+    out = trained / "recs-users.csv"
+    result = run_cli("--workspace", str(trained), "recommend", "batch", "--out", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.json()["keys"] == "users"

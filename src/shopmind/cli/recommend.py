@@ -293,7 +293,7 @@ def batch(
     if rules is not None:  # re-rank among eligible items only
         catalog.prepare(rules, recommender.data_, blocked)
     explainer = Explainer.for_model(recommender, catalog)
-    users, without = batch_keys(ws, recommender)
+    users, without, kind = batch_keys(ws, recommender)
     wide = k if rules is not None else k + len(blocked)  # else dropped after ranking
 
     def rows() -> Iterator[list[Any]]:
@@ -333,6 +333,9 @@ def batch(
     summary = {
         "model": recommender.name,
         "users": len(users),
+        # what the lists are for: "users", or "sessions" for a model of anonymous sessions
+        # only (the CSV's user_id column then holds session ids)
+        "keys": kind,
         "rows": n,
         "out": str(out),
         "data_changed": drift is not None,
@@ -343,7 +346,7 @@ def batch(
         summary,
         as_json,
         lambda: stdout.print(
-            f"{n:,} recommendations for {len(users):,} users ({recommender.name}) -> {out}"
+            f"{n:,} recommendations for {len(users):,} {kind} ({recommender.name}) -> {out}"
             + (
                 f"; {without:,} other users have no item the model learnt from (e.g. only "
                 "non-product lines) and get no list"

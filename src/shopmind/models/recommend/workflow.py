@@ -108,14 +108,16 @@ def load_model(
     return model.attach(lambda: read_sequences(workspace))
 
 
-def batch_keys(workspace: Workspace, recommender: Recommender) -> tuple[list[str], int]:
+def batch_keys(workspace: Workspace, recommender: Recommender) -> tuple[list[str], int, str]:
     """The keys a batch of lists is for: the model's customers (its keys that are user ids),
     and how many of the workspace's users are not among them (no item the model learnt
     from: e.g. Online Retail customers who bought only postage or bank charges).
 
     A model trained on users and anonymous sessions (e.g. Online Retail's invoices without a
     customer, keyed by session) learns from both, but only known customers get lists; a
-    model trained on sessions alone (no user ids anywhere) answers for its sessions."""
+    model trained on sessions alone (no user ids anywhere) answers for its sessions.
+
+    The third value names what the keys are: ``"users"`` or ``"sessions"``."""
     keys = [str(k) for k in recommender.data_.keys]
     with workspace.connect(read_only=True) as con:
         users = {
@@ -123,7 +125,7 @@ def batch_keys(workspace: Workspace, recommender: Recommender) -> tuple[list[str
             for r in con.execute("SELECT user_id FROM users WHERE user_id IS NOT NULL").fetchall()
         }
     known = [k for k in keys if k in users]
-    return (known, len(users) - len(known)) if known else (keys, 0)
+    return (known, len(users) - len(known), "users") if known else (keys, 0, "sessions")
 
 
 def choose(
