@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 PY=${PY:-3.12}
 PYTHON=${PYTHON:-.venv/bin/python}
 DATA=${DATA:-../shared/data/amazon_beauty/Beauty.txt}
-# shopmind's imports that the device image lacks, at this checkout's versions
+# shopmind's imports that the device image lacks (and typing-extensions, which pydantic needs
+# newer than the image may hold), at this checkout's versions
 PACKAGES="duckdb pydantic pydantic_core pydantic-settings python-dotenv annotated-types
-typing-inspection cryptography cffi pycparser pytz"
+typing-inspection typing-extensions cryptography cffi pycparser pytz"
 mkdir -p .git/info
 for ignored in /.whl/ /.gpu/; do
   grep -qxF "$ignored" .git/info/exclude 2>/dev/null || echo "$ignored" >> .git/info/exclude
