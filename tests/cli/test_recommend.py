@@ -268,6 +268,11 @@ def test_batch_of_a_sessions_only_model_says_sessions(tmp_path: Path) -> None:
     assert text.returncode == 0, text.stderr
     assert "for 12 sessions" in text.stdout and " users " not in text.stdout
 
+    ingest_lines(ws, tmp_path / "more.txt", ["2 5", "5 1"], "sessions")
+    changed = run_cli(*args)
+    assert changed.returncode == 0, changed.stderr
+    assert "12 -> 14 sessions" in changed.stderr  # the drift note counts sessions too
+
 
 def test_batch_of_customers_says_users(trained: Path) -> None:
     out = trained / "recs-users.csv"

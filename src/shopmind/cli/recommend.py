@@ -325,7 +325,7 @@ def batch(
     if drift is not None:
         stderr.print(
             f"note: the workspace changed since this model was trained ({drift['trained_users']:,}"
-            f" -> {drift['users']:,} users, {drift['trained_interactions']:,} -> "
+            f" -> {drift['users']:,} {kind}, {drift['trained_interactions']:,} -> "
             f"{drift['interactions']:,} interactions); the lists use today's histories. Retrain "
             "with `shopmind recommend train` to learn from the new events.",
             highlight=False,
