@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-3.12}
 PYTHON=${PYTHON:-.venv/bin/python}
 DATA=${DATA:-../shared/data/amazon_beauty/Beauty.txt}
+[ -f "$DATA" ] || { echo "error: $DATA not found (set DATA=path/to/Beauty.txt)" >&2; exit 1; }
 # shopmind's imports that the device image lacks (and typing-extensions, which pydantic needs
 # newer than the image may hold), at this checkout's versions
 PACKAGES="duckdb pydantic pydantic_core pydantic-settings python-dotenv annotated-types
@@ -31,6 +32,5 @@ done
   --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
   --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
   --platform manylinux_2_34_x86_64 --platform manylinux_2_24_x86_64 -d .whl "${pins[@]}"
-[ -f "$DATA" ] || { echo "error: $DATA not found (set DATA=path/to/Beauty.txt)" >&2; exit 1; }
 cp "$DATA" .gpu/Beauty.txt
 echo "prepared $(ls .whl | wc -l) wheels ($(du -sh .whl | cut -f1)) and .gpu/Beauty.txt"

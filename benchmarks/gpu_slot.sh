@@ -15,6 +15,7 @@ MINUTES=${MINUTES:-3}
 PYTHON=${PYTHON:-python3}
 DATA=${DATA:-.gpu/Beauty.txt}
 WHEELS=${WHEELS:-.whl}
+[ -f "$DATA" ] || { echo "error: $DATA not found: run benchmarks/gpu_prepare.sh here first" >&2; exit 1; }
 if compgen -G "$WHEELS/*.whl" > /dev/null; then
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/shopmind-site "$WHEELS"/*.whl
@@ -23,7 +24,6 @@ else
   export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 OPENBLAS_NUM_THREADS=1
-[ -f "$DATA" ] || { echo "error: $DATA not found: run benchmarks/gpu_prepare.sh here first" >&2; exit 1; }
 command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv
 declare -A configs=(
   [default]='{}'
