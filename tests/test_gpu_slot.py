@@ -57,7 +57,7 @@ def test_gpu_slot_runs_both_settings_and_reports_the_reference_ratio(tmp_path: P
         ratio = result["median_epoch_seconds"] / 2.0  # both rounded to 3 places
         assert result["epoch_ratio_to_reference"] == pytest.approx(ratio, abs=1e-3)
         assert 0.0 <= result["test_ndcg@10"] <= 1.0 and result["cases"] == 60
-    # one training run per setting in its log (how many epochs fit in MINUTES varies by machine)
+    # the large setting's log holds its own run only (the epoch count varies by machine)
     log = (out / "sequential_gpu_large.log").read_text()
     assert len(re.findall(r"^sasrec epoch 1:", log, re.M)) == 1
 
